@@ -1,0 +1,15 @@
+"""ApiKeyAuthorizer: resolves `Authorization: Bearer <api key>` to the caller's org and role."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from robotappel.api.authorizer import authorize
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return authorize(event)

@@ -1,0 +1,35 @@
+"""What a use case needs to know about the HTTP call: who calls, how it pays, where Twilio calls back."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from robotappel.caller import CallContext, Caller
+from robotappel.config import get_settings
+from robotappel.errors import Unauthenticated
+from robotappel.tokens.meter import TokenMeter
+
+METER_KEY = "tokenMeter"
+
+
+def caller_of(app: APIGatewayRestResolver) -> Caller:
+    authorizer: dict[str, Any] = app.current_event.request_context.authorizer.raw_event or {}
+    org_id, role = authorizer.get("orgId"), authorizer.get("role")
+    if not org_id or role not in ("member", "admin"):
+        # Only reachable if a route was deployed without the authorizer: fail closed.
+        raise Unauthenticated("A valid API key is required: Authorization: Bearer <key>.")
+    return Caller(org_id=org_id, role=role)
+
+
+def public_base_url(app: APIGatewayRestResolver) -> str:
+    """The URL Twilio sees: the configured public URL, else this API stage's own execute-api URL."""
+    configured = get_settings().public_base_url
+    if configured:
+        return configured.rstrip("/")
+    request_context = app.current_event.request_context
+    return f"https://{request_context.domain_name}/{request_context.stage}"
+
+
+def call_context(app: APIGatewayRestResolver) -> CallContext:
+    meter: TokenMeter = app.context[METER_KEY]
+    return CallContext(caller=caller_of(app), meter=meter, public_base_url=public_base_url(app))

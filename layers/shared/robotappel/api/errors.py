@@ -1,0 +1,93 @@
+"""The one place that turns exceptions into HTTP responses: `{"error": code, "message": sentence, ...}`."""
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from robotappel.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InsufficientTokens,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+    UpstreamFailure,
+)
+
+logger = Logger()
+
+STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    InsufficientTokens: HTTPStatus.PAYMENT_REQUIRED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
+    UpstreamFailure: HTTPStatus.BAD_GATEWAY,
+    ServiceUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def error_response(
+    status: HTTPStatus, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": code, "message": message, **details},
+        headers=headers,
+    )
+
+
+def _from_domain(error: DomainError) -> Response[Any]:
+    status = next(STATUS_OF[cls] for cls in type(error).__mro__ if cls in STATUS_OF)
+    headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, RateLimited) else None
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        logger.warning("dependency failure", extra={"error": error.error_code, **error.details})
+    return error_response(status, error.error_code, error.message, headers, **error.details)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    """("body", "phoneNumber") -> "phoneNumber"; ("path", "id") -> "id"; ("body",) -> "body"."""
+    named = [str(part) for part in location[1:] if not isinstance(part, int)] or [str(location[0])]
+    return ".".join(named)
+
+
+def _from_validation(error: RequestValidationError) -> Response[Any]:
+    problems = [
+        {"field": _field_name(tuple(item.get("loc", ("body",)))), "message": str(item.get("msg", ""))}
+        for item in error.errors()
+    ]
+    first = problems[0] if problems else {"field": "body", "message": "Invalid request."}
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "validation_error",
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
+        problems=problems,
+    )
+
+
+def _unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unhandled error", extra={"errorType": type(error).__name__})
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side; retry later."
+    )
+
+
+def _route_not_found(_: Exception) -> Response[Any]:
+    return error_response(HTTPStatus.NOT_FOUND, "not_found", "No such route.")
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    app.exception_handler(DomainError)(_from_domain)
+    app.exception_handler(RequestValidationError)(_from_validation)
+    app.not_found()(_route_not_found)
+    app.exception_handler(Exception)(_unexpected)

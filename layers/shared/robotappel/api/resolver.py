@@ -1,0 +1,61 @@
+"""The resolver every route function uses, and its Lambda entry point (logging, metrics, token charging)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from robotappel.api.context import METER_KEY, caller_of
+from robotappel.api.errors import register_error_handlers
+from robotappel.tokens.costs import cost_of
+from robotappel.tokens.meter import TokenMeter
+
+logger = Logger()
+metrics = Metrics()
+
+
+def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Charge the route's cost to the caller's org exactly once, and only if the route succeeded."""
+    event = app.current_event
+    route_key = f"{event.http_method} {event.resource}"
+    caller = caller_of(app)
+    logger.append_keys(orgId=caller.org_id, route=route_key)
+    meter = TokenMeter(caller.org_id, route_key, cost_of(route_key), event.request_context.request_id)
+    app.context[METER_KEY] = meter
+    try:
+        response = next_middleware(app)
+    except Exception:
+        meter.refund()
+        raise
+    if response.status_code >= 400:
+        meter.refund()
+        return response
+    meter.charge()
+    if not meter.tokens:
+        return response
+    metrics.add_metric(name="TokensCharged", unit="Count", value=meter.tokens)
+    response.headers["X-Tokens-Charged"] = str(meter.tokens)
+    response.headers["X-Tokens-Remaining"] = str(meter.remaining())
+    return response
+
+
+def create_app(*, charged: bool = True) -> APIGatewayRestResolver:
+    """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost)."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    register_error_handlers(app)
+    if charged:
+        app.use(middlewares=[charge_tokens])
+    return app
+
+
+def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,36 @@
+"""Who is calling (org and role from the authorizer), what they may read, and how their call is paid."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from robotappel.errors import Forbidden
+from robotappel.tokens.meter import TokenMeter
+
+Role = Literal["member", "admin"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    org_id: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def readable_org(self, requested_org_id: str | None) -> str:
+        """The org whose data the caller asks for: its own by default; another one only for admins."""
+        if not requested_org_id or requested_org_id == self.org_id:
+            return self.org_id
+        if self.is_admin:
+            return requested_org_id
+        raise Forbidden("This API key may only read its own organisation.")
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a use case knows of the HTTP call: who calls, the meter it pays with, where Twilio calls back."""
+
+    caller: Caller
+    meter: TokenMeter
+    public_base_url: str

@@ -1,0 +1,1 @@
+"""DynamoDB access: the only package of the layer that talks to boto3."""

@@ -1,0 +1,13 @@
+"""Identifiers and timestamps: ids sort by creation time, so a descending query lists the newest first."""
+
+import secrets
+import time
+from datetime import UTC, datetime
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(5)}"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

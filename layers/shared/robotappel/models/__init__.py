@@ -1,0 +1,1 @@
+"""Pydantic models of the API contract (field names are the JSON keys of ../shared/SPEC.md)."""

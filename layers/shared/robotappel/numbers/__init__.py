@@ -1,0 +1,1 @@
+"""Use cases: the business rules of client phones and Twilio numbers."""

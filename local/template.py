@@ -1,0 +1,116 @@
+"""Reads template.yaml, the single source of truth, for the local server and the tests.
+
+Functions, their routes and environment, and the DynamoDB table definitions all come from here, so nothing
+about them is repeated outside the template.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from samcli.yamlhelper import yaml_parse
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+# The DynamoDB create_table arguments a CloudFormation table resource may carry that moto understands.
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The folder name under functions/ (e.g. add_client_phone)."""
+        return self.code_dir.name
+
+
+@cache
+def load() -> dict[str, Any]:
+    return dict(yaml_parse(TEMPLATE.read_text()))
+
+
+def resources(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in load()["Resources"].items() if res["Type"] == kind}
+
+
+def tables() -> dict[str, dict[str, Any]]:
+    """Logical id -> create_table kwargs (without TableName) of every DynamoDB table in the template."""
+    return {
+        name: {key: json.loads(json.dumps(res["Properties"][key])) for key in _TABLE_KEYS if key in res["Properties"]}
+        for name, res in resources("AWS::DynamoDB::Table").items()
+    }
+
+
+def functions() -> dict[str, Function]:
+    globals_ = load().get("Globals", {}).get("Function", {})
+    global_env = globals_.get("Environment", {}).get("Variables", {})
+    result = {}
+    for name, res in resources("AWS::Serverless::Function").items():
+        props = res["Properties"]
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        result[name] = Function(
+            logical_id=name,
+            code_dir=ROOT / props["CodeUri"],
+            handler=props.get("Handler", globals_.get("Handler", "app.handler")),
+            environment=env,
+        )
+    return result
+
+
+def routes() -> list[Route]:
+    found = []
+    for name, res in resources("AWS::Serverless::Function").items():
+        for event in res["Properties"].get("Events", {}).values():
+            if event["Type"] != "Api":
+                continue
+            props = event["Properties"]
+            authorizer = props.get("Auth", {}).get("Authorizer")
+            found.append(Route(props["Method"].upper(), props["Path"], name, authorizer != "NONE"))
+    return found
+
+
+def function_for(method: str, path: str) -> Function:
+    """The function serving a route, e.g. function_for("GET", "/tokens/balance")."""
+    for route in routes():
+        if route.method == method.upper() and route.path == path:
+            return functions()[route.function]
+    raise KeyError(f"{method} {path} is not a route of template.yaml")
+
+
+def resolve_environment(function: Function, references: dict[str, str]) -> dict[str, str]:
+    """The function's environment with `!Ref X` replaced by `references[X]` (table names, parameters)."""
+    env = {}
+    for key, value in function.environment.items():
+        if isinstance(value, dict) and "Ref" in value:
+            env[key] = references.get(value["Ref"], "")
+        else:
+            env[key] = str(value)
+    return env
+
+
+def parameter_defaults() -> dict[str, str]:
+    return {name: str(p.get("Default", "")) for name, p in load().get("Parameters", {}).items()}

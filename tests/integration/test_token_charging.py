@@ -1,0 +1,82 @@
+"""Charging through a real route (getAllClientPhoneNumbers, 5 tokens) against moto."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from robotappel.dal import tokens as ledger
+from robotappel.errors import InsufficientTokens
+from robotappel.tokens.meter import TokenMeter
+from tests.fixtures.lambdas import call
+
+
+def test_successful_call_is_charged_its_cost_once_with_a_ledger_entry(org: str) -> None:
+    # Given org-a with 100 tokens
+    # When it lists its client phones (5 tokens)
+    result = call("get_all_client_phone_numbers", org=org)
+    # Then it gets the list, 5 tokens are gone, the headers say so, and the ledger has one charge
+    assert result.status == 200
+    assert result.body == []
+    assert ledger.get_balance(org) == 95
+    assert result.headers["X-Tokens-Charged"] == "5"
+    assert result.headers["X-Tokens-Remaining"] == "95"
+    [entry] = ledger.ledger(org)
+    assert (entry["route"], entry["tokens"], entry["status"]) == (
+        "GET /phoneNumber/getAllClientPhoneNumbers",
+        5,
+        "charged",
+    )
+
+
+def test_short_balance_is_402_with_required_and_balance_and_nothing_charged(aws: dict[str, str]) -> None:
+    # Given an org with 3 tokens
+    ledger.credit("org-poor", 3)
+    # When it calls a 5-token route
+    result = call("get_all_client_phone_numbers", org="org-poor")
+    # Then 402 with the spec's body, and the balance and ledger are untouched
+    assert result.status == 402
+    assert result.body == {
+        "error": "insufficient_tokens",
+        "message": "This call costs 5 tokens and the balance is 3.",
+        "required": 5,
+        "balance": 3,
+    }
+    assert ledger.get_balance("org-poor") == 3
+    assert ledger.ledger("org-poor") == []
+
+
+def test_failed_call_is_not_charged(org: str) -> None:
+    # Given a member asking for another org's phones (403)
+    result = call("get_all_client_phone_numbers", org=org, query={"id": "org-b"})
+    # Then nothing is charged
+    assert result.status == 403
+    assert result.body["error"] == "forbidden"
+    assert ledger.get_balance(org) == 100
+    assert ledger.ledger(org) == []
+
+
+def test_admin_may_read_another_org_and_pays_for_it_itself(aws: dict[str, str]) -> None:
+    ledger.credit("org-admin", 10)
+    result = call("get_all_client_phone_numbers", org="org-admin", role="admin", query={"id": "org-b"})
+    assert result.status == 200
+    assert ledger.get_balance("org-admin") == 5
+    assert ledger.get_balance("org-b") == 0
+
+
+def charge_once(request_number: int) -> bool:
+    meter = TokenMeter("org-c", "GET /phoneNumber/getAllClientPhoneNumbers", 5, f"request-{request_number}")
+    try:
+        meter.charge()
+    except InsufficientTokens:
+        return False
+    return True
+
+
+def test_concurrent_charges_never_overdraw_the_balance(aws: dict[str, str]) -> None:
+    # Given a balance covering exactly 10 charges of 5 tokens
+    ledger.credit("org-c", 50)
+    # When 50 charges race
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(charge_once, range(50)))
+    # Then exactly 10 succeed, 40 are refused, and the balance is 0 with 10 ledger charges
+    assert outcomes.count(True) == 10
+    assert ledger.get_balance("org-c") == 0
+    assert sum(entry["tokens"] for entry in ledger.ledger("org-c")) == 50
