@@ -1,0 +1,118 @@
+"""The one place where Twilio failures become domain errors and where we decide which ones are retried."""
+
+import json
+from collections.abc import Callable
+
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ConnectTimeout, RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from urllib3.exceptions import ConnectTimeoutError
+
+from robotappel.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    UpstreamFailure,
+)
+
+INVALID_PHONE_NUMBER = 21421
+NUMBER_UNAVAILABLE = 21422
+ALREADY_VERIFIED = 21450
+NO_NUMBERS_IN_AREA_CODE = 21452
+ADDRESS_REQUIRED = 21631
+BUNDLE_REQUIRED = 21649
+RESOURCE_NOT_FOUND = 20404
+TOO_MANY_REQUESTS = 20429
+
+RETRY_AFTER_SECONDS = 2
+
+_KNOWN: dict[int, Callable[[], DomainError]] = {
+    INVALID_PHONE_NUMBER: lambda: InvalidInput("phoneNumber", "Twilio does not accept this phone number."),
+    NUMBER_UNAVAILABLE: lambda: Conflict(
+        "This phone number is no longer available at Twilio.", code="number_unavailable"
+    ),
+    NO_NUMBERS_IN_AREA_CODE: lambda: Conflict(
+        "Twilio has no phone numbers available for this search.", code="no_numbers_available"
+    ),
+    ALREADY_VERIFIED: lambda: Conflict("This phone number is already a verified caller ID.", code="already_verified"),
+    BUNDLE_REQUIRED: lambda: InvalidInput(
+        "bundleSid",
+        "A regulatory bundle is required to buy a number in this country.",
+        code="bundle_required",
+    ),
+    ADDRESS_REQUIRED: lambda: InvalidInput(
+        "addressSid", "An address is required to buy a number in this country.", code="address_required"
+    ),
+    RESOURCE_NOT_FOUND: lambda: NotFound("Twilio does not know this resource."),
+}
+
+
+def as_rest_exception(exc: Exception) -> Exception:
+    """The SDK reports a failed list page as a bare TwilioException("Unable to fetch page", response)."""
+    if not _is_page_error(exc):
+        return exc
+    response = exc.args[1]
+    status: int = response.status_code
+    try:
+        code = json.loads(response.text).get("code", status)
+    except (ValueError, AttributeError):
+        code = status
+    translated: Exception = TwilioRestException(status, "", str(exc.args[0]), code, "GET")
+    return translated
+
+
+def _is_page_error(exc: Exception) -> bool:
+    return (
+        isinstance(exc, TwilioException)
+        and not isinstance(exc, TwilioRestException)
+        and len(exc.args) == 2
+        and isinstance(getattr(exc.args[1], "status_code", None), int)
+    )
+
+
+def is_rate_limited(exc: Exception) -> bool:
+    exc = as_rest_exception(exc)
+    return isinstance(exc, TwilioRestException) and (exc.status == 429 or exc.code == TOO_MANY_REQUESTS)
+
+
+def failed_before_sending(exc: Exception) -> bool:
+    """True when the connection was never established, so Twilio cannot have acted on the request.
+
+    A read timeout or a reset after sending is not in this set: the POST may have bought a number already.
+    """
+    if isinstance(exc, ConnectTimeout):
+        return True
+    if not isinstance(exc, RequestsConnectionError) or not exc.args:
+        return False
+    # requests wraps urllib3's MaxRetryError, whose `reason` says at which stage the connection failed.
+    reason = getattr(exc.args[0], "reason", None)
+    return isinstance(reason, ConnectTimeoutError)
+
+
+def is_retryable(exc: Exception) -> bool:
+    return is_rate_limited(exc) or failed_before_sending(exc)
+
+
+def to_domain_error(exc: Exception) -> DomainError:
+    """Translate a Twilio SDK or transport exception; messages are ours, never Twilio's text or our URLs."""
+    exc = as_rest_exception(exc)
+    if isinstance(exc, TwilioRestException):
+        return _from_twilio_error(exc)
+    if isinstance(exc, RequestException):
+        return UpstreamFailure("Twilio could not be reached; the request may not have been processed.")
+    return UpstreamFailure("Calling Twilio failed unexpectedly.")
+
+
+def _from_twilio_error(exc: TwilioRestException) -> DomainError:
+    if is_rate_limited(exc):
+        return RateLimited("Twilio is rate limiting our requests; try again shortly.", RETRY_AFTER_SECONDS)
+    twilio_code = exc.code if isinstance(exc.code, int) and exc.code != exc.status else None
+    if twilio_code in _KNOWN:
+        return _KNOWN[twilio_code]()
+    if exc.status == 404:
+        return NotFound("Twilio does not know this resource.")
+    if twilio_code is None:
+        return UpstreamFailure(f"Twilio answered with HTTP {exc.status}.")
+    return UpstreamFailure(f"Twilio answered with HTTP {exc.status} and error {twilio_code}.", twilioCode=twilio_code)

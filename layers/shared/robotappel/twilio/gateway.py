@@ -1,0 +1,163 @@
+"""What the use cases ask of Twilio. Every call goes through `_call`: bounded retries, then one error mapping.
+
+Results are small frozen dataclasses so nothing outside this package depends on the SDK's objects.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from requests.exceptions import RequestException
+from twilio.base import values
+from twilio.base.exceptions import TwilioException
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from robotappel.errors import NotFound
+from robotappel.twilio import retry
+from robotappel.twilio.client import get_twilio_client, get_twilio_credentials
+from robotappel.twilio.errors import is_retryable, to_domain_error
+
+T = TypeVar("T")
+NumberType = Literal["local", "mobile", "tollFree", "national"]
+
+_NUMBER_LISTS: dict[str, str] = {
+    "local": "local",
+    "mobile": "mobile",
+    "tollFree": "toll_free",
+    "national": "national",
+}
+
+
+@dataclass(frozen=True)
+class ValidationRequest:
+    validation_code: str
+    call_sid: str
+    phone_number: str
+
+
+@dataclass(frozen=True)
+class CallerId:
+    sid: str
+    phone_number: str
+
+
+@dataclass(frozen=True)
+class IncomingNumber:
+    sid: str
+    phone_number: str
+    friendly_name: str
+    voice_url: str
+
+
+def request_caller_id_validation(phone_number: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+    created = _call(
+        lambda client: client.validation_requests.create(
+            phone_number=phone_number, friendly_name=friendly_name, status_callback=status_callback
+        )
+    )
+    return ValidationRequest(
+        validation_code=str(created.validation_code),
+        call_sid=str(created.call_sid),
+        phone_number=str(created.phone_number),
+    )
+
+
+def find_caller_id(phone_number: str) -> CallerId | None:
+    found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
+    if not found:
+        return None
+    return CallerId(sid=str(found[0].sid), phone_number=str(found[0].phone_number))
+
+
+def delete_caller_id(sid: str) -> bool:
+    """False when Twilio no longer has it: deleting is then already done."""
+    return _delete(lambda client: client.outgoing_caller_ids(sid).delete())
+
+
+def search_available_numbers(
+    country: str,
+    number_type: NumberType,
+    area_code: str | None = None,
+    contains: str | None = None,
+    limit: int = 5,
+) -> list[str]:
+    def search(client: Client) -> list[Any]:
+        country_numbers = client.available_phone_numbers(country.upper())
+        number_list = getattr(country_numbers, _NUMBER_LISTS[number_type])
+        return list(
+            number_list.list(area_code=_or_unset(area_code), contains=_or_unset(contains), limit=limit, page_size=limit)
+        )
+
+    return [str(number.phone_number) for number in _call(search)]
+
+
+def buy_number(
+    phone_number: str,
+    voice_url: str,
+    status_callback: str,
+    friendly_name: str,
+    *,
+    bundle_sid: str | None = None,
+    address_sid: str | None = None,
+) -> IncomingNumber:
+    bought = _call(
+        lambda client: client.incoming_phone_numbers.create(
+            phone_number=phone_number,
+            voice_url=voice_url,
+            voice_method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+            friendly_name=friendly_name,
+            bundle_sid=_or_unset(bundle_sid),
+            address_sid=_or_unset(address_sid),
+        )
+    )
+    return _incoming_number(bought)
+
+
+def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
+    updated = _call(
+        lambda client: client.incoming_phone_numbers(sid).update(
+            friendly_name=_or_unset(friendly_name), voice_url=_or_unset(voice_url)
+        )
+    )
+    return _incoming_number(updated)
+
+
+def release_number(sid: str) -> bool:
+    """False when Twilio no longer has it: releasing is then already done."""
+    return _delete(lambda client: client.incoming_phone_numbers(sid).delete())
+
+
+def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool:
+    validator = RequestValidator(get_twilio_credentials().auth_token)
+    return bool(validator.validate(url, params, signature))
+
+
+def _call(operation: Callable[[Client], T]) -> T:
+    try:
+        return retry.call_with_retries(lambda: operation(get_twilio_client()), is_retryable, retry.DEFAULT_POLICY)
+    except (TwilioException, RequestException) as exc:
+        raise to_domain_error(exc) from exc
+
+
+def _delete(operation: Callable[[Client], object]) -> bool:
+    try:
+        _call(operation)
+    except NotFound:
+        return False
+    return True
+
+
+def _or_unset(value: str | None) -> object:
+    return values.unset if value is None else value
+
+
+def _incoming_number(resource: Any) -> IncomingNumber:
+    return IncomingNumber(
+        sid=str(resource.sid),
+        phone_number=str(resource.phone_number),
+        friendly_name=str(resource.friendly_name or ""),
+        voice_url=str(resource.voice_url or ""),
+    )

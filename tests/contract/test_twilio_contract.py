@@ -1,0 +1,239 @@
+"""Our Twilio traffic against Twilio's own OpenAPI spec (API 2010-04-01, pinned in fetch_twilio_spec.py).
+
+(a) every request the gateway sends and (b) every response the emulator gives are checked with openapi-core.
+Twilio's spec describes no error responses, so error bodies are checked against Twilio's documented error shape.
+"""
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import jsonschema
+import pytest
+import requests
+from openapi_core import Config, OpenAPI
+from openapi_core.templating.paths.exceptions import PathNotFound
+from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.validation.response.exceptions import InvalidData
+
+from local.twilio_emulator import RecordedRequest, TwilioEmulator
+from robotappel.errors import DomainError
+from robotappel.twilio import gateway
+from tests.contract.fetch_twilio_spec import twilio_spec_path
+from tests.fixtures.twilio import CallbackReceiver
+
+TWILIO_HOST = "https://api.twilio.com"
+VOICE_URL = "https://voice.example.test/inbound"
+STATUS_URL = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
+TWILIO_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message", "more_info", "status"],
+    "properties": {
+        "code": {"type": "integer"},
+        "message": {"type": "string", "minLength": 1},
+        "more_info": {"type": "string", "pattern": "^https://www\\.twilio\\.com/docs/errors/\\d+$"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def twilio_openapi() -> OpenAPI:
+    spec = json.loads(twilio_spec_path().read_text())
+    # The spec itself is Twilio's published document: validating its own correctness would only cost time.
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+@pytest.fixture
+def check(twilio_openapi: OpenAPI, twilio_emulator: TwilioEmulator) -> Callable[[RecordedRequest], None]:
+    credentials = f"{twilio_emulator.account_sid}:{twilio_emulator.auth_token}".encode()
+    authorization = "Basic " + base64.b64encode(credentials).decode()
+
+    def check_exchange(record: RecordedRequest) -> None:
+        request = as_openapi_request(record, authorization)
+        twilio_openapi.validate_request(request)
+        if record.status >= 400:
+            jsonschema.validate(record.response_json, TWILIO_ERROR_SCHEMA)
+            assert record.response_json["status"] == record.status
+        else:
+            twilio_openapi.validate_response(request, as_openapi_response(record))
+
+    return check_exchange
+
+
+def as_openapi_request(record: RecordedRequest, authorization: str) -> MockRequest:
+    is_form = record.method == "POST"
+    return MockRequest(
+        TWILIO_HOST,
+        record.method.lower(),
+        record.path,
+        args=record.query,
+        headers={"Authorization": authorization},
+        data=urlencode(record.form).encode() if is_form else None,
+        content_type="application/x-www-form-urlencoded" if is_form else "application/json",
+    )
+
+
+def as_openapi_response(record: RecordedRequest) -> MockResponse:
+    if record.response_json is None:
+        return MockResponse(b"", status_code=record.status, content_type="")
+    return MockResponse(json.dumps(record.response_json).encode(), status_code=record.status)
+
+
+def violations(records: list[RecordedRequest], check: Callable[[RecordedRequest], None]) -> list[str]:
+    found = []
+    for record in records:
+        try:
+            check(record)
+        except Exception as exc:
+            found.append(f"{record.method} {record.path} -> {record.status}: {exc!r}"[:600])
+    return found
+
+
+def expect_domain_error(call: Callable[[], object]) -> None:
+    with pytest.raises(DomainError):
+        call()
+
+
+def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackReceiver) -> None:
+    for country, number_type in [("FR", "local"), ("FR", "national"), ("GB", "mobile"), ("US", "tollFree")]:
+        gateway.search_available_numbers(country, number_type, limit=2)  # type: ignore[arg-type]
+    offered = gateway.search_available_numbers("US", "local", area_code="415", contains="7", limit=3)
+    bought = gateway.buy_number(offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid="BU" + "0" * 32)
+    gateway.update_number(bought.sid, friendly_name="Sales", voice_url=VOICE_URL + "/sales")
+    gateway.release_number(bought.sid)
+    gateway.release_number(bought.sid)
+    gateway.request_caller_id_validation("+33612345678", "Boss", receiver.url("/validationStatus"))
+    caller_id_sid = receiver.next().form["OutgoingCallerIdSid"]
+    gateway.find_caller_id("+33612345678")
+    gateway.delete_caller_id(caller_id_sid)
+    gateway.delete_caller_id(caller_id_sid)
+    gateway.find_caller_id("+33612345678")
+    for failing in (
+        lambda: gateway.search_available_numbers("US", "local", area_code="533"),
+        lambda: gateway.buy_number("+15005550000", VOICE_URL, STATUS_URL, "x"),
+        lambda: gateway.buy_number("+15005550001", VOICE_URL, STATUS_URL, "x"),
+        lambda: gateway.request_caller_id_validation("+15005550001", "x", STATUS_URL),
+    ):
+        expect_domain_error(failing)
+    emulator.inject_fault("POST", r"IncomingPhoneNumbers\.json$", status=500, code=20500)
+    emulator.inject_fault("GET", r"OutgoingCallerIds\.json$", status=429, code=20429, times=5)
+    expect_domain_error(lambda: gateway.buy_number("+15005550006", VOICE_URL, STATUS_URL, "x"))
+    expect_domain_error(lambda: gateway.find_caller_id("+33612345678"))
+
+
+@pytest.mark.usefixtures("twilio_layer")
+def test_every_gateway_request_and_emulator_response_conforms_to_twilio_spec(
+    twilio_emulator: TwilioEmulator,
+    callback_receiver: CallbackReceiver,
+    check: Callable[[RecordedRequest], None],
+) -> None:
+    # Given the gateway exercised through every call it makes, successes and Twilio errors alike
+    exercise_every_gateway_call(twilio_emulator, callback_receiver)
+    records = twilio_emulator.requests_log
+    # When each exchange is checked against Twilio's OpenAPI spec
+    found = violations(records, check)
+    # Then none violates it, and both successes and errors were checked
+    assert found == []
+    statuses = {record.status for record in records}
+    assert {200, 201, 204, 400, 404, 429, 500} <= statuses
+
+
+@pytest.fixture
+def twilio_session(twilio_emulator: TwilioEmulator) -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.auth = (twilio_emulator.account_sid, twilio_emulator.auth_token)
+        yield session
+
+
+def test_emulator_endpoints_the_gateway_does_not_use_conform_too(
+    twilio_emulator: TwilioEmulator,
+    twilio_session: requests.Session,
+    check: Callable[[RecordedRequest], None],
+) -> None:
+    # Given a number and a caller ID at the emulator
+    account = f"{twilio_emulator.base_url}/2010-04-01/Accounts/{twilio_emulator.account_sid}"
+    sid = twilio_session.post(f"{account}/IncomingPhoneNumbers.json", data={"AreaCode": "415"}).json()["sid"]
+    twilio_session.post(f"{account}/OutgoingCallerIds.json", data={"PhoneNumber": "+33612345678"})
+    # When every other route is called, including a paged list and a missing resource
+    twilio_session.get(f"{account}/IncomingPhoneNumbers.json", params={"PageSize": 1})
+    twilio_session.get(f"{account}/IncomingPhoneNumbers/{sid}.json")
+    twilio_session.get(f"{account}/IncomingPhoneNumbers/PN{'0' * 32}.json")
+    twilio_session.get(f"{account}/AvailablePhoneNumbers/FR/Local.json", params={"InRegion": "Paris"})
+    caller_ids = twilio_session.get(f"{account}/OutgoingCallerIds.json").json()["outgoing_caller_ids"]
+    for caller_id in caller_ids:
+        twilio_session.get(f"{account}/OutgoingCallerIds/{caller_id['sid']}.json")
+        twilio_session.post(f"{account}/OutgoingCallerIds/{caller_id['sid']}.json", data={"FriendlyName": "B"})
+    # Then every exchange conforms to Twilio's spec
+    assert violations(twilio_emulator.requests_log, check) == []
+
+
+def test_emulator_refuses_wrong_credentials_with_twilio_error_body(twilio_emulator: TwilioEmulator) -> None:
+    # Given a client with a wrong auth token
+    url = f"{twilio_emulator.base_url}/2010-04-01/Accounts/{twilio_emulator.account_sid}/IncomingPhoneNumbers.json"
+    # When it lists numbers
+    response = requests.get(url, auth=(twilio_emulator.account_sid, "wrong"), timeout=5)
+    # Then it gets Twilio's 401 error body
+    assert response.status_code == 401
+    jsonschema.validate(response.json(), TWILIO_ERROR_SCHEMA)
+    assert response.json()["code"] == 20003
+
+
+def recorded_purchase(emulator: TwilioEmulator, session: requests.Session) -> RecordedRequest:
+    account = f"{emulator.base_url}/2010-04-01/Accounts/{emulator.account_sid}"
+    session.post(f"{account}/IncomingPhoneNumbers.json", data={"PhoneNumber": "+15005550006"})
+    return emulator.requests_log[-1]
+
+
+def with_body(record: RecordedRequest, body: dict[str, Any]) -> RecordedRequest:
+    return record._replace(response_json=body)
+
+
+def test_check_rejects_a_response_field_of_the_wrong_type(
+    twilio_emulator: TwilioEmulator, twilio_session: requests.Session, check: Callable[[RecordedRequest], None]
+) -> None:
+    # Given a conforming purchase whose `beta` flag is then turned into a string
+    record = recorded_purchase(twilio_emulator, twilio_session)
+    check(record)
+    broken = with_body(record, {**record.response_json, "beta": "no"})
+    # When it is checked
+    # Then the check fails
+    with pytest.raises(InvalidData):
+        check(broken)
+
+
+def test_check_rejects_a_sid_of_the_wrong_shape(
+    twilio_emulator: TwilioEmulator, twilio_session: requests.Session, check: Callable[[RecordedRequest], None]
+) -> None:
+    # Given a conforming purchase whose SID is not a phone-number SID
+    record = recorded_purchase(twilio_emulator, twilio_session)
+    broken = with_body(record, {**record.response_json, "sid": "XX123"})
+    # When it is checked
+    # Then the check fails
+    with pytest.raises(InvalidData):
+        check(broken)
+
+
+def test_check_rejects_an_error_body_without_status(
+    twilio_emulator: TwilioEmulator, twilio_session: requests.Session, check: Callable[[RecordedRequest], None]
+) -> None:
+    # Given an error body missing Twilio's `status`
+    account = f"{twilio_emulator.base_url}/2010-04-01/Accounts/{twilio_emulator.account_sid}"
+    twilio_session.post(f"{account}/IncomingPhoneNumbers.json", data={"PhoneNumber": "+15005550000"})
+    record = twilio_emulator.requests_log[-1]
+    broken = with_body(record, {k: v for k, v in record.response_json.items() if k != "status"})
+    # When it is checked
+    # Then the check fails
+    with pytest.raises(jsonschema.ValidationError, match="status"):
+        check(broken)
+
+
+def test_check_rejects_a_request_with_an_unknown_operation(check: Callable[[RecordedRequest], None]) -> None:
+    # Given a request to a path Twilio does not have
+    record = RecordedRequest("GET", f"/2010-04-01/Accounts/AC{'0' * 32}/Nope.json", {}, {}, 200, {})
+    # When it is checked
+    # Then the check fails
+    with pytest.raises(PathNotFound):
+        check(record)

@@ -1,0 +1,264 @@
+"""The Twilio gateway over HTTP against the local emulator: every call, Twilio's magic numbers and faults."""
+
+import phonenumbers
+import pytest
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.errors import Conflict, InvalidInput, RateLimited, UpstreamFailure
+from robotappel.twilio import gateway
+from tests.fixtures.twilio import CallbackReceiver
+
+pytestmark = pytest.mark.usefixtures("twilio_layer")
+
+VOICE_URL = "https://voice.example.test/inbound"
+STATUS_URL = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
+BUY_PATH = r"IncomingPhoneNumbers\.json$"
+
+
+def buy(phone_number: str = "+15005550006") -> gateway.IncomingNumber:
+    return gateway.buy_number(phone_number, VOICE_URL, STATUS_URL, "Support line")
+
+
+def test_search_offers_distinct_valid_numbers_of_the_country(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio has numbers in France
+    # When we search five local numbers
+    found = gateway.search_available_numbers("FR", "local", limit=5)
+    # Then five different numbers come back, each valid for France
+    assert len(set(found)) == 5
+    assert all(phonenumbers.region_code_for_number(phonenumbers.parse(n)) == "FR" for n in found)
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in found)
+
+
+def test_search_honours_area_code_and_contains(twilio_emulator: TwilioEmulator) -> None:
+    # Given US numbers in area code 415
+    # When we search for ones containing 77
+    found = gateway.search_available_numbers("US", "local", area_code="415", contains="77", limit=3)
+    # Then every number offered is in that area code and contains 77
+    assert found
+    assert all(n.startswith("+1415") and "77" in n[2:] for n in found)
+
+
+def test_search_in_magic_area_code_533_finds_no_numbers(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio's test area code that has no numbers
+    # When we search in it
+    with pytest.raises(Conflict) as raised:
+        gateway.search_available_numbers("US", "local", area_code="533")
+    # Then the caller is told no numbers are available
+    assert raised.value.error_code == "no_numbers_available"
+
+
+def test_buying_a_number_activates_it_with_our_webhooks(twilio_emulator: TwilioEmulator) -> None:
+    # Given a number offered by Twilio
+    phone_number = gateway.search_available_numbers("FR", "national", limit=1)[0]
+    # When we buy it
+    bought = buy(phone_number)
+    # Then Twilio owns it for us with our voice and status callback URLs
+    assert (bought.phone_number, bought.voice_url, bought.friendly_name) == (phone_number, VOICE_URL, "Support line")
+    [owned] = twilio_emulator.incoming_numbers()
+    assert (owned["sid"], owned["status_callback"]) == (bought.sid, STATUS_URL)
+
+
+def test_bundle_and_address_are_passed_through_when_buying(twilio_emulator: TwilioEmulator) -> None:
+    # Given a regulatory bundle and address
+    bundle_sid, address_sid = "BU" + "1" * 32, "AD" + "2" * 32
+    # When we buy a number with them
+    gateway.buy_number("+15005550006", VOICE_URL, STATUS_URL, "x", bundle_sid=bundle_sid, address_sid=address_sid)
+    # Then Twilio received them
+    [owned] = twilio_emulator.incoming_numbers()
+    assert (owned["bundle_sid"], owned["address_sid"]) == (bundle_sid, address_sid)
+
+
+def test_buying_the_magic_unavailable_number_is_a_conflict(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio's test number that is never available
+    # When we buy it
+    with pytest.raises(Conflict) as raised:
+        buy("+15005550000")
+    # Then the conflict says the number is unavailable
+    assert raised.value.error_code == "number_unavailable"
+
+
+def test_buying_the_magic_invalid_number_names_the_phone_number_field(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio's test number that is invalid
+    # When we buy it
+    with pytest.raises(InvalidInput) as raised:
+        buy("+15005550001")
+    # Then the phone number is blamed
+    assert raised.value.field == "phoneNumber"
+
+
+def test_update_changes_friendly_name_and_voice_url(twilio_emulator: TwilioEmulator) -> None:
+    # Given a number we own
+    sid = buy().sid
+    # When we update its name and voice URL
+    updated = gateway.update_number(sid, friendly_name="Sales", voice_url="https://voice.example.test/sales")
+    # Then Twilio has the new values
+    assert (updated.friendly_name, updated.voice_url) == ("Sales", "https://voice.example.test/sales")
+
+
+def test_release_removes_the_number_and_a_second_release_says_already_gone(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given a number we own
+    sid = buy().sid
+    # When we release it twice
+    first, second = gateway.release_number(sid), gateway.release_number(sid)
+    # Then the first released it and the second found it already gone (20404)
+    assert (first, second) == (True, False)
+    assert twilio_emulator.incoming_numbers() == []
+
+
+def test_validation_request_returns_a_six_digit_code(twilio_emulator: TwilioEmulator) -> None:
+    # Given a French mobile number to verify
+    # When we ask Twilio to verify it
+    request = gateway.request_caller_id_validation("+33612345678", "Boss", STATUS_URL)
+    # Then Twilio gives the 6-digit code the person will type, and the call it places
+    assert request.validation_code.isdigit()
+    assert len(request.validation_code) == 6
+    assert request.call_sid.startswith("CA")
+    assert request.phone_number == "+33612345678"
+
+
+def test_validation_request_for_magic_invalid_number_is_invalid_input(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio's invalid test number
+    # When we ask to verify it
+    # Then the phone number is refused
+    with pytest.raises(InvalidInput):
+        gateway.request_caller_id_validation("+15005550001", "x", STATUS_URL)
+
+
+def test_verified_number_gets_a_signed_success_callback_and_becomes_a_caller_id(
+    twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
+) -> None:
+    # Given a validation request with our status callback
+    url = callback_receiver.url("/phoneNumber/twilio/validationStatus")
+    request = gateway.request_caller_id_validation("+33612345678", "Boss", url)
+    # When the person completes the verification call
+    callback = callback_receiver.next()
+    # Then we receive a success callback signed with our auth token, and the caller ID exists
+    assert callback.form["VerificationStatus"] == "success"
+    assert callback.form["CallSid"] == request.call_sid
+    assert gateway.is_valid_signature(url, callback.form, callback.signature)
+    caller_id = gateway.find_caller_id("+33612345678")
+    assert caller_id is not None
+    assert caller_id.sid == callback.form["OutgoingCallerIdSid"]
+
+
+def test_tampered_callback_fails_signature_check(
+    twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
+) -> None:
+    # Given a signed validation callback
+    url = callback_receiver.url("/phoneNumber/twilio/validationStatus")
+    gateway.request_caller_id_validation("+33612345678", "Boss", url)
+    callback = callback_receiver.next()
+    # When one parameter is changed on the way
+    tampered = {**callback.form, "VerificationStatus": "failed"}
+    # Then the signature no longer matches
+    assert not gateway.is_valid_signature(url, tampered, callback.signature)
+
+
+def test_number_ending_in_0000_fails_verification_and_is_no_caller_id(
+    twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
+) -> None:
+    # Given a number whose owner never types the code
+    url = callback_receiver.url("/cb")
+    gateway.request_caller_id_validation("+33612340000", "Nobody", url)
+    # When the verification call ends
+    callback = callback_receiver.next()
+    # Then the callback says failed and no caller ID exists
+    assert callback.form["VerificationStatus"] == "failed"
+    assert gateway.find_caller_id("+33612340000") is None
+
+
+def test_validating_an_already_verified_number_is_a_conflict(
+    twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
+) -> None:
+    # Given a verified caller ID
+    gateway.request_caller_id_validation("+33612345678", "Boss", callback_receiver.url("/cb"))
+    callback_receiver.next()
+    # When we ask to verify it again
+    with pytest.raises(Conflict) as raised:
+        gateway.request_caller_id_validation("+33612345678", "Boss", callback_receiver.url("/cb"))
+    # Then Twilio says it is already verified
+    assert raised.value.error_code == "already_verified"
+
+
+def test_delete_caller_id_removes_it_and_a_second_delete_says_already_gone(
+    twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
+) -> None:
+    # Given a verified caller ID
+    gateway.request_caller_id_validation("+33612345678", "Boss", callback_receiver.url("/cb"))
+    sid = callback_receiver.next().form["OutgoingCallerIdSid"]
+    # When we delete it twice
+    first, second = gateway.delete_caller_id(sid), gateway.delete_caller_id(sid)
+    # Then it is gone, and the second delete is not an error
+    assert (first, second) == (True, False)
+    assert twilio_emulator.caller_ids() == []
+
+
+def test_find_caller_id_of_unknown_number_is_none(twilio_emulator: TwilioEmulator) -> None:
+    # Given no caller ID for this number
+    # When we look it up
+    # Then there is none
+    assert gateway.find_caller_id("+33698765432") is None
+
+
+def test_twilio_server_error_is_an_upstream_failure_with_the_twilio_code(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio fails once with an internal error
+    twilio_emulator.inject_fault("POST", BUY_PATH, status=500, code=20500)
+    # When we buy a number
+    with pytest.raises(UpstreamFailure) as raised:
+        buy()
+    # Then it is an upstream failure carrying Twilio's code, and the POST was not retried
+    assert raised.value.details == {"twilioCode": 20500}
+    assert len(twilio_emulator.requests_log) == 1
+
+
+def test_a_short_rate_limit_is_absorbed_by_retries(
+    twilio_emulator: TwilioEmulator, fast_twilio_retries: list[float]
+) -> None:
+    # Given Twilio throttles the next two requests
+    twilio_emulator.inject_fault("POST", BUY_PATH, status=429, code=20429, times=2)
+    # When we buy a number
+    bought = buy()
+    # Then the purchase succeeded on the third attempt after two backoffs
+    assert bought.phone_number == "+15005550006"
+    assert len(fast_twilio_retries) == 2
+
+
+def test_a_rate_limit_storm_becomes_rate_limited_after_bounded_retries(
+    twilio_emulator: TwilioEmulator, fast_twilio_retries: list[float]
+) -> None:
+    # Given Twilio throttles every request for a while
+    twilio_emulator.inject_fault("POST", BUY_PATH, status=429, code=20429, times=50)
+    # When we buy a number
+    with pytest.raises(RateLimited):
+        buy()
+    # Then we gave up after three attempts
+    assert len(twilio_emulator.requests_log) == 3
+
+
+def test_connection_dropped_after_sending_a_purchase_is_not_retried(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio drops the connection once the purchase request is sent
+    twilio_emulator.inject_fault("POST", BUY_PATH, drop_connection=True)
+    # When we buy a number
+    with pytest.raises(UpstreamFailure):
+        buy()
+    # Then it was sent once only: a retry could have bought twice
+    assert len(twilio_emulator.requests_log) == 1
+
+
+def test_unreachable_twilio_is_retried_then_an_upstream_failure(
+    twilio_emulator: TwilioEmulator, monkeypatch: pytest.MonkeyPatch, fast_twilio_retries: list[float]
+) -> None:
+    # Given nothing listens at Twilio's address
+    from robotappel.config import get_settings
+    from robotappel.twilio.client import get_twilio_client
+
+    monkeypatch.setenv("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+    get_twilio_client.cache_clear()
+    # When we buy a number
+    with pytest.raises(UpstreamFailure):
+        buy()
+    # Then the connection was attempted three times (nothing was sent, so retrying was safe)
+    assert len(fast_twilio_retries) == 2
