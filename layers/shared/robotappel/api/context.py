@@ -1,9 +1,11 @@
 """What a use case needs to know about the HTTP call: who calls, how it pays, where Twilio calls back."""
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from robotappel.callbacks import TwilioCallback
 from robotappel.caller import CallContext, Caller
 from robotappel.config import get_settings
 from robotappel.errors import Unauthenticated
@@ -33,3 +35,13 @@ def public_base_url(app: APIGatewayRestResolver) -> str:
 def call_context(app: APIGatewayRestResolver) -> CallContext:
     meter: TokenMeter = app.context[METER_KEY]
     return CallContext(caller=caller_of(app), meter=meter, public_base_url=public_base_url(app))
+
+
+def twilio_callback(app: APIGatewayRestResolver) -> TwilioCallback:
+    """A Twilio webhook call: the URL Twilio signed (public base URL + path), its form parameters, the signature."""
+    event = app.current_event
+    return TwilioCallback(
+        url=public_base_url(app) + event.path,
+        params=dict(parse_qsl(event.decoded_body or "", keep_blank_values=True)),
+        signature=event.headers.get("X-Twilio-Signature") or "",
+    )

@@ -37,8 +37,8 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
     meter.charge()
     if not meter.tokens:
         return response
-    metrics.add_metric(name="TokensCharged", unit="Count", value=meter.tokens)
-    response.headers["X-Tokens-Charged"] = str(meter.tokens)
+    metrics.add_metric(name="TokensCharged", unit="Count", value=meter.charged)
+    response.headers["X-Tokens-Charged"] = str(meter.charged)
     response.headers["X-Tokens-Remaining"] = str(meter.remaining())
     return response
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
     ConditionFailed,
+    Item,
     client,
     from_ddb,
     to_ddb,
@@ -153,7 +154,7 @@ def credit(org_id: str, tokens: int) -> None:
         )
 
 
-def ledger(org_id: str) -> list[dict[str, object]]:
+def ledger(org_id: str) -> list[Item]:
     with unavailable_on_throttling():
         paginator = client().get_paginator("query")
         pages = paginator.paginate(

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from robotappel.callbacks import VALIDATION_STATUS_PATH
 from robotappel.caller import CallContext
 from robotappel.dal import numbers
 from robotappel.dal.dynamodb import ConditionFailed, Item, transact
@@ -10,7 +11,6 @@ from robotappel.errors import Conflict, DomainError, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.client_phones import AddPhoneNumberDto, ClientOrgPhone, ClientPhoneCreated
 from robotappel.models.listing import DeleteResult
-from robotappel.numbers.paths import VALIDATION_STATUS_PATH
 
 # Twilio does not always deliver the verification callback: past this age a pending number is asked about.
 PENDING_RECHECK_AFTER = timedelta(minutes=3)

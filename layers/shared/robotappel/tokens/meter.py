@@ -29,6 +29,7 @@ class TokenMeter:
         )
         self._held = False
         self.settled = False
+        self.charged = 0
 
     @property
     def tokens(self) -> int:
@@ -48,6 +49,11 @@ class TokenMeter:
             ledger.debit(self.entry, "charged", with_items=state_change)
         elif state_change:
             transact(state_change)
+        self.settled = True
+        self.charged = self.tokens
+
+    def waive(self) -> None:
+        """This call is not charged: it replays a result that was paid for already (idempotency)."""
         self.settled = True
 
     def charge(self) -> None:

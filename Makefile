@@ -1,0 +1,65 @@
+# RobotAppel phone numbers. `make run` serves the API locally; `make test` is what CI runs.
+# Every target installs what it needs into .venv (uv, from uv.lock) first.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+LOCAL_TEMPLATE := build/template.local.yaml
+
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= eu-west-3
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test lint typecheck pytest requirements requirements-check validate build-check bench clean
+
+install: $(VENV)/.installed
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
+	$(BIN)/uv sync --frozen --quiet
+	touch $@
+
+run: install ## Serve the API on http://127.0.0.1:$${PORT:-3000} (SAM's API Gateway emulator, moto, Twilio emulator)
+	$(BIN)/python -m local.server
+
+test: lint typecheck requirements-check validate pytest build-check ## Everything CI checks
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy layers/shared/robotappel functions local tests bench
+
+pytest: install
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+requirements: install ## Regenerate the layer's requirements.txt from pyproject's `layer` group
+	$(BIN)/uv export --frozen --only-group layer --no-hashes --no-emit-project --no-header --quiet \
+		-o layers/shared/requirements.txt
+
+requirements-check: install
+	@$(BIN)/uv export --frozen --only-group layer --no-hashes --no-emit-project --no-header --quiet \
+		| diff -u layers/shared/requirements.txt - \
+		|| (echo "layers/shared/requirements.txt is stale: run 'make requirements'" && exit 1)
+
+validate: install
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+# sam build needs a Python of the template's runtime; build a copy that uses the local one instead.
+build-check: install
+	$(BIN)/python -m bench.local_template $(LOCAL_TEMPLATE)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --template-file $(LOCAL_TEMPLATE) --base-dir . \
+		--build-dir build/sam --cache-dir build/sam-cache --cached
+
+bench: build-check ## Cold start, DynamoDB round trips, warm latency, layer size, peak RSS -> bench/results.json
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf build .aws-sam .pytest_cache .mypy_cache .ruff_cache

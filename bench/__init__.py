@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measured by scripts, never by timed tests."""

@@ -1,0 +1,14 @@
+"""POST /phoneNumber/twilio/validationStatus (free, X-Twilio-Signature): outcome of a caller-ID verification."""
+
+from robotappel.api import create_app, lambda_handler, twilio_callback
+from robotappel.numbers.webhooks import on_validation_status
+
+app = create_app(charged=False)
+
+
+@app.post("/phoneNumber/twilio/validationStatus")
+def validation_status() -> dict[str, int]:
+    return on_validation_status(twilio_callback(app))
+
+
+handler = lambda_handler(app)

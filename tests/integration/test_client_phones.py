@@ -1,0 +1,227 @@
+"""Client phones (addClientPhone, validationStatus, getAllClientPhoneNumbers, deletePhoneNumber) against moto
+and the Twilio emulator."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.dal import numbers
+from robotappel.dal import tokens as ledger
+from robotappel.dal.dynamodb import transact
+from tests.fixtures.lambdas import HttpResult, call
+
+PUBLIC_URL = "https://api.example.test/dev"
+CALLBACK_URL = PUBLIC_URL + "/phoneNumber/twilio/validationStatus"
+
+
+def add(org: str = "org-a", phone: str = "06 12 34 56 78", **extra: str) -> HttpResult:
+    return call("add_client_phone", org=org, body={"phoneNumber": phone, **extra})
+
+
+def verification_callback(emulator: TwilioEmulator, params: dict[str, str], signature: str | None = None) -> HttpResult:
+    signed = RequestValidator(emulator.auth_token).compute_signature(CALLBACK_URL, params)
+    return call(
+        "validation_status_webhook",
+        body=urlencode(params),
+        headers={"X-Twilio-Signature": signed if signature is None else signature},
+    )
+
+
+def pending_record(org: str) -> dict[str, object]:
+    [item] = numbers.list_numbers(org, numbers.CLIENT_PHONE)
+    return item
+
+
+def verified_caller_id_sid(emulator: TwilioEmulator, phone: str) -> str:
+    """The caller ID the emulator creates once the verification call succeeded (shortly after the request)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for caller_id in emulator.caller_ids():
+            if caller_id["phone_number"] == phone:
+                return str(caller_id["sid"])
+        time.sleep(0.02)
+    raise AssertionError(f"the emulator never verified {phone}")
+
+
+def success_params(emulator: TwilioEmulator, item: dict[str, object]) -> dict[str, str]:
+    """What Twilio posts when the person typed the code (the emulator's own callback cannot reach the test URL)."""
+    return {
+        "AccountSid": emulator.account_sid,
+        "CallSid": str(item["validationCallSid"]),
+        "To": str(item["phoneNumber"]),
+        "VerificationStatus": "success",
+        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, str(item["phoneNumber"])),
+    }
+
+
+# ------------------------------------------------------------------ addClientPhone
+def test_add_registers_the_number_in_e164_as_pending_and_charges_10(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given org-a with 100 tokens
+    # When it adds a French number in national format
+    result = add(friendlyName="Front desk")
+    # Then 201 with the E.164 number, Twilio's 6-digit code, an id and the pending status
+    assert result.status == 201
+    assert set(result.body) == {"id", "phoneNumber", "validationCode", "status"}
+    assert result.body["phoneNumber"] == "+33612345678"
+    assert result.body["status"] == "pending"
+    assert len(result.body["validationCode"]) == 6
+    # And Twilio was asked to call it back to our webhook, and 10 tokens were charged
+    [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
+    assert request.form["StatusCallback"] == CALLBACK_URL
+    assert ledger.get_balance(org) == 90
+    assert result.headers["X-Tokens-Charged"] == "10"
+    assert [e["status"] for e in ledger.ledger(org)] == ["charged"]
+
+
+def test_add_invalid_number_is_422_naming_the_field_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
+    result = add(phone="12")
+    assert result.status == 422
+    assert result.body["error"] == "validation_error"
+    assert result.body["field"] == "phoneNumber"
+    assert ledger.get_balance(org) == 100
+    assert twilio_layer.requests_log == []
+
+
+def test_add_same_number_twice_is_409_and_charged_once(org: str, twilio_layer: TwilioEmulator) -> None:
+    add()
+    result = add(phone="+33612345678")
+    assert result.status == 409
+    assert result.body["error"] == "already_exists"
+    assert ledger.get_balance(org) == 90
+
+
+def test_add_when_twilio_fails_stores_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given Twilio answers 500 to the validation request
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
+    # When the org adds a number
+    result = add()
+    # Then 502 with Twilio's code, nothing stored, the hold refunded
+    assert result.status == 502
+    assert result.body["twilioCode"] == 20500
+    assert numbers.list_numbers(org) == []
+    assert ledger.get_balance(org) == 100
+    assert [e["status"] for e in ledger.ledger(org)] == ["refunded"]
+
+
+def test_add_with_a_short_balance_is_402_before_calling_twilio(
+    aws: dict[str, str], twilio_layer: TwilioEmulator
+) -> None:
+    ledger.credit("org-poor", 9)
+    result = add(org="org-poor")
+    assert result.status == 402
+    assert result.body == {
+        "error": "insufficient_tokens",
+        "message": "This call costs 10 tokens and the balance is 9.",
+        "required": 10,
+        "balance": 9,
+    }
+    assert twilio_layer.requests_log == []
+
+
+# ------------------------------------------------------------------ validationStatus webhook
+def test_signed_success_callback_verifies_the_phone(org: str, twilio_layer: TwilioEmulator) -> None:
+    add()
+    item = pending_record(org)
+    result = verification_callback(twilio_layer, success_params(twilio_layer, item))
+    assert result.status == 200
+    [listed] = call("get_all_client_phone_numbers", org=org).body
+    assert listed["status"] == "verified"
+    assert listed["verifiedAt"]
+
+
+def test_failed_callback_marks_the_phone_failed(org: str, twilio_layer: TwilioEmulator) -> None:
+    add()
+    params = success_params(twilio_layer, pending_record(org)) | {"VerificationStatus": "failed"}
+    verification_callback(twilio_layer, params)
+    assert pending_record(org)["status"] == "failed"
+
+
+def test_repeated_callback_changes_nothing_more(org: str, twilio_layer: TwilioEmulator) -> None:
+    add()
+    params = success_params(twilio_layer, pending_record(org))
+    verification_callback(twilio_layer, params)
+    first = pending_record(org)
+    # When Twilio delivers the same callback again, then a contradicting one
+    assert verification_callback(twilio_layer, params).status == 200
+    verification_callback(twilio_layer, params | {"VerificationStatus": "failed"})
+    # Then the record is as the first delivery left it
+    assert pending_record(org) == first
+
+
+@pytest.mark.parametrize("signature", ["", "forged-signature="])
+def test_callback_without_a_valid_signature_is_403_and_changes_nothing(
+    org: str, twilio_layer: TwilioEmulator, signature: str
+) -> None:
+    add()
+    result = verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)), signature)
+    assert result.status == 403
+    assert result.body["error"] == "forbidden"
+    assert pending_record(org)["status"] == "pending"
+
+
+def test_callback_signed_for_other_params_is_403(org: str, twilio_layer: TwilioEmulator) -> None:
+    add()
+    params = success_params(twilio_layer, pending_record(org))
+    signed_for_failure = RequestValidator(twilio_layer.auth_token).compute_signature(
+        CALLBACK_URL, params | {"VerificationStatus": "failed"}
+    )
+    assert verification_callback(twilio_layer, params, signed_for_failure).status == 403
+
+
+# ------------------------------------------------------------------ getAllClientPhoneNumbers
+def test_list_returns_the_orgs_phones_newest_first(org: str, twilio_layer: TwilioEmulator) -> None:
+    add(phone="+33612345678")
+    add(phone="+33612345679")
+    result = call("get_all_client_phone_numbers", org=org)
+    assert [p["phoneNumber"] for p in result.body] == ["+33612345679", "+33612345678"]
+    assert set(result.body[0]) == {"id", "orgId", "phoneNumber", "friendlyName", "status", "createdAt", "verifiedAt"}
+
+
+def test_stale_pending_phone_is_rechecked_at_twilio_when_read(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a pending phone older than the recheck delay that Twilio verified (its callback never arrived)
+    add()
+    item = pending_record(org)
+    old = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    transact(numbers.update_number(org, str(item["id"]), {"createdAt": old}))
+    verified_caller_id_sid(twilio_layer, "+33612345678")
+    # When the org lists its phones
+    [listed] = call("get_all_client_phone_numbers", org=org).body
+    # Then the phone is verified
+    assert listed["status"] == "verified"
+
+
+# ------------------------------------------------------------------ deletePhoneNumber (client phone)
+def test_delete_removes_caller_id_and_record_and_charges_5(org: str, twilio_layer: TwilioEmulator) -> None:
+    created = add().body
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    result = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    assert result.status == 200
+    assert set(result.body) == {"phoneNumber", "twillioResponse", "dbResponse"}
+    assert result.body["phoneNumber"] == "+33612345678"
+    assert all(isinstance(value, str) for value in result.body.values())
+    assert numbers.list_numbers(org) == []
+    assert ledger.get_balance(org) == 85
+    # And the number can be registered again
+    assert add().status == 201
+
+
+def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
+    created = add().body
+    ledger.credit("org-b", 50)
+    result = call("delete_phone_number", org="org-b", path_params={"id": created["id"]})
+    assert result.status == 404
+    assert ledger.get_balance("org-b") == 50
+    assert len(numbers.list_numbers(org)) == 1
+
+
+def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
+    created = add().body
+    twilio_layer.inject_fault(method="GET", path_pattern=r"OutgoingCallerIds\.json$", status=503, code=20503)
+    result = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    assert result.status == 502
+    assert len(numbers.list_numbers(org)) == 1
+    assert ledger.get_balance(org) == 90
