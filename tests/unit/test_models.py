@@ -1,0 +1,78 @@
+import pytest
+from pydantic import ValidationError
+
+from robotappel.models.client_phones import AddPhoneNumberDto
+from robotappel.models.phone import parse_e164
+from robotappel.models.twilio_numbers import InboundParamsDto, UpdatePhoneNumberDto
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "e164"),
+    [
+        ("06 12 34 56 78", None, "+33612345678"),
+        ("0612345678", "FR", "+33612345678"),
+        ("+33 6 12 34 56 78", None, "+33612345678"),
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("+1 415 555 2671", "FR", "+14155552671"),
+    ],
+)
+def test_numbers_in_any_format_become_e164(raw: str, country: str | None, e164: str) -> None:
+    assert parse_e164(raw, country) == e164
+
+
+@pytest.mark.parametrize("raw", ["", "12", "not a number", "+33 6 12", "0612345678' OR 1=1"])
+def test_unparseable_or_invalid_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="phone number"):
+        parse_e164(raw, "FR")
+
+
+def test_add_dto_parses_the_number_with_its_country() -> None:
+    assert AddPhoneNumberDto(phoneNumber="(415) 555-2671", country="us").phoneNumber == "+14155552671"
+
+
+def test_add_dto_names_phone_number_when_it_is_invalid() -> None:
+    with pytest.raises(ValidationError) as error:
+        AddPhoneNumberDto(phoneNumber="12")
+    assert error.value.errors()[0]["loc"] == ("phoneNumber",)
+
+
+def test_add_dto_refuses_unknown_fields_and_long_names() -> None:
+    with pytest.raises(ValidationError):
+        AddPhoneNumberDto(phoneNumber="0612345678", admin=True)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        AddPhoneNumberDto(phoneNumber="0612345678", friendlyName="x" * 65)
+
+
+def test_french_mobile_numbers_are_refused_naming_number_type() -> None:
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(countryCode="FR", numberType="mobile")
+    assert error.value.errors()[0]["loc"] == ("numberType",)
+
+
+def test_mobile_numbers_of_other_countries_are_allowed() -> None:
+    assert InboundParamsDto(countryCode="GB", numberType="mobile").numberType == "mobile"
+
+
+def test_inbound_defaults_are_a_french_local_number() -> None:
+    dto = InboundParamsDto()
+    assert (dto.countryCode, dto.numberType, dto.voiceUrl) == ("FR", "local", None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("voiceUrl", "http://example.com/voice"),
+        ("countryCode", "XX"),
+        ("numberType", "premium"),
+        ("bundleSid", "XY123"),
+        ("phoneNumber", "+1500"),
+    ],
+)
+def test_inbound_params_refuse_bad_values_naming_the_field(field: str, value: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto.model_validate({field: value})
+    assert error.value.errors()[0]["loc"][0] == field
+
+
+def test_update_accepts_an_empty_client_phone_to_unlink() -> None:
+    assert UpdatePhoneNumberDto(clientPhoneNumber="").clientPhoneNumber == ""
