@@ -1,0 +1,221 @@
+"""SAM's local API Gateway (`sam local start-api`'s LocalApigwService) with the gaps that matter here closed.
+
+- Routes, stage and the Lambda authorizer are built by samcli's own providers from template.yaml.
+- The template's `GatewayResponses` (ignored by samcli) shape every response API Gateway itself produces:
+  missing route, missing/invalid API key, Deny policy, authorizer failure, function crash.
+- An authorizer failing with "Unauthorized" is a 401 (samcli: 502), and a missing or failing authorizer never
+  lets the request through (samcli logs a warning and invokes the route anyway).
+- Each request gets its own `requestContext.requestId`/`requestTime` (samcli fixes them once per process) and
+  an `x-amzn-RequestId` response header; the authorizer and the route see the same request id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from io import StringIO
+from typing import Any
+
+from flask import Response, current_app, g
+from samcli.lib.providers.api_provider import ApiProvider
+from samcli.lib.providers.provider import Api
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+from samcli.lib.utils.stream_writer import StreamWriter
+from samcli.local.apigw import local_apigw_service
+from samcli.local.apigw.exceptions import InvalidLambdaAuthorizerResponse, LambdaResponseParseException
+from samcli.local.apigw.local_apigw_service import LocalApigwService
+from samcli.local.apigw.service_error_responses import ServiceErrorResponses
+from samcli.local.lambdafn.exceptions import FunctionNotFound
+from samcli.local.services.base_local_service import LambdaOutputParser
+
+from local import template
+
+_EXTENSION = "robotappel.gateway_responses"
+# API Gateway answers 401 only when the authorizer fails with exactly this message.
+_UNAUTHORIZED_MESSAGE = "Unauthorized"
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z.]+)")
+
+
+class GatewayError(Exception):
+    """A response API Gateway produces itself, by gateway response type (UNAUTHORIZED, DEFAULT_5XX, ...)."""
+
+    def __init__(self, response_type: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.response_type = response_type
+        self.status = status
+        self.message = message
+
+
+class FunctionError(LambdaResponseParseException):  # type: ignore[misc]  # samcli ships no type hints
+    """The function raised: Lambda returned its error payload (errorMessage, errorType, stackTrace)."""
+
+    def __init__(self, error_message: str) -> None:
+        super().__init__(error_message)
+        self.error_message = error_message
+
+
+class GatewayResponses:
+    """The `GatewayResponses` of the template's AWS::Serverless::Api, applied like API Gateway applies them."""
+
+    def __init__(self, definitions: dict[str, Any]) -> None:
+        self._definitions = definitions
+
+    @classmethod
+    def from_template(cls) -> GatewayResponses:
+        apis = template.resources("AWS::Serverless::Api").values()
+        definitions: dict[str, Any] = next((api["Properties"].get("GatewayResponses", {}) for api in apis), {})
+        return cls(definitions)
+
+    def response(self, error: GatewayError) -> Response:
+        default = "DEFAULT_5XX" if error.status >= 500 else "DEFAULT_4XX"
+        definition = self._definitions.get(error.response_type) or self._definitions.get(default) or {}
+        status = int(definition.get("StatusCode", error.status))
+        body_template = definition.get("ResponseTemplates", {}).get("application/json")
+        body = json.dumps({"message": error.message}) if body_template is None else self._render(body_template, error)
+        response = Response(body, status=status, content_type="application/json")
+        for name, value in definition.get("ResponseParameters", {}).get("Headers", {}).items():
+            response.headers[name] = str(value).strip("'")
+        return response
+
+    @staticmethod
+    def _render(body_template: str, error: GatewayError) -> str:
+        """The $context variables a gateway response template may use (API Gateway does not run VTL here)."""
+        variables = {
+            "error.message": error.message,
+            "error.messageString": json.dumps(error.message),  # "the quoted value of $context.error.message"
+            "error.responseType": error.response_type,
+            "requestId": request_id(),
+            "stage": current_app.config.get("STAGE", ""),
+        }
+        return _CONTEXT_VARIABLE.sub(lambda match: variables.get(match.group(1), match.group(0)), body_template)
+
+
+def gateway_response(error: GatewayError) -> Response:
+    responses: GatewayResponses = current_app.extensions[_EXTENSION]
+    return responses.response(error)
+
+
+class _ServiceErrorsAsGatewayResponses(ServiceErrorResponses):  # type: ignore[misc]
+    """samcli's own error responses, replaced by what API Gateway answers, through the template's responses."""
+
+    @staticmethod
+    def lambda_authorizer_unauthorized() -> Response:
+        return gateway_response(
+            GatewayError("ACCESS_DENIED", 403, "User is not authorized to access this resource with an explicit deny")
+        )
+
+    @staticmethod
+    def missing_lambda_auth_identity_sources() -> Response:
+        return gateway_response(GatewayError("UNAUTHORIZED", 401, _UNAUTHORIZED_MESSAGE))
+
+    @staticmethod
+    def lambda_failure_response(*_args: Any) -> Response:
+        return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+
+    @staticmethod
+    def lambda_body_failure_response(*_args: Any) -> Response:
+        # samcli says 500; API Gateway answers 502 when the Lambda proxy integration fails or returns garbage.
+        return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+
+    @staticmethod
+    def lambda_not_found_response(*_args: Any) -> Response:
+        return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+
+    @staticmethod
+    def route_not_found(*_args: Any) -> Response:
+        return gateway_response(GatewayError("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"))
+
+    @staticmethod
+    def not_implemented_locally(message: str) -> Response:
+        return gateway_response(GatewayError("DEFAULT_5XX", 501, message))
+
+    @staticmethod
+    def container_creation_failed(message: str) -> Response:
+        return gateway_response(GatewayError("DEFAULT_5XX", 501, message))
+
+    @staticmethod
+    def tenant_id_validation_error(message: str) -> Response:
+        return gateway_response(GatewayError("BAD_REQUEST_PARAMETERS", 400, message))
+
+
+# LocalApigwService calls ServiceErrorResponses' static methods by their module-level name.
+local_apigw_service.ServiceErrorResponses = _ServiceErrorsAsGatewayResponses
+
+
+def request_id() -> str:
+    """One id per HTTP request, shared by the authorizer's and the route's events."""
+    if "request_id" not in g:
+        g.request_id = str(uuid.uuid4())
+    return str(g.request_id)
+
+
+def build_api(parameters: dict[str, str]) -> Api:
+    """The Api (routes, stage, authorizers) exactly as `sam local start-api` builds it from template.yaml."""
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template.TEMPLATE), parameter_overrides=parameters)
+    return ApiProvider(stacks, cwd=str(template.ROOT)).api
+
+
+class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
+    """LocalApigwService, closer to API Gateway (see the module docstring)."""
+
+    def create(self) -> None:
+        super().create()
+        self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
+        self._app.config["STAGE"] = self.api.stage_name or ""
+        self._app.after_request(_add_request_id_header)
+
+    @property
+    def app(self) -> Any:
+        """The Flask (WSGI) application, once created."""
+        return self._app
+
+    def _construct_error_handling(self) -> None:
+        super()._construct_error_handling()
+        self._app.register_error_handler(GatewayError, gateway_response)
+
+    def _generate_lambda_event(self, flask_request: Any, route: Any, method: str, endpoint: str) -> dict[str, Any]:
+        event: dict[str, Any] = super()._generate_lambda_event(flask_request, route, method, endpoint)
+        now = datetime.now(UTC)
+        context = event.setdefault("requestContext", {})
+        context["requestId"] = request_id()
+        context["extendedRequestId"] = request_id()
+        context["requestTimeEpoch"] = int(now.timestamp() * 1000)
+        context["requestTime"] = now.strftime("%d/%b/%Y:%H:%M:%S +0000")
+        return event
+
+    def _invoke_lambda_function(
+        self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
+    ) -> str | bytes:
+        """samcli's, but keeping the function's error message (the authorizer's "Unauthorized" means 401)."""
+        with StringIO() as stdout:
+            self.lambda_runner.invoke(
+                lambda_function_name,
+                json.dumps(event, sort_keys=True),
+                stdout=StreamWriter(stdout, auto_flush=True),
+                stderr=self.stderr,
+                tenant_id=tenant_id,
+            )
+            output: str | bytes
+            output, is_error = LambdaOutputParser.get_lambda_output(stdout)
+        if is_error:
+            raise FunctionError(str(json.loads(output).get("errorMessage", "")))
+        return output
+
+    def _invoke_parse_lambda_authorizer(
+        self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any
+    ) -> None:
+        try:
+            super()._invoke_parse_lambda_authorizer(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
+        except FunctionError as error:
+            if error.error_message == _UNAUTHORIZED_MESSAGE:
+                raise GatewayError("UNAUTHORIZED", 401, _UNAUTHORIZED_MESSAGE) from error
+            raise GatewayError("AUTHORIZER_FAILURE", 500, "Authorizer error") from error
+        except (FunctionNotFound, InvalidLambdaAuthorizerResponse) as error:
+            raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", 500, "Authorizer configuration error") from error
+
+
+def _add_request_id_header(response: Response) -> Response:
+    response.headers["x-amzn-RequestId"] = request_id()
+    return response

@@ -1,0 +1,296 @@
+"""`make run`: the API on http://127.0.0.1:$PORT without AWS, docker or Twilio (`python -m local.server`).
+
+SAM's API Gateway emulator (routes and authorizer from template.yaml) invokes the functions in this process;
+DynamoDB and Secrets Manager are a moto server, Twilio is the local emulator. `DevServer` is the same thing
+for tests: `DevServer().start(port=0)`, `.url`, `.twilio`, `.stop()`.
+
+Settings by environment: PORT (3000), SEED_FILE (local/seed.json), TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN
+(the emulator's account), PUBLIC_BASE_URL (http://127.0.0.1:$PORT), TWILIO_API_BASE_URL (use a Twilio emulator
+that is already running instead of starting one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from local import template
+from local.aws import LocalAws
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+
+    from local.gateway import LocalApiGateway
+    from local.twilio_emulator import TwilioEmulator
+
+LOG = logging.getLogger(__name__)
+ACCESS_LOG = logging.getLogger("local.api")
+HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+DEFAULT_SEED_FILE = Path(__file__).with_name("seed.json")
+LAYER_DIR = template.ROOT / "layers" / "shared"
+# Fixed defaults, so that a restarted server keeps signing webhooks with the same credentials.
+DEFAULT_TWILIO_ACCOUNT_SID = "AC" + hashlib.sha256(b"robotappel-local-account").hexdigest()[:32]
+DEFAULT_TWILIO_AUTH_TOKEN = hashlib.sha256(b"robotappel-local-auth-token").hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SeedOrg:
+    org_id: str
+    api_key: str = field(repr=False)
+    role: str
+    tokens: int
+
+
+def load_seed(path: Path) -> list[SeedOrg]:
+    """`{"orgs": [{"orgId", "apiKey", "role", "tokens"}]}`"""
+    document = json.loads(path.read_text())
+    return [
+        SeedOrg(org_id=org["orgId"], api_key=org["apiKey"], role=org.get("role", "member"), tokens=org["tokens"])
+        for org in document["orgs"]
+    ]
+
+
+@dataclass
+class DevServer:
+    """Everything `make run` serves, startable on any port and stoppable, in this process."""
+
+    seed_file: Path = DEFAULT_SEED_FILE
+    twilio_account_sid: str = DEFAULT_TWILIO_ACCOUNT_SID
+    twilio_auth_token: str = field(default=DEFAULT_TWILIO_AUTH_TOKEN, repr=False)
+    public_base_url: str | None = None
+    twilio_api_base_url: str | None = None
+    host: str = HOST
+    orgs: list[SeedOrg] = field(default_factory=list)
+    twilio: TwilioEmulator | None = None
+    aws: LocalAws = field(default_factory=LocalAws)
+    gateway: LocalApiGateway | None = None
+    _http: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+    _saved_environ: dict[str, str] | None = None
+
+    @classmethod
+    def from_environment(cls) -> DevServer:
+        return cls(
+            seed_file=Path(os.environ.get("SEED_FILE") or DEFAULT_SEED_FILE),
+            twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID") or DEFAULT_TWILIO_ACCOUNT_SID,
+            twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN") or DEFAULT_TWILIO_AUTH_TOKEN,
+            public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
+            twilio_api_base_url=os.environ.get("TWILIO_API_BASE_URL") or None,
+        )
+
+    @property
+    def port(self) -> int:
+        if self._http is None:
+            raise RuntimeError("The server is not started")
+        return int(self._http.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def twilio_base_url(self) -> str:
+        if self.twilio is not None:
+            return self.twilio.base_url
+        return self.twilio_api_base_url or ""
+
+    def start(self, port: int = 0) -> DevServer:
+        self.orgs = load_seed(self.seed_file)
+        try:
+            self._start_twilio()
+            self.aws.start({"accountSid": self.twilio_account_sid, "authToken": self.twilio_auth_token})
+            self._bind(port)
+            self._configure_environment()
+            self._seed()
+        except BaseException:
+            self.stop()
+            raise
+        assert self._http is not None  # bound by _bind
+        self._thread = threading.Thread(target=self._http.serve_forever, name="api-gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            if self._thread is not None:
+                self._http.shutdown()
+                self._thread.join()
+            self._http.server_close()
+        self._http = self._thread = None
+        if self.twilio is not None:
+            self.twilio.stop()
+            self.twilio = None
+        self.aws.stop()
+        if self._saved_environ is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+            self._saved_environ = None
+
+    def _start_twilio(self) -> None:
+        if self.twilio_api_base_url:
+            return
+        try:
+            from local.twilio_emulator import TwilioEmulator  # written in parallel, may be absent
+        except ImportError:
+            LOG.warning("local.twilio_emulator is not available: the routes that call Twilio will fail")
+            return
+        self.twilio = TwilioEmulator(
+            account_sid=self.twilio_account_sid, auth_token=self.twilio_auth_token, host=self.host, port=0
+        ).start()
+
+    def _bind(self, port: int) -> None:
+        # samcli is imported here, not at module level: it is the heavy part of the start-up.
+        from werkzeug.serving import make_server
+
+        from local.gateway import LocalApiGateway, build_api
+        from local.lambda_runner import InProcessLambdaRunner, function_configs
+
+        api = build_api(self._parameters(public_base_url=""))
+        self.gateway = LocalApiGateway(
+            api=api, lambda_runner=InProcessLambdaRunner(function_configs()), port=port, host=self.host
+        )
+        self.gateway.create()
+        self._http = make_server(
+            self.host, port, self.gateway.app, threaded=True, request_handler=_access_log_handler()
+        )
+        # The bound port (port 0 = any free one) is what events carry in X-Forwarded-Port.
+        self.gateway.port = self.port
+
+    def _parameters(self, public_base_url: str) -> dict[str, str]:
+        return {
+            **template.parameter_defaults(),
+            "TwilioSecretArn": self.aws.twilio_secret_arn,
+            "PublicBaseUrl": public_base_url,
+        }
+
+    def function_environment(self) -> dict[str, str]:
+        """The template's function environment with local values, plus what AWS's runtime would provide."""
+        public_base_url = (self.public_base_url or self.url).rstrip("/")
+        references = {**self._parameters(public_base_url), **self.aws.table_names}
+        environment: dict[str, str] = {}
+        for function in template.functions().values():
+            for name, value in template.resolve_environment(function, references).items():
+                if environment.get(name, value) != value:
+                    LOG.warning("%s differs between functions; in-process they all see %r", name, environment[name])
+                environment.setdefault(name, value)
+        return {
+            **environment,
+            **self.aws.environment(),
+            "TWILIO_API_BASE_URL": self.twilio_base_url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "SAM_CLI_TELEMETRY": "0",
+        }
+
+    def _configure_environment(self) -> None:
+        """The functions run in this process: their environment is the process's, set before any import."""
+        self._saved_environ = dict(os.environ)
+        os.environ.update(self.function_environment())
+        if str(LAYER_DIR) not in sys.path:
+            sys.path.insert(0, str(LAYER_DIR))
+        _clear_layer_caches()
+
+    def _seed(self) -> None:
+        from robotappel.dal import api_keys, tokens  # needs the environment set above
+
+        for org in self.orgs:
+            api_keys.put(org.api_key, api_keys.ApiKeyRecord(org_id=org.org_id, role=org.role))
+            tokens.credit(org.org_id, org.tokens)
+
+    def banner(self) -> str:
+        curl_key = self.orgs[0].api_key if self.orgs else "<api key>"
+        lines = [
+            "RobotAppel phone numbers: local API (SAM's API Gateway emulator, functions in-process)",
+            f"  API                       {self.url}",
+            f"  Public base URL (webhooks) {os.environ.get('PUBLIC_BASE_URL', '')}",
+            f"  DynamoDB + Secrets Manager {self.aws.endpoint} (moto)",
+            f"  Twilio emulator           {self.twilio_base_url or 'NOT RUNNING'}",
+            f"    TWILIO_ACCOUNT_SID={self.twilio_account_sid}",
+            f"    TWILIO_AUTH_TOKEN={self.twilio_auth_token}",
+            f"  Organisations (seed: {self.seed_file})",
+            *(f"    {org.org_id:<14} {org.role:<7} key {org.api_key:<14} {org.tokens} tokens" for org in self.orgs),
+            "  Routes",
+            *self._route_lines(),
+            "",
+            f"  curl -H 'Authorization: Bearer {curl_key}' {self.url}/tokens/balance",
+            "",
+            "Ctrl-C stops.",
+        ]
+        return "\n".join(lines)
+
+    def _route_lines(self) -> list[str]:
+        functions = template.functions()
+        lines = []
+        for route in sorted(template.routes(), key=lambda route: (route.path, route.method)):
+            function = functions[route.function]
+            missing = "" if function.code_dir.is_dir() else "   (not written yet: 502)"
+            auth = "" if route.authorized else "   (no API key: webhook)"
+            lines.append(f"    {route.method:<6} {route.path}{auth}{missing}")
+        return lines
+
+
+def _access_log_handler() -> type[WSGIRequestHandler]:
+    """Request lines of the API on this module's logger (werkzeug's also carries moto's, which stays quiet)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class AccessLogHandler(WSGIRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log(self, type: str, message: str, *args: Any) -> None:  # werkzeug's signature
+            ACCESS_LOG.log(logging.ERROR if type == "error" else logging.INFO, message, *args)
+
+    return AccessLogHandler
+
+
+def _clear_layer_caches() -> None:
+    """Settings and clients cached by an earlier start in this process would still point at the old servers."""
+    for module_name, function_name in (
+        ("robotappel.config", "get_settings"),
+        ("robotappel.dal.dynamodb", "client"),
+        ("robotappel.twilio.client", "get_twilio_client"),
+    ):
+        module: Any = sys.modules.get(module_name)
+        cached = getattr(module, function_name, None)
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+    if "aws_lambda_powertools.utilities.parameters" in sys.modules:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for noisy in ("samcli", "werkzeug", "botocore", "boto3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    # Powertools warns on every request of a route that publishes no metric; that is normal here.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        LOG.info("%s: stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    server = DevServer.from_environment().start(port=int(os.environ.get("PORT") or DEFAULT_PORT))
+    print(server.banner(), flush=True)
+    try:
+        while not stopping.wait(timeout=1):
+            pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

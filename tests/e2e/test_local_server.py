@@ -1,0 +1,247 @@
+"""The local dev server behaves like API Gateway in front of the functions.
+
+The first tests drive `make run`'s server over HTTP (real authorizer and functions, moto, Twilio emulator).
+The others run SAM's gateway as `local.gateway` configures it over stand-in functions written to a temporary
+folder, to reach what the real functions cannot be made to do on demand (crash, deny, echo their event).
+"""
+
+import json
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+
+from local import template
+from local.gateway import LocalApiGateway, build_api
+from local.lambda_runner import FunctionConfig, InProcessLambdaRunner
+from tests.fixtures.server import LocalServer
+
+pytestmark = pytest.mark.e2e
+on_local_server = pytest.mark.xdist_group("local_server")
+TIMEOUT = 30
+
+
+def gateway_response_body(response_type: str) -> dict[str, Any]:
+    """The JSON body template.yaml's GatewayResponses give for `response_type`."""
+    api = next(iter(template.resources("AWS::Serverless::Api").values()))
+    definition = api["Properties"]["GatewayResponses"][response_type]
+    body: dict[str, Any] = json.loads(definition["ResponseTemplates"]["application/json"])
+    return body
+
+
+# ----------------------------------------------------------------------------- the `make run` server
+
+
+@on_local_server
+def test_balance_is_the_callers_org_balance(local_server: LocalServer) -> None:
+    # Given the seeded member org "org-demo"
+    # When it asks for its balance with its API key
+    response = requests.get(f"{local_server.url}/tokens/balance", headers=local_server.headers(), timeout=TIMEOUT)
+
+    # Then it gets its org id and balance as JSON
+    assert response.status_code == 200
+    body = response.json()
+    assert body["orgId"] == "org-demo"
+    assert isinstance(body["balance"], int)
+
+
+@on_local_server
+def test_request_without_api_key_gets_the_templates_unauthorized_response(local_server: LocalServer) -> None:
+    # Given no Authorization header
+    # When a protected route is called
+    response = requests.get(f"{local_server.url}/tokens/balance", timeout=TIMEOUT)
+
+    # Then API Gateway's UNAUTHORIZED response of the template answers
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == gateway_response_body("UNAUTHORIZED")
+
+
+@on_local_server
+def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: LocalServer) -> None:
+    # Given an API key that was never issued
+    headers = {"Authorization": "Bearer not-a-key"}
+
+    # When a protected route is called with it
+    response = requests.get(f"{local_server.url}/tokens/balance", headers=headers, timeout=TIMEOUT)
+
+    # Then the authorizer's "Unauthorized" becomes a 401 with the template's body (not samcli's 502)
+    assert response.status_code == 401
+    assert response.json() == gateway_response_body("UNAUTHORIZED")
+
+
+@on_local_server
+def test_lowercase_authorization_header_is_accepted(local_server: LocalServer) -> None:
+    # Given a client that sends header names in lower case
+    headers = {"authorization": f"Bearer {local_server.api_keys['org-demo']}"}
+
+    # When it calls a protected route
+    response = requests.get(f"{local_server.url}/tokens/balance", headers=headers, timeout=TIMEOUT)
+
+    # Then the authorizer and the route find the header
+    assert response.status_code == 200
+    assert response.json()["orgId"] == "org-demo"
+
+
+@on_local_server
+def test_unknown_route_answers_a_json_error(local_server: LocalServer) -> None:
+    # Given a path that is not a route of the template
+    # When it is called
+    response = requests.get(f"{local_server.url}/no/such/route", headers=local_server.headers(), timeout=TIMEOUT)
+
+    # Then API Gateway's "Missing Authentication Token" 403 comes through the template's DEFAULT_4XX, as JSON
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["message"] == "Missing Authentication Token"
+
+
+@on_local_server
+def test_concurrent_requests_are_each_served_with_their_own_caller(local_server: LocalServer) -> None:
+    # Given 20 requests of two orgs sent at once to the same route
+    callers = ["org-demo", "org-other"] * 10
+
+    def balance_of(org_id: str) -> tuple[int, str]:
+        response = requests.get(
+            f"{local_server.url}/tokens/balance", headers=local_server.headers(org_id), timeout=TIMEOUT
+        )
+        return response.status_code, response.json().get("orgId", "")
+
+    # When they are served in parallel
+    with ThreadPoolExecutor(max_workers=len(callers)) as pool:
+        results = list(pool.map(balance_of, callers))
+
+    # Then every one succeeds and answers for its own caller
+    assert results == [(200, org_id) for org_id in callers]
+
+
+# ----------------------------------------------------------------------------- the gateway over stand-in functions
+
+AUTHORIZER = """
+    def handler(event, context):
+        token = event["headers"].get("Authorization", "")
+        if token not in ("Bearer allow", "Bearer deny"):
+            raise Exception("Unauthorized")
+        effect = "Allow" if token == "Bearer allow" else "Deny"
+        return {
+            "principalId": "org-a",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}],
+            },
+            "context": {"orgId": "org-a", "role": "member"},
+        }
+"""
+ECHO = """
+    import json
+
+    def handler(event, context):
+        return {"statusCode": 200, "body": json.dumps({"event": event, "requestId": context.aws_request_id})}
+"""
+CRASH = """
+    def handler(event, context):
+        raise RuntimeError("the function crashed")
+"""
+ALLOW = {"Authorization": "Bearer allow"}
+
+
+def stand_in(folder: Path, logical_id: str, source: str | None) -> FunctionConfig:
+    path = folder / logical_id / "app.py"
+    if source is not None:
+        path.parent.mkdir()
+        path.write_text(textwrap.dedent(source))
+    return FunctionConfig(logical_id, path, "handler", timeout_seconds=3, memory_mb=128)
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> FlaskClient:
+    """The template's API: authorizer = AUTHORIZER, balance and delete = ECHO, getAll = CRASH, update = missing."""
+    functions = {
+        "AuthorizerFunction": AUTHORIZER,
+        "GetTokenBalanceFunction": ECHO,
+        "DeletePhoneNumberFunction": ECHO,
+        "GetAllClientPhoneNumbersFunction": CRASH,
+        "UpdatePhoneNumberFunction": None,
+    }
+    configs = {logical_id: stand_in(tmp_path, logical_id, source) for logical_id, source in functions.items()}
+    parameters = {**template.parameter_defaults(), "TwilioSecretArn": "arn:aws:secretsmanager:local:twilio"}
+    service = LocalApiGateway(
+        api=build_api(parameters), lambda_runner=InProcessLambdaRunner(configs), port=3000, host="127.0.0.1"
+    )
+    service.create()
+    client: FlaskClient = service.app.test_client()
+    return client
+
+
+def echoed_event(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200
+    event: dict[str, Any] = response.get_json()["event"]
+    return event
+
+
+def test_route_whose_function_raises_answers_502_json(gateway: FlaskClient) -> None:
+    # Given a route whose function raises
+    # When it is called
+    response = gateway.get("/phoneNumber/getAllClientPhoneNumbers", headers=ALLOW)
+
+    # Then API Gateway's 502 comes through the template's DEFAULT_5XX, as JSON
+    assert response.status_code == 502
+    assert response.get_json() == gateway_response_body("DEFAULT_5XX")
+
+
+def test_route_whose_function_is_not_written_yet_answers_502_json(gateway: FlaskClient) -> None:
+    # Given a route of the template whose function folder does not exist
+    # When it is called
+    response = gateway.patch("/phoneNumber/updatePhoneNumber/n1", headers=ALLOW, json={})
+
+    # Then it answers 502 with the template's DEFAULT_5XX body
+    assert response.status_code == 502
+    assert response.get_json() == gateway_response_body("DEFAULT_5XX")
+
+
+def test_deny_policy_gets_the_templates_access_denied_response(gateway: FlaskClient) -> None:
+    # Given an authorizer answering with a Deny policy
+    # When a protected route is called
+    response = gateway.get("/tokens/balance", headers={"Authorization": "Bearer deny"})
+
+    # Then API Gateway's ACCESS_DENIED response of the template answers
+    assert response.status_code == 403
+    assert response.get_json() == gateway_response_body("ACCESS_DENIED")
+
+
+def test_route_event_carries_the_authorizer_context(gateway: FlaskClient) -> None:
+    # Given an authorizer allowing org-a as a member
+    # When a protected route is called
+    event = echoed_event(gateway.get("/tokens/balance", headers=ALLOW))
+
+    # Then the route sees the authorizer's context in requestContext.authorizer, like on API Gateway
+    assert event["requestContext"]["authorizer"] == {"orgId": "org-a", "role": "member", "principalId": "org-a"}
+
+
+def test_route_event_describes_the_route_and_the_stage(gateway: FlaskClient) -> None:
+    # Given a route with a path parameter
+    # When it is called
+    event = echoed_event(gateway.delete("/phoneNumber/deletePhoneNumber/n1", headers=ALLOW))
+
+    # Then the event names the route template, the stage, the domain and the request
+    assert event["resource"] == "/phoneNumber/deletePhoneNumber/{id}"
+    assert event["path"] == "/phoneNumber/deletePhoneNumber/n1"
+    assert event["pathParameters"] == {"id": "n1"}
+    assert event["requestContext"]["stage"] == "dev"
+    assert event["requestContext"]["domainName"]
+    assert event["requestContext"]["requestId"]
+
+
+def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:
+    # Given two calls of the same route
+    # When they are served
+    first, second = (gateway.get("/tokens/balance", headers=ALLOW) for _ in range(2))
+
+    # Then their events and responses carry different request ids
+    first_id = echoed_event(first)["requestContext"]["requestId"]
+    second_id = echoed_event(second)["requestContext"]["requestId"]
+    assert first_id != second_id
+    assert first.headers["x-amzn-RequestId"] == first_id
