@@ -1,6 +1,7 @@
 """Twilio numbers: bought for an org, activated for inbound calls, optionally linked to one of its client phones."""
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -148,8 +149,9 @@ def list_twilio_numbers(ctx: CallContext) -> list[TwilioNumber]:
 def find_by_client_phone(ctx: CallContext, raw_client_phone: str) -> InboundClientNumber:
     from robotappel.models.phone import parse_e164
 
+    # API Gateway (REST) passes the path still percent-encoded: "%2B33612345678", "06%2012%2034%2056%2078".
     try:
-        client_phone = parse_e164(raw_client_phone.strip())
+        client_phone = parse_e164(unquote(raw_client_phone).strip())
     except ValueError as error:
         raise InvalidInput("clientPhoneNumber", str(error)) from error
     item = numbers.find_linked_twilio_number(ctx.caller.org_id, client_phone)
