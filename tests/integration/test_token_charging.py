@@ -1,6 +1,11 @@
 """Charging through a real route (getAllClientPhoneNumbers, 5 tokens) against moto."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
 
 from robotappel.dal import tokens as ledger
 from robotappel.errors import InsufficientTokens
@@ -70,6 +75,22 @@ def charge_once(request_number: int) -> bool:
     return True
 
 
+@pytest.fixture
+def serializable_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB runs each transaction in isolation; moto's in-memory backend does not (threads interleave its
+    condition checks and writes). Serialising moto's transactions gives the test DynamoDB's guarantee, so what is
+    tested is our conditional charge, not moto's lack of isolation."""
+    lock = threading.Lock()
+    original = DynamoDBBackend.transact_write_items
+
+    def isolated(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", isolated)
+
+
+@pytest.mark.usefixtures("serializable_moto_transactions")
 def test_concurrent_charges_never_overdraw_the_balance(aws: dict[str, str]) -> None:
     # Given a balance covering exactly 10 charges of 5 tokens
     ledger.credit("org-c", 50)
