@@ -654,3 +654,17 @@ def test_delete_of_another_orgs_number_is_404_and_free(org: str, twilio_layer: T
     assert result.body["error"] == "not_found"
     assert ledger.get_balance(org) == 100
     assert owned_numbers(twilio_layer) == [theirs["phoneNumber"]]
+
+
+def test_deleting_a_client_phone_unlinks_the_twilio_number_linked_to_it(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a Twilio number linked to a client phone
+    phone_id = add_client_phone()
+    number = bought(countryCode="US", clientPhoneNumber=CLIENT_PHONE)
+    # When the client phone is deleted
+    assert delete(phone_id).status == 200
+    # Then no lookup finds the number through the deleted phone, and the number no longer carries the link
+    lookup = call("get_twilio_number_by_client_phone", org=org, path_params={"clientPhoneNumber": CLIENT_PHONE})
+    assert lookup.status == 404
+    [listed] = listed_by_org()
+    assert listed["id"] == number["id"]
+    assert listed["clientPhoneNumber"] is None

@@ -69,8 +69,13 @@ def delete_client_phone(ctx: CallContext, item: Item) -> DeleteResult:
         twilio_response = f"outgoing caller ID {caller_id_sid} deleted"
     else:
         twilio_response = f"outgoing caller ID {caller_id_sid} was already deleted"
+    # A Twilio number linked to this phone loses the link in the same transaction: no link may outlive its phone.
+    state_change = numbers.delete_client_phone(item["orgId"], item["id"], item["phoneNumber"])
+    linked = numbers.find_linked_twilio_number(item["orgId"], item["phoneNumber"])
+    if linked:
+        state_change += numbers.update_number(item["orgId"], linked["id"], {}, removals=("clientPhoneNumber",))
     try:
-        ctx.meter.commit(numbers.delete_client_phone(item["orgId"], item["id"], item["phoneNumber"]))
+        ctx.meter.commit(state_change)
     except ConditionFailed as failure:
         raise NotFound("No phone number with this id.") from failure
     return DeleteResult(
