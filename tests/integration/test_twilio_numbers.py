@@ -4,6 +4,7 @@ updatePhoneNumber, deletePhoneNumber) through the handlers, against moto and the
 import logging
 from typing import Any
 
+import boto3
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
@@ -668,3 +669,26 @@ def test_deleting_a_client_phone_unlinks_the_twilio_number_linked_to_it(org: str
     [listed] = listed_by_org()
     assert listed["id"] == number["id"]
     assert listed["clientPhoneNumber"] is None
+
+
+def test_an_in_flight_purchase_holds_its_key_only_until_the_invocation_deadline(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase with an Idempotency-Key, observed while Twilio is being asked
+    from robotappel.twilio import gateway
+
+    seen: list[dict[str, Any]] = []
+    real_buy = gateway.buy_number
+
+    def observing_buy(*args: Any, **kwargs: Any) -> Any:
+        table = boto3.client("dynamodb", region_name="eu-west-3")
+        seen.extend(table.scan(TableName="idempotency")["Items"])
+        return real_buy(*args, **kwargs)
+
+    monkeypatch.setattr(gateway, "buy_number", observing_buy)
+    # When it runs
+    assert buy(headers={"Idempotency-Key": "deadline-key"}).status == 201
+    # Then its in-progress record expires with the invocation (a timed-out purchase does not block the key)
+    [record] = seen
+    assert record["status"]["S"] == "INPROGRESS"
+    assert "in_progress_expiration" in record

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Literal
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from robotappel.errors import Forbidden
 from robotappel.tokens.meter import TokenMeter
 
@@ -34,3 +36,4 @@ class CallContext:
     caller: Caller
     meter: TokenMeter
     public_base_url: str
+    lambda_context: LambdaContext | None = None

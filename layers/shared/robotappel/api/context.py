@@ -34,7 +34,12 @@ def public_base_url(app: APIGatewayRestResolver) -> str:
 
 def call_context(app: APIGatewayRestResolver) -> CallContext:
     meter: TokenMeter = app.context[METER_KEY]
-    return CallContext(caller=caller_of(app), meter=meter, public_base_url=public_base_url(app))
+    return CallContext(
+        caller=caller_of(app),
+        meter=meter,
+        public_base_url=public_base_url(app),
+        lambda_context=app.lambda_context,
+    )
 
 
 def twilio_callback(app: APIGatewayRestResolver) -> TwilioCallback:

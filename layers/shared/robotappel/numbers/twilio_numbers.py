@@ -73,6 +73,10 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
         payload_validation_jmespath="body",
         expires_after_seconds=24 * 3600,
     )
+    if ctx.lambda_context:
+        # Bounds the in-progress record by the invocation's deadline: a purchase cut short by a timeout must not
+        # leave its key "in progress" (409) until the record expires.
+        config.register_lambda_context(ctx.lambda_context)
 
     # `request` is what Powertools hashes (key) and compares (payload); the purchase itself uses ctx and dto.
     @idempotent_function(  # type: ignore[untyped-decorator]
