@@ -61,3 +61,16 @@ def test_tables_keep_their_data_point_in_time_and_encrypted() -> None:
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
+
+
+# SAM policy templates that grant named actions on one named resource (none grants "*" actions).
+SCOPED_POLICY_TEMPLATES = {"DynamoDBReadPolicy", "DynamoDBCrudPolicy", "AWSSecretsManagerGetSecretValuePolicy"}
+
+
+def test_functions_only_use_scoped_policy_templates_never_wildcard_actions() -> None:
+    for name, resource in template.resources("AWS::Serverless::Function").items():
+        for policy in resource["Properties"].get("Policies", []):
+            assert isinstance(policy, dict), f"{name}: managed policy {policy!r} is not scoped to our resources"
+            [(policy_template, parameters)] = policy.items()
+            assert policy_template in SCOPED_POLICY_TEMPLATES, f"{name}: {policy_template}"
+            assert "Statement" not in parameters
