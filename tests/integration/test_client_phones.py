@@ -225,3 +225,33 @@ def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str,
     assert result.status == 502
     assert len(numbers.list_numbers(org)) == 1
     assert ledger.get_balance(org) == 90
+
+
+def test_verification_nobody_recorded_deletes_the_caller_id_again(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given Twilio verified a phone whose addClientPhone failed after asking Twilio (so no org recorded it)
+    from robotappel.twilio import gateway
+
+    request = gateway.request_caller_id_validation("+33612345678", "orphan", CALLBACK_URL)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, "+33612345678")
+    params = {
+        "AccountSid": twilio_layer.account_sid,
+        "CallSid": request.call_sid,
+        "To": "+33612345678",
+        "VerificationStatus": "success",
+        "OutgoingCallerIdSid": caller_id_sid,
+    }
+    # When its verification callback arrives
+    assert verification_callback(twilio_layer, params).status == 200
+    # Then the caller ID nobody may use is deleted at Twilio
+    assert caller_id_sid not in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+
+
+def test_verification_of_a_phone_another_org_has_keeps_its_caller_id(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given org-a's verified phone, and a stray callback for the same phone with an unknown CallSid
+    add()
+    params = success_params(twilio_layer, pending_record(org))
+    verification_callback(twilio_layer, params)
+    # When the stray callback arrives
+    verification_callback(twilio_layer, params | {"CallSid": "CA" + "9" * 32})
+    # Then org-a's caller ID is untouched
+    assert params["OutgoingCallerIdSid"] in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]

@@ -11,6 +11,7 @@ from robotappel.errors import Conflict, DomainError, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.client_phones import AddPhoneNumberDto, ClientOrgPhone, ClientPhoneCreated
 from robotappel.models.listing import DeleteResult
+from robotappel.numbers.compensation import record_without_charge
 
 # Twilio does not always deliver the verification callback: past this age a pending number is asked about.
 PENDING_RECHECK_AFTER = timedelta(minutes=3)
@@ -78,6 +79,10 @@ def delete_client_phone(ctx: CallContext, item: Item) -> DeleteResult:
         ctx.meter.commit(state_change)
     except ConditionFailed as failure:
         raise NotFound("No phone number with this id.") from failure
+    except Exception:
+        if caller_id_sid:
+            record_without_charge(state_change, callerIdSid=caller_id_sid, numberId=item["id"])
+        raise
     return DeleteResult(
         phoneNumber=item["phoneNumber"],
         twillioResponse=twilio_response,

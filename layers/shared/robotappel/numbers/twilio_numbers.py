@@ -14,6 +14,7 @@ from robotappel.errors import Conflict, InvalidInput, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
 from robotappel.models.twilio_numbers import InboundClientNumber, InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
+from robotappel.numbers.compensation import record_without_charge
 
 if TYPE_CHECKING:
     from robotappel.twilio.gateway import IncomingNumber
@@ -225,17 +226,16 @@ def release_number(ctx: CallContext, item: Item) -> DeleteResult:
 
     ctx.meter.hold()
     released = gateway.release_number(item["phoneNumberSid"])
+    tombstone = numbers.update_number(
+        item["orgId"], item["id"], {"status": "released", "releasedAt": now_iso()}, removals=("clientPhoneNumber",)
+    )
     try:
-        ctx.meter.commit(
-            numbers.update_number(
-                item["orgId"],
-                item["id"],
-                {"status": "released", "releasedAt": now_iso()},
-                removals=("clientPhoneNumber",),
-            )
-        )
+        ctx.meter.commit(tombstone)
     except ConditionFailed as failure:
         raise NotFound("No phone number with this id.") from failure
+    except Exception:
+        record_without_charge(tombstone, phoneNumberSid=item["phoneNumberSid"], numberId=item["id"])
+        raise
     metrics.add_metric(name="NumbersReleased", unit="Count", value=1)
     sid = item["phoneNumberSid"]
     return DeleteResult(

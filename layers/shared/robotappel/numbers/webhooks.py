@@ -27,16 +27,24 @@ def on_validation_status(callback: TwilioCallback) -> dict[str, int]:
     params = callback.params
     phone, call_sid = params.get("To") or params.get("PhoneNumber", ""), params.get("CallSid", "")
     verified = params.get("VerificationStatus") == "success"
-    matching = [
-        item
-        for item in numbers.find_by_phone_number(phone)
-        if item.get("kind") == "client" and item.get("validationCallSid") == call_sid
-    ]
+    client_phones = [item for item in numbers.find_by_phone_number(phone) if item.get("kind") == "client"]
+    matching = [item for item in client_phones if item.get("validationCallSid") == call_sid]
     for item in matching:
         record_verification(item, verified=verified, caller_id_sid=params.get("OutgoingCallerIdSid"))
-    if not matching:
-        logger.warning("verification callback for no known client phone", extra={"callSid": call_sid})
+    if not client_phones and verified:
+        _delete_unrecorded_caller_id(params.get("OutgoingCallerIdSid", ""))
     return {"updated": len(matching)}
+
+
+def _delete_unrecorded_caller_id(caller_id_sid: str) -> None:
+    """A verification no org recorded (its addClientPhone failed after asking Twilio) leaves a caller ID at
+    Twilio that nobody may use: it is deleted again."""
+    from robotappel.twilio import gateway
+
+    if not caller_id_sid:
+        return
+    logger.warning("deleting a caller ID verified for no recorded client phone", extra={"callerIdSid": caller_id_sid})
+    gateway.delete_caller_id(caller_id_sid)
 
 
 def on_call_status(callback: TwilioCallback) -> dict[str, int]:

@@ -1,0 +1,168 @@
+"""Faults at every step of the routes that act at Twilio: whatever fails, the invariants hold.
+
+- the caller gets the spec's JSON error with the right status;
+- no token is charged for the failed call;
+- no Twilio number is left bought but unrecorded, and no record points to a number Twilio no longer has.
+"""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.config import get_settings
+from robotappel.dal import dynamodb, numbers
+from robotappel.dal import tokens as ledger
+from robotappel.twilio import client as twilio_client
+from tests.fixtures.lambdas import HttpResult, call
+
+US_NUMBER = {"countryCode": "US", "areaCode": "415"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    twilio_method: str
+    twilio_path: str  # regex of the Twilio request that does the work
+    run: Callable[[dict[str, Any]], HttpResult]
+    needs_number: bool = False
+
+
+OPERATIONS = {
+    "addClientPhone": Operation(
+        "addClientPhone",
+        "POST",
+        r"OutgoingCallerIds\.json$",
+        lambda _: call("add_client_phone", org="org-a", body={"phoneNumber": "+33612345678"}),
+    ),
+    "buy": Operation(
+        "buy",
+        "POST",
+        r"IncomingPhoneNumbers\.json$",
+        lambda _: call("buy_twilio_number", org="org-a", body=US_NUMBER),
+    ),
+    "update": Operation(
+        "update",
+        "POST",
+        r"IncomingPhoneNumbers/PN\w+\.json$",
+        lambda number: call(
+            "update_phone_number", org="org-a", path_params={"id": number["id"]}, body={"friendlyName": "Renamed"}
+        ),
+        needs_number=True,
+    ),
+    "delete": Operation(
+        "delete",
+        "DELETE",
+        r"IncomingPhoneNumbers/PN\w+\.json$",
+        lambda number: call("delete_phone_number", org="org-a", path_params={"id": number["id"]}),
+        needs_number=True,
+    ),
+}
+
+
+# ------------------------------------------------------------------ the faults
+def twilio_500(emulator: TwilioEmulator, operation: Operation, _: pytest.MonkeyPatch) -> None:
+    emulator.inject_fault(method=operation.twilio_method, path_pattern=operation.twilio_path, status=500, code=20500)
+
+
+def twilio_timeout(emulator: TwilioEmulator, operation: Operation, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Twilio hangs past our timeout (and then fails, so nothing happened there).
+    monkeypatch.setattr(twilio_client, "REQUEST_TIMEOUT_SECONDS", 0.3)
+    twilio_client.get_twilio_client.cache_clear()
+    emulator.inject_fault(
+        method=operation.twilio_method, path_pattern=operation.twilio_path, status=504, code=20504, delay=0.6
+    )
+
+
+def twilio_429_storm(emulator: TwilioEmulator, operation: Operation, _: pytest.MonkeyPatch) -> None:
+    emulator.inject_fault(
+        method=operation.twilio_method, path_pattern=operation.twilio_path, status=429, code=20429, times=20
+    )
+
+
+def twilio_connection_refused(emulator: TwilioEmulator, operation: Operation, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_API_BASE_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    get_settings.cache_clear()
+    twilio_client.get_twilio_client.cache_clear()
+
+
+def failing_final_transaction(code: str) -> Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch], None]:
+    """The transaction that records the change (it writes the numbers table) fails once with `code`."""
+
+    def inject(_: TwilioEmulator, __: Operation, monkeypatch: pytest.MonkeyPatch) -> None:
+        real_client = dynamodb.client()
+        failures = [code]
+
+        class FailingFinalTransaction:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real_client, name)
+
+            def transact_write_items(self, **kwargs: Any) -> Any:
+                tables = {next(iter(item.values()))["TableName"] for item in kwargs["TransactItems"]}
+                if failures and get_settings().numbers_table in tables:
+                    error = {"Error": {"Code": failures.pop(), "Message": "injected"}}
+                    raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+                return real_client.transact_write_items(**kwargs)
+
+        monkeypatch.setattr(dynamodb, "client", functools.cache(FailingFinalTransaction))
+
+    return inject
+
+
+FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch], None], int, str]] = {
+    "twilio 500": (twilio_500, 502, "twilio_error"),
+    "twilio timeout": (twilio_timeout, 502, "twilio_error"),
+    "twilio 429 storm": (twilio_429_storm, 429, "rate_limited"),
+    "twilio connection refused": (twilio_connection_refused, 502, "twilio_error"),
+    "dynamodb fails on the final transaction": (
+        failing_final_transaction("InternalServerError"),
+        503,
+        "service_unavailable",
+    ),
+    "dynamodb throttles the final transaction": (
+        failing_final_transaction("ThrottlingException"),
+        503,
+        "service_unavailable",
+    ),
+}
+
+
+# ------------------------------------------------------------------ the invariants
+def charged_entries() -> int:
+    return sum(1 for entry in ledger.ledger("org-a") if entry["status"] == "charged")
+
+
+def assert_twilio_and_table_agree(emulator: TwilioEmulator) -> None:
+    owned = {number["sid"] for number in emulator.incoming_numbers()}
+    recorded = {item["phoneNumberSid"] for item in numbers.list_numbers("org-a", numbers.TWILIO_NUMBER)}
+    assert owned == recorded, "a number is bought but unrecorded, or recorded but gone at Twilio"
+    caller_ids = {caller_id["sid"] for caller_id in emulator.caller_ids()}
+    for phone in numbers.list_numbers("org-a", numbers.CLIENT_PHONE):
+        assert phone.get("callerIdSid") in (None, *caller_ids), "a client phone points to a deleted caller ID"
+
+
+@pytest.mark.parametrize("fault_name", list(FAULTS))
+@pytest.mark.parametrize("operation_name", list(OPERATIONS))
+def test_a_fault_leaves_no_charge_and_no_inconsistency(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch, operation_name: str, fault_name: str
+) -> None:
+    operation = OPERATIONS[operation_name]
+    inject, status, error = FAULTS[fault_name]
+    # Given (for update and delete) a bought number, and the fault armed
+    number = call("buy_twilio_number", org="org-a", body=US_NUMBER).body if operation.needs_number else {}
+    balance, charges = ledger.get_balance("org-a"), charged_entries()
+    inject(twilio_layer, operation, monkeypatch)
+    # When the route runs into it
+    result = operation.run(number)
+    # Then the caller gets the spec's error, nothing is charged, Twilio and the table agree
+    assert (result.status, result.body["error"]) == (status, error), result.body
+    assert isinstance(result.body["message"], str)
+    if status == 429:
+        assert int(result.headers["Retry-After"]) > 0
+    assert ledger.get_balance("org-a") == balance
+    assert charged_entries() == charges
+    assert_twilio_and_table_agree(twilio_layer)
