@@ -1,0 +1,60 @@
+"""The Twilio auth token and API keys never appear in a log line or a response, whatever the route does."""
+
+import logging
+from urllib.parse import urlencode
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.dal import api_keys
+from robotappel.dal import tokens as ledger
+from tests.fixtures.lambdas import FakeLambdaContext, api_event, call, load_function
+
+API_KEY = "ra_live_7c1f0e9b2d4a6c8e"  # distinctive, so a leak cannot hide behind a common word
+
+
+def exercise_every_route(emulator: TwilioEmulator) -> list[str]:
+    """Runs the API once through success and failure paths; returns every response body as text."""
+    authorizer_event = api_event("authorizer", headers={"Authorization": f"Bearer {API_KEY}"})
+    load_function("authorizer").handler(authorizer_event, FakeLambdaContext())
+    bad_key_event = api_event("authorizer", headers={"Authorization": f"Bearer {API_KEY}-wrong"})
+    with pytest.raises(Exception, match="Unauthorized"):
+        load_function("authorizer").handler(bad_key_event, FakeLambdaContext())
+    results = [
+        call("add_client_phone", body={"phoneNumber": "+33612345678"}),
+        call("buy_twilio_number", body={"countryCode": "US"}),
+        call("buy_twilio_number", body={"phoneNumber": "+15005550000"}),
+        call("get_all_client_phone_numbers"),
+        call("get_org_phone_number_list", path_params={"orgId": "org-a"}),
+    ]
+    emulator.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=401, code=20003)
+    results.append(call("add_client_phone", body={"phoneNumber": "+33612345679"}))
+    params = {"CallSid": "CA" + "1" * 32, "CallStatus": "completed", "To": "+14155550100"}
+    url = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
+    signature = RequestValidator(emulator.auth_token).compute_signature(url, params)
+    results.append(call("call_status_webhook", body=urlencode(params), headers={"X-Twilio-Signature": signature}))
+    results.append(call("call_status_webhook", body=urlencode(params), headers={"X-Twilio-Signature": "forged"}))
+    return [str(result.body) + str(result.headers) for result in results]
+
+
+def test_no_secret_in_any_log_line_or_response(
+    aws: dict[str, str],
+    twilio_layer: TwilioEmulator,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given an org whose API key is known to the authorizer, and Twilio credentials in Secrets Manager
+    api_keys.put(API_KEY, api_keys.ApiKeyRecord(org_id="org-a", role="member"))
+    ledger.credit("org-a", 1000)
+    # INFO is what production logs at (template: POWERTOOLS_LOG_LEVEL). botocore at DEBUG prints raw response
+    # bodies, Secrets Manager's included: never turn botocore's logger to DEBUG in a deployed stage.
+    caplog.set_level(logging.INFO)
+    # When every route runs, through successes and failures
+    responses = exercise_every_route(twilio_layer)
+    # Then neither the auth token nor the API key was ever written or answered
+    captured = capsys.readouterr()
+    text = "\n".join([captured.out, captured.err, caplog.text, *responses])
+    assert "TokensCharged" in text, "the capture saw nothing: this test would prove nothing"
+    for secret in (twilio_layer.auth_token, API_KEY):
+        assert secret not in text
