@@ -3,9 +3,10 @@
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
 
 from robotappel.errors import (
     Conflict,
@@ -21,6 +22,7 @@ from robotappel.errors import (
 )
 
 logger = Logger()
+metrics = Metrics()
 
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -48,6 +50,8 @@ def error_response(
 
 def _from_domain(error: DomainError) -> Response[Any]:
     status = next(STATUS_OF[cls] for cls in type(error).__mro__ if cls in STATUS_OF)
+    if isinstance(error, InsufficientTokens):
+        metrics.add_metric(name="InsufficientTokens", unit=MetricUnit.Count, value=1)
     headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, RateLimited) else None
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         logger.warning("dependency failure", extra={"error": error.error_code, **error.details})

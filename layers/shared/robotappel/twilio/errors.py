@@ -3,6 +3,8 @@
 import json
 from collections.abc import Callable
 
+from aws_lambda_powertools import single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ConnectTimeout, RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -99,10 +101,17 @@ def to_domain_error(exc: Exception) -> DomainError:
     """Translate a Twilio SDK or transport exception; messages are ours, never Twilio's text or our URLs."""
     exc = as_rest_exception(exc)
     if isinstance(exc, TwilioRestException):
+        _count_twilio_error(str(exc.code or exc.status))
         return _from_twilio_error(exc)
+    _count_twilio_error("connection")
     if isinstance(exc, RequestException):
         return UpstreamFailure("Twilio could not be reached; the request may not have been processed.")
     return UpstreamFailure("Calling Twilio failed unexpectedly.")
+
+
+def _count_twilio_error(code: str) -> None:
+    with single_metric(name="TwilioErrors", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="TwilioCode", value=code)
 
 
 def _from_twilio_error(exc: TwilioRestException) -> DomainError:
