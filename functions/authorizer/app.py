@@ -2,12 +2,10 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from robotappel.api.authorizer import authorize
-
-logger = Logger()
+from robotappel.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -3,7 +3,6 @@
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,9 +19,7 @@ from robotappel.errors import (
     Unauthenticated,
     UpstreamFailure,
 )
-
-logger = Logger()
-metrics = Metrics()
+from robotappel.observability import logger, metrics
 
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,

@@ -3,7 +3,6 @@
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,11 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
+from robotappel.observability import logger, metrics
 from robotappel.tokens.costs import cost_of
 from robotappel.tokens.meter import TokenMeter
-
-logger = Logger()
-metrics = Metrics()
 
 
 def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:

@@ -2,15 +2,11 @@
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
-
 from robotappel.dal.dynamodb import transact
+from robotappel.observability import logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
-
-logger = Logger()
-metrics = Metrics()
 
 
 def record_without_charge(state_change: list["TransactWriteItemTypeDef"], **reconcile: Any) -> None:

@@ -3,8 +3,6 @@
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger, Metrics
-
 from robotappel.callbacks import CALL_STATUS_PATH
 from robotappel.caller import CallContext
 from robotappel.config import get_settings
@@ -15,12 +13,11 @@ from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
 from robotappel.models.twilio_numbers import InboundClientNumber, InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
 from robotappel.numbers.compensation import record_without_charge
+from robotappel.observability import logger, metrics
 
 if TYPE_CHECKING:
     from robotappel.twilio.gateway import IncomingNumber
 
-logger = Logger()
-metrics = Metrics()
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3

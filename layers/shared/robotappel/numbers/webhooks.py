@@ -1,14 +1,11 @@
 """Twilio's callbacks: authenticated by X-Twilio-Signature only, free, and safe to receive twice."""
 
-from aws_lambda_powertools import Logger
-
 from robotappel.callbacks import TwilioCallback
 from robotappel.dal import numbers
 from robotappel.dal.dynamodb import ConditionFailed, transact
 from robotappel.errors import Forbidden
 from robotappel.numbers.client_phones import record_verification
-
-logger = Logger()
+from robotappel.observability import logger
 
 # CallStatus values of a call that took place; Twilio also reports queued/ringing/in-progress/busy/no-answer.
 COUNTED_CALL_STATUSES = {"completed"}
