@@ -7,6 +7,7 @@
   lets the request through (samcli logs a warning and invokes the route anyway).
 - Each request gets its own `requestContext.requestId`/`requestTime` (samcli fixes them once per process) and
   an `x-amzn-RequestId` response header; the authorizer and the route see the same request id.
+- Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from samcli.local.apigw.service_error_responses import ServiceErrorResponses
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 from samcli.local.services.base_local_service import LambdaOutputParser
 
-from local import template
+from local import openapi, template
 
 _EXTENSION = "robotappel.gateway_responses"
 # API Gateway answers 401 only when the authorizer fails with exactly this message.
@@ -165,6 +166,7 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
         self._app.after_request(_add_request_id_header)
+        openapi.add_docs_routes(self._app)  # /docs and /openapi.json: not API Gateway's, a local convenience
 
     @property
     def app(self) -> Any:

@@ -1,0 +1,138 @@
+"""Cold init of the built functions, each in a fresh interpreter that sees only what Lambda would.
+
+In Lambda, `sys.path` is the function's code (/var/task), the layer (/opt/python), the standard library and last
+the runtime's own packages (/var/runtime: boto3, botocore, s3transfer, dateutil, six, jmespath, urllib3). The child
+interpreter here runs with `-S -E -B` (no site-packages, no PYTHON* variables, no .pyc written, like Lambda's
+read-only filesystem) and gets exactly that path: the built function dir, the built layer, the stdlib, then a
+directory that links only those runtime packages from the venv. Nothing from the repository is importable.
+"""
+
+from __future__ import annotations
+
+import compileall
+import json
+import os
+import py_compile
+import shutil
+import subprocess  # the point: a fresh interpreter per measurement
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# What Lambda's Python runtime itself provides (/var/runtime); everything else must come from the layer.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six.py", "jmespath", "urllib3")
+
+FLOOR = ("import boto3\nboto3.client('dynamodb')\n",)
+# A function's cold init: its module, then the DynamoDB client every route creates on its first request.
+FUNCTION = ("import app\n", "from robotappel.dal.dynamodb import client\nclient()\n")
+# What the first request of a Twilio route (or webhook) imports lazily: the SDK, requests.
+TWILIO_FIRST_CALL = "import robotappel.twilio.gateway\n"
+
+# Runs in the child: times each stage (cumulative), not the interpreter's own start.
+_CHILD = """
+import json, resource, sys, time
+sys.path[:] = {front!r} + sys.path + {back!r}
+marks = []
+start = time.perf_counter()
+for stage in {stages!r}:
+    exec(compile(stage, "<stage>", "exec"), {{}})
+    marks.append(time.perf_counter() - start)
+print(json.dumps({{"marks": marks, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "modules": len(sys.modules)}}))
+"""
+
+
+@dataclass(frozen=True)
+class ColdSample:
+    marks: tuple[float, ...]  # seconds since the first import, at the end of each stage
+    rss_mb: float
+    modules: int
+
+
+def runtime_dir(target: Path) -> Path:
+    """A directory standing in for /var/runtime: a compiled copy of the venv's boto3 and its dependencies only.
+
+    A copy, not links: Lambda's runtime ships its packages compiled, and the venv's may have no .pyc at all.
+    """
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    stamp = target / ".botocore-version"
+    version = (site_packages / "botocore" / "__init__.py").read_text().split("__version__ = ")[1].split("\n")[0]
+    if stamp.is_file() and stamp.read_text() == version:
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in RUNTIME_PACKAGES:
+        source = site_packages / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    compileall.compile_dir(target, quiet=1, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    stamp.write_text(version)
+    return target
+
+
+def lambda_path(function_dir: Path | None, layer_dir: Path | None, runtime: Path) -> tuple[list[str], list[str]]:
+    """Lambda's order: function code and layer before the stdlib (the child's own path), runtime packages after."""
+    return [str(p) for p in (function_dir, layer_dir) if p is not None], [str(runtime)]
+
+
+def measure(path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str]) -> ColdSample:
+    result = _run_child(path, stages, env)
+    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return ColdSample(tuple(data["marks"]), data["rss_mb"], data["modules"])
+
+
+def importtime(path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str]) -> str:
+    """The `-X importtime` report (stderr) of one cold init."""
+    return _run_child(path, stages, env, "-X", "importtime").stderr
+
+
+def _run_child(
+    path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str], *options: str
+) -> subprocess.CompletedProcess[str]:
+    code = _CHILD.format(front=path[0], back=path[1], stages=stages)
+    result = subprocess.run(
+        [sys.executable, "-S", "-E", "-B", *options, "-c", code],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cold init failed:\n{result.stderr[-3000:]}")
+    return result
+
+
+def lambda_environment(function_env: dict[str, str]) -> dict[str, str]:
+    """The function's environment as Lambda sets it (plus fake credentials: no call is made)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "AWS_DEFAULT_REGION": "eu-west-3",
+        "AWS_REGION": "eu-west-3",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        **function_env,
+    }
+
+
+def without_pyc(build_dir: Path, function_id: str, target: Path) -> tuple[Path, Path]:
+    """A copy of one function and the layer with every __pycache__ removed (what `sam build` alone ships)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    function_dir = target / function_id
+    layer_dir = target / "SharedLayer"
+    if not function_dir.exists():
+        shutil.copytree(build_dir / function_id, function_dir, ignore=ignore, symlinks=True)
+    if not layer_dir.exists():
+        shutil.copytree(build_dir / "SharedLayer", layer_dir, ignore=ignore, symlinks=True)
+    return function_dir, layer_dir / "python"

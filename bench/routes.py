@@ -1,0 +1,488 @@
+"""Every route invoked in-process against moto and the Twilio emulator: DynamoDB round trips and warm latency.
+
+Each iteration starts from the same state: the tables are recreated and the route's preconditions written
+(`Scenario.prepare`), then DynamoDB and the emulator are snapshotted. The route's handler runs with a botocore
+hook recording every DynamoDB call of the layer's client (the Powertools idempotency store shares it); then the
+snapshot is restored and a bare handler replays exactly those calls with a plain boto3 client (and the same Twilio
+HTTP requests with a plain `requests` session). The difference between the two is what our code costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import importlib.util
+import json
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import boto3
+import requests
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from twilio.request_validator import RequestValidator
+
+from local import template
+from local.aws import table_name
+from local.lambda_runner import FakeLambdaContext
+from local.twilio_emulator import TwilioEmulator
+from robotappel.dal import api_keys, dynamodb, numbers
+from robotappel.dal import tokens as ledger
+from robotappel.dal.dynamodb import transact
+from robotappel.ids import new_id, now_iso
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-west-3"
+ORG = "org-demo"  # the org of the events in events/
+API_KEY = "bench-key"
+CLIENT_PHONE = "+33612345678"
+# Nothing listens there: the emulator's verification callback fails fast instead of reaching the internet.
+PUBLIC_BASE_URL = "http://127.0.0.1:9/dev"
+TWILIO_SECRET_ID = "robotappel/bench/twilio"  # a name, not a secret
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Recorder:
+    """botocore hook: the DynamoDB calls made while `active`."""
+
+    active: bool = False
+    calls: list[Call] = field(default_factory=list)
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.active:
+            self.calls.append(Call(model.name, copy.deepcopy(params)))
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[Call]]:
+        self.calls = []
+        self.active = True
+        try:
+            yield self.calls
+        finally:
+            self.active = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    route: str
+    function: str
+    kind: str  # read | write | webhook | authorizer: which cold-start target applies
+    lower_bound: int
+    why: str  # what the lower bound is made of, and why we do more when we do
+    prepare: Callable[[World], Event]
+
+
+@dataclass
+class RouteResult:
+    route: str
+    function: str
+    kind: str
+    status: int
+    calls: list[str]
+    lower_bound: int
+    why: str
+    warm_ms: float
+    bare_ms: float
+
+    @property
+    def round_trips(self) -> int:
+        return len(self.calls)
+
+    @property
+    def overhead(self) -> float:
+        return self.warm_ms / self.bare_ms if self.bare_ms else float("nan")
+
+
+# ------------------------------------------------------------------ the world the handlers run in
+class World:
+    """moto (in-process) with the template's tables, the Twilio emulator, and the layer configured for both."""
+
+    def __init__(self, emulator: TwilioEmulator) -> None:
+        self.emulator = emulator
+        self.tables = {logical_id: table_name(logical_id) for logical_id in template.tables()}
+        self.ddb = boto3.client("dynamodb", region_name=REGION)
+        self.recorder = Recorder()
+        self.modules: dict[str, ModuleType] = {}
+        self.devnull = open(os.devnull, "w")  # noqa: SIM115  # lives as long as the run
+        self._saved: tuple[Any, Any] | None = None
+
+    def configure(self) -> None:
+        function = template.functions()["BuyTwilioNumberFunction"]
+        references = {**template.parameter_defaults(), **self.tables, "TwilioSecretArn": TWILIO_SECRET_ID}
+        os.environ |= template.resolve_environment(function, references)
+        os.environ |= {
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "TWILIO_API_BASE_URL": self.emulator.base_url,
+        }
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=TWILIO_SECRET_ID,
+            SecretString=json.dumps({"accountSid": self.emulator.account_sid, "authToken": self.emulator.auth_token}),
+        )
+        dynamodb.client().meta.events.register("before-parameter-build.dynamodb", self.recorder)
+
+    def reset(self) -> None:
+        """Empty tables, the bench org (1,000,000 tokens) and its API key, an emulator without numbers."""
+        for logical_id, definition in template.tables().items():
+            name = self.tables[logical_id]
+            with contextlib.suppress(self.ddb.exceptions.ResourceNotFoundException):
+                self.ddb.delete_table(TableName=name)
+            self.ddb.create_table(TableName=name, **definition)
+        self.emulator.reset()
+        api_keys.put(API_KEY, api_keys.ApiKeyRecord(org_id=ORG, role="member"))
+        ledger.credit(ORG, 1_000_000)
+
+    def snapshot(self) -> None:
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
+        api = self.emulator.api
+        with api.lock:
+            self._saved = (copy.deepcopy(backend.tables), copy.deepcopy((api.incoming, api.caller_ids)))
+
+    def restore(self) -> None:
+        assert self._saved is not None
+        tables, (incoming, caller_ids) = copy.deepcopy(self._saved)
+        dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables = tables
+        api = self.emulator.api
+        with api.lock:
+            api.incoming, api.caller_ids, api.log = incoming, caller_ids, []
+
+    def handler(self, function: str) -> Callable[[Event, Any], dict[str, Any]]:
+        if function not in self.modules:
+            path = ROOT / "functions" / function / "app.py"
+            spec = importlib.util.spec_from_file_location(f"bench_{function}_app", path)
+            assert spec is not None
+            assert spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            with contextlib.redirect_stdout(self.devnull):  # Powertools' Logger binds sys.stdout when created
+                spec.loader.exec_module(module)
+            self.modules[function] = module
+        handler: Callable[[Event, Any], dict[str, Any]] = self.modules[function].handler
+        return handler
+
+    def invoke(self, function: str, event: Event) -> dict[str, Any]:
+        handler = self.handler(function)
+        context = FakeLambdaContext(function_name=function, memory_limit_in_mb=512, timeout_seconds=20)
+        with contextlib.redirect_stdout(self.devnull):  # logs and EMF metrics are written, as in Lambda
+            return handler(event, context)
+
+    def call(self, function: str, event: Event) -> dict[str, Any]:
+        """A setup invocation: must succeed; returns the JSON body."""
+        result = self.invoke(function, event)
+        if result["statusCode"] >= 300:
+            raise RuntimeError(f"setup call {function} failed: {result['statusCode']} {result.get('body')}")
+        body: dict[str, Any] = json.loads(result["body"])
+        return body
+
+
+# ------------------------------------------------------------------ events
+def api_event(
+    name: str,
+    *,
+    body: Any = None,
+    path_params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Event:
+    """events/<name>.json with a fresh request id, and the given body, path parameters and headers."""
+    event: Event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    if path_params is not None:
+        event["pathParameters"] = path_params
+        path = event["resource"]
+        for key, value in path_params.items():
+            path = path.replace("{" + key + "}", quote(value, safe=""))
+        event["path"] = path
+    if headers:
+        event["headers"] = {**event["headers"], **headers}
+        event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
+    return event
+
+
+def signed_webhook(world: World, name: str, params: dict[str, str]) -> Event:
+    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token."""
+    path = json.loads((ROOT / "events" / f"{name}.json").read_text())["path"]
+    signature = RequestValidator(world.emulator.auth_token).compute_signature(PUBLIC_BASE_URL + path, params)
+    return api_event(name, body=urlencode(params), headers={"X-Twilio-Signature": signature})
+
+
+# ------------------------------------------------------------------ preconditions
+def buy_number(world: World, **body: Any) -> dict[str, Any]:
+    return world.call("buy_twilio_number", api_event("buy_twilio_number", body={"countryCode": "US", **body}))
+
+
+def verified_client_phone() -> None:
+    item = {
+        "id": new_id(numbers.CLIENT_PHONE),
+        "orgId": ORG,
+        "kind": "client",
+        "phoneNumber": CLIENT_PHONE,
+        "friendlyName": "Front desk",
+        "status": "verified",
+        "createdAt": now_iso(),
+    }
+    transact(numbers.put_client_phone(item))
+
+
+def pending_verification(world: World) -> dict[str, str]:
+    """A client phone just added (the emulator verifies it at once): the callback Twilio would post."""
+    world.call("add_client_phone", api_event("add_client_phone"))
+    [item] = numbers.list_numbers(ORG, numbers.CLIENT_PHONE)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        sids = [c["sid"] for c in world.emulator.caller_ids() if c["phone_number"] == item["phoneNumber"]]
+        if sids:
+            return {
+                "AccountSid": world.emulator.account_sid,
+                "CallSid": str(item["validationCallSid"]),
+                "To": str(item["phoneNumber"]),
+                "VerificationStatus": "success",
+                "OutgoingCallerIdSid": str(sids[0]),
+            }
+        time.sleep(0.005)
+    raise RuntimeError("the Twilio emulator never verified the client phone")
+
+
+def call_status_params(world: World, to: str) -> dict[str, str]:
+    return {
+        "AccountSid": world.emulator.account_sid,
+        "ApiVersion": "2010-04-01",
+        "CallSid": "CA" + uuid.uuid4().hex,
+        "CallStatus": "completed",
+        "Direction": "inbound",
+        "From": "+33698765432",
+        "To": to,
+        "Called": to,
+        "Caller": "+33698765432",
+        "CallDuration": "42",
+    }
+
+
+def _authorizer(_: World) -> Event:
+    event: Event = json.loads((ROOT / "events" / "authorizer.json").read_text())
+    event["headers"]["Authorization"] = f"Bearer {API_KEY}"
+    return event
+
+
+def _by_client_phone(world: World) -> Event:
+    verified_client_phone()
+    buy_number(world, areaCode="415", clientPhoneNumber=CLIENT_PHONE)
+    return api_event("get_twilio_number_by_client_phone", path_params={"clientPhoneNumber": CLIENT_PHONE})
+
+
+def _org_list(world: World) -> Event:
+    verified_client_phone()
+    buy_number(world, areaCode="415")
+    return api_event("get_org_phone_number_list", path_params={"orgId": ORG})
+
+
+def _delete(world: World) -> Event:
+    number = buy_number(world, areaCode="415")
+    return api_event("delete_phone_number", path_params={"id": number["id"]})
+
+
+def _update(world: World) -> Event:
+    number = buy_number(world, areaCode="415")
+    return api_event("update_phone_number", path_params={"id": number["id"]})
+
+
+def _call_status(world: World) -> Event:
+    number = buy_number(world, areaCode="415")
+    return signed_webhook(world, "call_status_webhook", call_status_params(world, number["phoneNumber"]))
+
+
+def _listed(world: World, name: str) -> Event:
+    verified_client_phone()
+    buy_number(world, areaCode="415")
+    return api_event(name)
+
+
+READ = "query + charge transaction; +1 consistent GetItem for X-Tokens-Remaining (a transaction returns no values)"
+HELD = "hold + 1 transaction after Twilio (state change + settle); +1 GetItem for X-Tokens-Remaining"
+LOOKUP = "GetItem of the number (its Twilio SID) + hold + 1 transaction after Twilio; +1 GetItem for X-Tokens-Remaining"
+
+SCENARIOS = [
+    Scenario(
+        "authorizer",
+        "authorizer",
+        "authorizer",
+        1,
+        "GetItem of the key hash; 0 when API Gateway's cache hits",
+        _authorizer,
+    ),
+    Scenario(
+        "GET /tokens/balance",
+        "get_token_balance",
+        "read",
+        1,
+        "GetItem of the account (free: no charge)",
+        lambda _: api_event("get_token_balance"),
+    ),
+    Scenario(
+        "GET getAllClientPhoneNumbers",
+        "get_all_client_phone_numbers",
+        "read",
+        2,
+        READ,
+        lambda w: _listed(w, "get_all_client_phone_numbers"),
+    ),
+    Scenario(
+        "GET GetTwilioPhoneNumberByOrg",
+        "get_twilio_numbers_by_org",
+        "read",
+        2,
+        READ,
+        lambda w: _listed(w, "get_twilio_numbers_by_org"),
+    ),
+    Scenario(
+        "GET GetTwilioPhoneNumberByClientPhoneNumber",
+        "get_twilio_number_by_client_phone",
+        "read",
+        2,
+        READ,
+        _by_client_phone,
+    ),
+    Scenario("GET getOrgPhoneNumberList/{orgId}", "get_org_phone_number_list", "read", 2, READ, _org_list),
+    Scenario(
+        "POST addClientPhone",
+        "add_client_phone",
+        "write",
+        2,
+        HELD + "; +1 GetItem first: a number the org has already is a 409 before Twilio calls anyone",
+        lambda _: api_event("add_client_phone"),
+    ),
+    Scenario(
+        "POST buyTwilioNumberAndActivate",
+        "buy_twilio_number",
+        "write",
+        2,
+        HELD,
+        lambda _: api_event("buy_twilio_number"),
+    ),
+    Scenario(
+        "POST buyTwilioNumberAndActivate + Idempotency-Key",
+        "buy_twilio_number",
+        "write",
+        4,
+        HELD + "; +2 for Powertools idempotency (PutItem in progress, UpdateItem completed)",
+        lambda _: api_event("buy_twilio_number", headers={"Idempotency-Key": str(uuid.uuid4())}),
+    ),
+    Scenario("PATCH updatePhoneNumber/{id}", "update_phone_number", "write", 3, LOOKUP, _update),
+    Scenario("DELETE deletePhoneNumber/{id}", "delete_phone_number", "write", 3, LOOKUP, _delete),
+    Scenario(
+        "POST twilio/validationStatus",
+        "validation_status_webhook",
+        "webhook",
+        2,
+        "Query of the phone by number + 1 conditional transaction (free: no charge)",
+        lambda w: signed_webhook(w, "validation_status_webhook", pending_verification(w)),
+    ),
+    Scenario(
+        "POST twilio/callStatus",
+        "call_status_webhook",
+        "webhook",
+        2,
+        "Query of the number (GSI) + 1 transaction: CallSid marker + counter (free: no charge)",
+        _call_status,
+    ),
+]
+
+
+# ------------------------------------------------------------------ the bare handler
+class BareHandler:
+    """The same DynamoDB calls with a plain boto3 client, the same Twilio requests with a plain session."""
+
+    def __init__(self, emulator: TwilioEmulator) -> None:
+        self.client: Any = boto3.client("dynamodb", region_name=REGION)  # replays by operation name
+        self.session = requests.Session()
+        self.session.auth = (emulator.account_sid, emulator.auth_token)
+        self.base_url = emulator.base_url
+
+    def replay(self, calls: list[Call], twilio: list[Any]) -> None:
+        for call in calls:
+            with contextlib.suppress(self.client.exceptions.ClientError):
+                self.client._make_api_call(call.operation, copy.deepcopy(call.params))
+        for request in twilio:
+            self.session.request(request.method, self.base_url + request.path, params=request.query, data=request.form)
+
+
+def run_scenario(world: World, bare: BareHandler, scenario: Scenario, iterations: int) -> RouteResult:
+    """`iterations` + 1 invocations, each from the same state; the first (lazy imports, first use) is left out."""
+    timings: list[tuple[float, float]] = []
+    calls: list[Call] = []
+    status = 0
+    for _ in range(iterations + 1):
+        world.reset()
+        event = scenario.prepare(world)
+        world.snapshot()
+        world.emulator.api.log.clear()
+        gc.collect()
+        with world.recorder.recording() as recorded:
+            start = time.perf_counter()
+            result = world.invoke(scenario.function, event)
+            elapsed = time.perf_counter() - start
+        calls = recorded
+        status = int(result.get("statusCode", 200))
+        twilio = world.emulator.requests_log
+        world.restore()
+        gc.collect()
+        start = time.perf_counter()
+        bare.replay(calls, twilio)
+        timings.append((elapsed, time.perf_counter() - start))
+    warm = timings[1:]
+    return RouteResult(
+        route=scenario.route,
+        function=scenario.function,
+        kind=scenario.kind,
+        status=status,
+        calls=[call.operation for call in calls],
+        lower_bound=scenario.lower_bound,
+        why=scenario.why,
+        warm_ms=statistics.median(t for t, _ in warm) * 1000,
+        bare_ms=statistics.median(b for _, b in warm) * 1000,
+    )
+
+
+@contextlib.contextmanager
+def bench_world() -> Iterator[World]:
+    fake = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench"}
+    saved = dict(os.environ)
+    os.environ |= {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **fake}
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE"):
+        os.environ.pop(key, None)
+    emulator = TwilioEmulator(account_sid="AC" + uuid.uuid4().hex, auth_token=uuid.uuid4().hex, callback_delay=0)
+    emulator.start()
+    try:
+        with mock_aws():
+            world = World(emulator)
+            world.configure()
+            parameters.clear_caches()  # type: ignore[no-untyped-call]
+            yield world
+    finally:
+        emulator.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run_all(iterations: int) -> list[RouteResult]:
+    with bench_world() as world:
+        bare = BareHandler(world.emulator)
+        return [run_scenario(world, bare, scenario, iterations) for scenario in SCENARIOS]

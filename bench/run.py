@@ -1,0 +1,328 @@
+"""`make bench`: cold init, DynamoDB round trips, warm latency, layer size and peak RSS of the built functions.
+
+Needs `make build-check` first (the Makefile's `bench` target runs it). Prints a table and writes
+bench/results.json. Options: --runs N (cold starts per function, default 5), --iterations N (warm invocations
+per route, default 15), --skip-warm / --skip-cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import warnings
+import zipfile
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart
+from bench.coldstart import ColdSample
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "sam"
+LAYER = BUILD / "SharedLayer" / "python"
+RESULTS = Path(__file__).with_name("results.json")
+
+# The targets of issue 7.
+COLD_TARGET = {"read": 1.2, "authorizer": 1.2, "write": 1.4, "webhook": 1.4}
+WARM_TARGET = 1.3
+LAYER_TARGET_MB = 60
+RSS_TARGET_MB = 128
+
+# function folder -> kind (which cold target applies); the routes of bench.routes say it per route.
+KINDS = {
+    "authorizer": "authorizer",
+    "get_token_balance": "read",
+    "get_all_client_phone_numbers": "read",
+    "get_twilio_numbers_by_org": "read",
+    "get_twilio_number_by_client_phone": "read",
+    "get_org_phone_number_list": "read",
+    "add_client_phone": "write",
+    "buy_twilio_number": "write",
+    "update_phone_number": "write",
+    "delete_phone_number": "write",
+    "validation_status_webhook": "webhook",
+    "call_status_webhook": "webhook",
+}
+
+
+@dataclass(frozen=True)
+class ColdResult:
+    function: str
+    logical_id: str
+    kind: str
+    import_ms: float
+    init_ms: float
+    first_call_imports_ms: float
+    ratio: float
+    target: float
+    rss_mb: float
+    modules: int
+
+    @property
+    def met(self) -> bool:
+        return self.ratio <= self.target and self.rss_mb <= RSS_TARGET_MB
+
+
+def median_sample(samples: list[ColdSample]) -> ColdSample:
+    """The median of each stage's time; the highest peak RSS."""
+    return ColdSample(
+        marks=tuple(statistics.median(s.marks[i] for s in samples) for i in range(len(samples[0].marks))),
+        rss_mb=max(s.rss_mb for s in samples),
+        modules=samples[0].modules,
+    )
+
+
+def stages(kind: str) -> tuple[str, ...]:
+    if kind in ("write", "webhook"):
+        return (*coldstart.FUNCTION, coldstart.TWILIO_FIRST_CALL)
+    return coldstart.FUNCTION
+
+
+def ratio(value: float, floor: float) -> float:
+    return value / floor if floor else float("nan")
+
+
+def function_environment() -> dict[str, dict[str, str]]:
+    """Function folder -> (logical id, its template environment with dummy table names)."""
+    from local import template
+
+    references = {name: f"bench-{name.lower()}" for name in template.tables()}
+    references |= {**template.parameter_defaults(), "TwilioSecretArn": "bench-twilio-secret"}
+    return {
+        function.name: {"__logical_id__": logical_id, **template.resolve_environment(function, references)}
+        for logical_id, function in template.functions().items()
+    }
+
+
+def measure_cold(runs: int, runtime: Path) -> tuple[float, list[ColdResult], dict[str, Any]]:
+    environments = function_environment()
+    floor_env = coldstart.lambda_environment({})
+    floor_path = coldstart.lambda_path(None, None, runtime)
+    floor_samples: list[ColdSample] = []
+    samples: dict[str, list[ColdSample]] = {name: [] for name in KINDS}
+    # Interleaved, so that a noisy moment of the machine spreads over every function and the floor alike.
+    for _ in range(runs):
+        floor_samples.append(coldstart.measure(floor_path, coldstart.FLOOR, floor_env))
+        for name, kind in KINDS.items():
+            env = dict(environments[name])
+            path = coldstart.lambda_path(BUILD / env.pop("__logical_id__"), LAYER, runtime)
+            samples[name].append(coldstart.measure(path, stages(kind), coldstart.lambda_environment(env)))
+    floor = median_sample(floor_samples).marks[-1]
+    results = []
+    for name, kind in KINDS.items():
+        sample = median_sample(samples[name])
+        imported, ready = sample.marks[0], sample.marks[1]
+        cold = sample.marks[-1]  # with the Twilio SDK for the routes whose first request imports it
+        results.append(
+            ColdResult(
+                function=name,
+                logical_id=environments[name]["__logical_id__"],
+                kind=kind,
+                import_ms=imported * 1000,
+                init_ms=ready * 1000,
+                first_call_imports_ms=(cold - ready) * 1000,
+                ratio=ratio(cold, floor),
+                target=COLD_TARGET[kind],
+                rss_mb=sample.rss_mb,
+                modules=sample.modules,
+            )
+        )
+    floor_sample = median_sample(floor_samples)
+    floor_info = {"init_ms": floor * 1000, "rss_mb": floor_sample.rss_mb, "modules": floor_sample.modules}
+    return floor * 1000, results, floor_info
+
+
+def measure_without_pyc(runs: int, runtime: Path, floor_ms: float) -> dict[str, Any]:
+    """What `sam build` alone ships (no .pyc anywhere in function or layer), for one read and one Twilio route."""
+    environments = function_environment()
+    found: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("get_token_balance", "buy_twilio_number"):
+            env = dict(environments[name])
+            logical_id = env.pop("__logical_id__")
+            function_dir, layer_dir = coldstart.without_pyc(BUILD, logical_id, Path(tmp))
+            path = coldstart.lambda_path(function_dir, layer_dir, runtime)
+            env_ = coldstart.lambda_environment(env)
+            sample = median_sample([coldstart.measure(path, stages(KINDS[name]), env_) for _ in range(runs)])
+            cold_ms = sample.marks[-1] * 1000
+            found[name] = {"cold_ms": cold_ms, "ratio": ratio(cold_ms, floor_ms)}
+    return found
+
+
+def import_breakdown(runtime: Path, function: str = "get_token_balance", runs: int = 3) -> list[tuple[str, float]]:
+    """-X importtime of a cold init: self time per top-level package (median of `runs`), the biggest first (ms)."""
+    env = dict(function_environment()[function])
+    path = coldstart.lambda_path(BUILD / env.pop("__logical_id__"), LAYER, runtime)
+    reports = [
+        dict(top_packages(coldstart.importtime(path, stages(KINDS[function]), coldstart.lambda_environment(env))))
+        for _ in range(runs)
+    ]
+    medians = {name: statistics.median(r.get(name, 0.0) for r in reports) for name in reports[0]}
+    return sorted(medians.items(), key=lambda item: -item[1])[:12]
+
+
+def top_packages(importtime_stderr: str, top: int | None = None) -> list[tuple[str, float]]:
+    """Sum of `-X importtime` self times per top-level package, in ms, the biggest first."""
+    totals: Counter[str] = Counter()
+    for line in importtime_stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        self_us, _, name = line.removeprefix("import time:").split("|")
+        if not self_us.strip().isdigit():
+            continue  # the header line
+        totals[name.strip().split(".")[0]] += int(self_us)
+    return [(name, micros / 1000) for name, micros in totals.most_common(top)]
+
+
+def layer_size() -> dict[str, float]:
+    """The layer's content (python/) unzipped, with and without the .pyc, and deflated as Lambda receives it."""
+    files = [path for path in LAYER.rglob("*") if path.is_file()]
+    total = sum(path.stat().st_size for path in files)
+    pyc = sum(path.stat().st_size for path in files if path.suffix == ".pyc")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(LAYER.parent))
+    mb = 1024 * 1024
+    return {"unzipped_mb": total / mb, "pyc_mb": pyc / mb, "zipped_mb": buffer.tell() / mb}
+
+
+# ------------------------------------------------------------------ output
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(
+        cell.ljust(width) if i == 0 else cell.rjust(width)
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+    )
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [_row(header, widths), "  ".join("-" * w for w in widths)]
+    return "\n".join([*lines, *(_row(row, widths) for row in rows)])
+
+
+def yes(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def print_cold(floor_ms: float, floor_info: dict[str, Any], results: list[ColdResult]) -> None:
+    print(
+        f"\nCold init (median, fresh interpreter, built artifact): floor `import boto3; boto3.client('dynamodb')`"
+        f" = {floor_ms:.0f} ms, {floor_info['rss_mb']:.0f} MB"
+    )
+    rows = [
+        [
+            r.logical_id,
+            f"{r.import_ms:.0f}",
+            f"{r.init_ms:.0f}",
+            f"{r.first_call_imports_ms:.0f}" if r.first_call_imports_ms else "-",
+            f"{r.ratio:.2f}x",
+            f"<={r.target}x",
+            f"{r.rss_mb:.0f}",
+            yes(r.met),
+        ]
+        for r in results
+    ]
+    print(table(["function", "import ms", "init ms", "+Twilio ms", "vs floor", "target", "RSS MB", ""], rows))
+    print(
+        "init = import app + the layer's DynamoDB client; +Twilio = what the first request of a Twilio route imports"
+        " (SDK, requests); vs floor = (init + Twilio) / floor; RSS = peak of the child after all of it"
+    )
+
+
+def print_routes(routes: list[Any]) -> None:
+    print("\nDynamoDB round trips and warm latency (median, in-process against moto; bare = same calls, plain boto3)")
+    rows = [
+        [
+            r.route,
+            str(r.status),
+            str(r.round_trips),
+            str(r.lower_bound),
+            f"{r.warm_ms:.1f}",
+            f"{r.bare_ms:.1f}",
+            f"{r.overhead:.2f}x",
+            yes(r.overhead <= WARM_TARGET),
+        ]
+        for r in routes
+    ]
+    print(table(["route", "status", "DynamoDB calls", "lower bound", "warm ms", "bare ms", "overhead", ""], rows))
+    print("\nWhy more calls than the lower bound:")
+    for r in routes:
+        extra = " (= bound)" if r.round_trips <= r.lower_bound else ""
+        print(f"  {r.route}: {' + '.join(r.calls)}{extra} -- bound: {r.why}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="cold starts per function (median)")
+    parser.add_argument("--iterations", type=int, default=15, help="warm invocations per route (median)")
+    parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--skip-warm", action="store_true")
+    args = parser.parse_args()
+    if not (BUILD / "SharedLayer").is_dir():
+        sys.exit("build/sam is missing: run `make build-check` (or `make bench`) first")
+
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "arch": platform.machine(),
+            "cpus": os.cpu_count(),
+            # Cold figures swell on a busy machine: compare runs made at a similar load.
+            "load_average_1m_at_start": os.getloadavg()[0],
+        },
+        "targets": {"cold": COLD_TARGET, "warm": WARM_TARGET, "layer_mb": LAYER_TARGET_MB, "rss_mb": RSS_TARGET_MB},
+    }
+    layer = layer_size()
+    results["layer"] = layer | {"met": layer["unzipped_mb"] <= LAYER_TARGET_MB}
+    print(
+        f"Layer: {layer['unzipped_mb']:.1f} MB unzipped (of which .pyc {layer['pyc_mb']:.1f} MB), "
+        f"{layer['zipped_mb']:.1f} MB zipped -- target <= {LAYER_TARGET_MB} MB unzipped: "
+        f"{yes(layer['unzipped_mb'] <= LAYER_TARGET_MB)}"
+    )
+
+    if not args.skip_cold:
+        runtime = coldstart.runtime_dir(ROOT / "build" / "bench" / "runtime")
+        floor_ms, cold, floor_info = measure_cold(args.runs, runtime)
+        print_cold(floor_ms, floor_info, cold)
+        without = measure_without_pyc(max(3, args.runs // 2), runtime, floor_ms)
+        print("\nWithout the shipped .pyc (sam build alone; Lambda cannot write them):")
+        for name, found in without.items():
+            print(f"  {name}: {found['cold_ms']:.0f} ms ({found['ratio']:.2f}x floor)")
+        breakdown = import_breakdown(runtime)
+        print("\nWhere GetTokenBalanceFunction's init goes (-X importtime self time by package, ms):")
+        print("  " + ", ".join(f"{name} {ms:.0f}" for name, ms in breakdown))
+        results["cold"] = {
+            "floor": floor_info,
+            "functions": [asdict(r) | {"met": r.met} for r in cold],
+            "without_pyc": without,
+            "importtime_by_package_ms": dict(breakdown),
+        }
+
+    if not args.skip_warm:
+        from bench import routes
+
+        # Read routes often emit no business metric; Powertools warns about it on every call.
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+        logging.getLogger("local.twilio_emulator").setLevel(logging.ERROR)  # its callbacks cannot reach us
+        found = routes.run_all(args.iterations)
+        print_routes(found)
+        results["routes"] = [
+            asdict(r) | {"round_trips": r.round_trips, "overhead": r.overhead, "met": r.overhead <= WARM_TARGET}
+            for r in found
+        ]
+
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nWrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""openapi.json is the whole API's OpenAPI document, generated from the code (`make openapi`), never edited."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from local import openapi, template
+
+ROUTES = template.routes()
+
+
+@pytest.fixture(scope="module")
+def generated() -> str:
+    """`python -m local.openapi`, in its own process: importing the handlers here, without the template's
+    environment, would leave the layer's module-level Logger/Metrics misconfigured for the tests that follow."""
+    result = subprocess.run(
+        [sys.executable, "-m", "local.openapi"], cwd=openapi.ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict[str, Any]:
+    return dict(json.loads(openapi.DOCUMENT.read_text()))
+
+
+def test_committed_openapi_json_is_the_one_the_code_generates(generated: str) -> None:
+    assert openapi.DOCUMENT.read_text() == generated, (
+        "openapi.json is stale: run make openapi (python -m local.openapi --write) and commit it"
+    )
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{route.method} {route.path}" for route in ROUTES])
+def test_every_template_route_is_documented_with_its_method(committed: dict[str, Any], route: template.Route) -> None:
+    assert route.method.lower() in committed["paths"].get(route.path, {}), f"{route.method} {route.path}"
+
+
+def test_only_the_template_routes_are_documented(committed: dict[str, Any]) -> None:
+    documented = {(method.upper(), path) for path, item in committed["paths"].items() for method in item}
+    assert documented == {(route.method, route.path) for route in ROUTES}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{route.method} {route.path}" for route in ROUTES])
+def test_the_api_key_is_required_exactly_where_the_authorizer_runs(
+    committed: dict[str, Any], route: template.Route
+) -> None:
+    operation = committed["paths"][route.path][route.method.lower()]
+    expected: list[dict[str, list[str]]] = [{openapi.BEARER: []}] if route.authorized else []
+    assert operation["security"] == expected
+    assert committed["components"]["securitySchemes"][openapi.BEARER] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Your organisation's API key: `Authorization: Bearer <api key>`.",
+    }
+
+
+def test_every_error_response_is_the_api_error_format(committed: dict[str, Any]) -> None:
+    for path, item in committed["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2"):
+                    assert response == {"$ref": f"#/components/responses/{status}"}, f"{method} {path} {status}"
+    for status, response in committed["components"]["responses"].items():
+        schema_name = response["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
+        assert schema_name in openapi.ERROR_SCHEMAS, status
+
+
+def test_every_reference_resolves(committed: dict[str, Any]) -> None:
+    def references(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return [ref for key, item in value.items() for ref in ([item] if key == "$ref" else references(item))]
+        if isinstance(value, list):
+            return [ref for item in value for ref in references(item)]
+        return []
+
+    for reference in references(committed):
+        node: Any = committed
+        for part in reference.removeprefix("#/").split("/"):
+            node = node[part]
+        assert node, reference
