@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 
 from local import template
@@ -18,6 +22,16 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 TWILIO_SECRET_NAME = "robotappel/local/twilio"  # noqa: S105  # a name, not a secret
+
+# DynamoDB applies each write, and each transaction with all its conditions, in isolation. moto's backend does
+# not: its server threads interleave one request's condition checks and writes with another's, so two charges
+# can both pass `balance >= cost`, and a failed transaction rolls back by restoring whole tables, undoing the
+# writes of other requests made meanwhile. One lock around its writes gives the local server DynamoDB's
+# isolation, so that concurrent requests exercise our conditions rather than moto's races. batch_write_item's
+# work is done by put_item / delete_item (moto's model method is a stub); the lock is reentrant because
+# transact_write_items calls them too.
+_DYNAMODB_WRITES = ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item")
+_DYNAMODB_WRITE_LOCK = threading.RLock()
 
 
 def table_name(logical_id: str) -> str:
@@ -42,6 +56,7 @@ class LocalAws:
         return f"http://{host}:{port}"
 
     def start(self, twilio_credentials: dict[str, str]) -> LocalAws:
+        isolate_dynamodb_writes()
         self._server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
         self._server.start()
         self._create_tables()
@@ -84,3 +99,21 @@ class LocalAws:
             Name=TWILIO_SECRET_NAME, SecretString=json.dumps(credentials)
         )
         self.twilio_secret_arn = str(secret["ARN"])
+
+
+def isolate_dynamodb_writes() -> None:
+    """Serialise the writes of moto's DynamoDB backend in this process (see _DYNAMODB_WRITES); idempotent."""
+    for name in _DYNAMODB_WRITES:
+        method = getattr(DynamoDBBackend, name)
+        if not getattr(method, "isolated", False):
+            setattr(DynamoDBBackend, name, _isolated(method))
+
+
+def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def isolated(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_WRITE_LOCK:
+            return method(*args, **kwargs)
+
+    isolated.isolated = True  # type: ignore[attr-defined]
+    return isolated

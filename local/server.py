@@ -1,6 +1,7 @@
 """`make run`: the API on http://127.0.0.1:$PORT without AWS, docker or Twilio (`python -m local.server`).
 
-SAM's API Gateway emulator (routes and authorizer from template.yaml) invokes the functions in this process;
+SAM's API Gateway emulator (routes and authorizer from template.yaml) invokes the functions in worker processes
+(`local.lambda_runner`, a pool per function, like Lambda's execution environments);
 DynamoDB and Secrets Manager are a moto server, Twilio is the local emulator. `DevServer` is the same thing
 for tests: `DevServer().start(port=0)`, `.url`, `.twilio`, `.stop()`.
 
@@ -128,6 +129,9 @@ class DevServer:
                 self._thread.join()
             self._http.server_close()
         self._http = self._thread = None
+        if self.gateway is not None:
+            self.gateway.lambda_runner.stop()  # the functions' worker processes
+            self.gateway = None
         if self.twilio is not None:
             self.twilio.stop()
             self.twilio = None
@@ -182,7 +186,7 @@ class DevServer:
         for function in template.functions().values():
             for name, value in template.resolve_environment(function, references).items():
                 if environment.get(name, value) != value:
-                    LOG.warning("%s differs between functions; in-process they all see %r", name, environment[name])
+                    LOG.warning("%s differs between functions; the workers all see %r", name, environment[name])
                 environment.setdefault(name, value)
         return {
             **environment,
@@ -193,7 +197,7 @@ class DevServer:
         }
 
     def _configure_environment(self) -> None:
-        """The functions run in this process: their environment is the process's, set before any import."""
+        """Function workers start with this process's environment (on first use); the seeding uses it too."""
         self._saved_environ = dict(os.environ)
         os.environ.update(self.function_environment())
         if str(LAYER_DIR) not in sys.path:
@@ -210,7 +214,7 @@ class DevServer:
     def banner(self) -> str:
         curl_key = self.orgs[0].api_key if self.orgs else "<api key>"
         lines = [
-            "RobotAppel phone numbers: local API (SAM's API Gateway emulator, functions in-process)",
+            "RobotAppel phone numbers: local API (SAM's API Gateway emulator, functions in worker processes)",
             f"  API                       {self.url}",
             f"  Public base URL (webhooks) {os.environ.get('PUBLIC_BASE_URL', '')}",
             f"  DynamoDB + Secrets Manager {self.aws.endpoint} (moto)",

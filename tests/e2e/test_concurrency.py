@@ -1,0 +1,204 @@
+"""Races through `make run`'s server: what real concurrency must never break (SPEC: Tokens, idempotency).
+
+The server runs each function in a pool of worker processes, like Lambda scaling out, and its moto DynamoDB
+isolates writes like DynamoDB does, so parallel requests really race on the balance and on idempotency records.
+It runs in a child process (its environment must not leak into this one), with orgs of its own whose balances
+are exact, and a Twilio emulator of its own that the tests steer (a slow purchase) and inspect (numbers owned).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+import requests
+from boto3.dynamodb.conditions import Key
+
+from local.aws import FAKE_CREDENTIALS, REGION, table_name
+from local.twilio_emulator import TwilioEmulator
+from tests.fixtures.server import ROOT, _stop, _wait_for_url
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
+TIMEOUT = 60
+T = TypeVar("T")
+
+READS = "org-race-reads"  # 50 tokens: ten 5-token calls
+BUYS = "org-race-buys"  # 125 tokens: three 40-token purchases, then one 5-token listing to check them
+IDEMPOTENT = "org-race-idempotent"  # 80 tokens: two purchases, if a duplicate were ever bought
+SEED = {
+    "orgs": [
+        {"orgId": READS, "apiKey": "race-reads-key", "role": "member", "tokens": 50},
+        {"orgId": BUYS, "apiKey": "race-buys-key", "role": "member", "tokens": 125},
+        {"orgId": IDEMPOTENT, "apiKey": "race-idempotent-key", "role": "member", "tokens": 80},
+    ]
+}
+BUY_PATH = "/phoneNumber/buyTwilioNumberAndActivate"
+BUY_BODY = {"countryCode": "US", "areaCode": "415"}
+LIST_PATH = "/phoneNumber/GetTwilioPhoneNumberByOrg"
+_MOTO_LINE = re.compile(r"^\s+DynamoDB \+ Secrets Manager\s+(http://\S+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class RaceServer:
+    url: str
+    moto_url: str
+    twilio: TwilioEmulator
+
+    def request(self, method: str, path: str, org_id: str, **kwargs: Any) -> requests.Response:
+        api_key = next(org["apiKey"] for org in SEED["orgs"] if org["orgId"] == org_id)
+        headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=TIMEOUT, **kwargs)
+
+    def balance(self, org_id: str) -> int:
+        return int(self.request("GET", "/tokens/balance", org_id).json()["balance"])
+
+    def ledger(self, org_id: str) -> list[dict[str, Any]]:
+        """The org's ledger entries, read straight from the server's DynamoDB (no route shows them)."""
+        dynamodb = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.moto_url,
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        table = dynamodb.Table(table_name("TokensTable"))
+        condition = Key("orgId").eq(org_id) & Key("sk").begins_with("ledger#")
+        return list(table.query(KeyConditionExpression=condition, ConsistentRead=True)["Items"])
+
+
+@pytest.fixture(scope="module")
+def race_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RaceServer]:
+    folder = tmp_path_factory.mktemp("race_server")
+    seed_file, log_file = folder / "seed.json", folder / "server.log"
+    seed_file.write_text(json.dumps(SEED))
+    twilio = TwilioEmulator(account_sid="AC" + uuid.uuid4().hex, auth_token=uuid.uuid4().hex).start()
+    environment = {
+        **os.environ,
+        "PORT": "0",
+        "SEED_FILE": str(seed_file),
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    environment.pop("PUBLIC_BASE_URL", None)
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.server"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        url = _wait_for_url(process, log_file)
+        moto = _MOTO_LINE.search(log_file.read_text())
+        assert moto is not None, log_file.read_text()
+        yield RaceServer(url=url, moto_url=moto.group(1), twilio=twilio)
+    finally:
+        _stop(process)
+        twilio.stop()
+
+
+def at_once(count: int, call: Callable[[], T]) -> list[T]:
+    """`count` calls released together, each from its own thread."""
+    start = threading.Barrier(count)
+
+    def released() -> T:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(released) for _ in range(count)]
+        return [future.result() for future in futures]
+
+
+def charged_tokens(ledger: list[dict[str, Any]]) -> int:
+    return sum(int(entry["tokens"]) for entry in ledger if entry["status"] == "charged")
+
+
+def test_parallel_calls_charge_exactly_what_the_balance_covers(race_server: RaceServer) -> None:
+    # Given an org with exactly 50 tokens
+    assert race_server.balance(READS) == 50
+
+    # When it makes 50 calls of a 5-token route at the same time
+    responses = at_once(50, lambda: race_server.request("GET", LIST_PATH, READS))
+
+    # Then exactly 10 succeed and 40 are refused with the spec's 402, never overdrawing the balance
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(402) == 40, statuses
+    for refused in (response for response in responses if response.status_code == 402):
+        assert refused.json() | {"message": ""} == {
+            "error": "insufficient_tokens",
+            "message": "",
+            "required": 5,
+            "balance": 0,
+        }
+    assert race_server.balance(READS) == 0
+    # And the ledger holds exactly the 10 charges
+    ledger = race_server.ledger(READS)
+    assert [entry["status"] for entry in ledger] == ["charged"] * 10
+    assert charged_tokens(ledger) == 50
+
+
+def test_parallel_purchases_buy_only_what_the_balance_covers(race_server: RaceServer) -> None:
+    # Given an org whose 125 tokens cover three 40-token purchases (and the 5-token listing that checks them)
+    assert race_server.balance(BUYS) == 125
+    owned_before = {number["phone_number"] for number in race_server.twilio.incoming_numbers()}
+
+    # When it asks for 20 numbers at the same time
+    responses = at_once(20, lambda: race_server.request("POST", BUY_PATH, BUYS, json=BUY_BODY))
+
+    # Then exactly 3 are bought, 17 refused with 402 before reaching Twilio, and 3 x 40 tokens are charged
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(201) == 3, [response.text for response in responses]
+    assert statuses.count(402) == 17, statuses
+    bought = {response.json()["phoneNumber"] for response in responses if response.status_code == 201}
+    owned_now = {number["phone_number"] for number in race_server.twilio.incoming_numbers()}
+    assert owned_now - owned_before == bought
+    assert len(bought) == 3
+    assert race_server.balance(BUYS) == 5
+    assert charged_tokens(race_server.ledger(BUYS)) == 120
+    # And the org's list shows exactly those 3 numbers
+    listed = race_server.request("GET", LIST_PATH, BUYS)
+    assert listed.status_code == 200
+    assert {number["phoneNumber"] for number in listed.json()} == bought
+    assert race_server.balance(BUYS) == 0
+
+
+def test_a_purchase_retried_while_in_flight_is_bought_and_charged_once(race_server: RaceServer) -> None:
+    # Given warm workers for two purchases at once (invalid bodies: 422, free), so neither waits for a cold start
+    assert set(
+        at_once(2, lambda: race_server.request("POST", BUY_PATH, IDEMPOTENT, json={"areaCode": "x"}).status_code)
+    ) == {422}
+    owned_before = len(race_server.twilio.incoming_numbers())
+    # And Twilio slow to sell the next number
+    race_server.twilio.inject_fault(
+        method="POST", path_pattern=r"IncomingPhoneNumbers\.json$", status=None, delay=1.5, times=1
+    )
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+
+    def buy() -> requests.Response:
+        return race_server.request("POST", BUY_PATH, IDEMPOTENT, json=BUY_BODY, headers=headers)
+
+    # When the same purchase (same key, same body) is sent twice at the same time
+    first, second = sorted(at_once(2, buy), key=lambda response: response.status_code)
+
+    # Then one buys and the other is told the request is in progress
+    assert (first.status_code, second.status_code) == (201, 409), (first.text, second.text)
+    assert second.json()["error"] == "request_in_progress"
+    # When it is retried once the first is done, it replays the purchase without charging again
+    replay = buy()
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay.headers["X-Tokens-Charged"] == "0"
+    # And one number was bought and 40 tokens charged, once
+    assert len(race_server.twilio.incoming_numbers()) == owned_before + 1
+    assert race_server.balance(IDEMPOTENT) == 40
+    assert charged_tokens(race_server.ledger(IDEMPOTENT)) == 40
