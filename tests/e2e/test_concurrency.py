@@ -7,10 +7,7 @@ are exact, and a Twilio emulator of its own that the tests steer (a slow purchas
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +22,7 @@ from boto3.dynamodb.conditions import Key
 
 from local.aws import FAKE_CREDENTIALS, REGION, table_name
 from local.twilio_emulator import TwilioEmulator
-from tests.fixtures.server import ROOT, _stop, _wait_for_url
+from tests.fixtures.server import server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 60
@@ -81,27 +78,12 @@ def race_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RaceServer
     seed_file, log_file = folder / "seed.json", folder / "server.log"
     seed_file.write_text(json.dumps(SEED))
     twilio = TwilioEmulator(account_sid="AC" + uuid.uuid4().hex, auth_token=uuid.uuid4().hex).start()
-    environment = {
-        **os.environ,
-        "PORT": "0",
-        "SEED_FILE": str(seed_file),
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_API_BASE_URL": twilio.base_url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    environment.pop("PUBLIC_BASE_URL", None)
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.server"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
     try:
-        url = _wait_for_url(process, log_file)
-        moto = _MOTO_LINE.search(log_file.read_text())
-        assert moto is not None, log_file.read_text()
-        yield RaceServer(url=url, moto_url=moto.group(1), twilio=twilio)
+        with server_process(seed_file, log_file, twilio) as url:
+            moto = _MOTO_LINE.search(log_file.read_text())
+            assert moto is not None, log_file.read_text()
+            yield RaceServer(url=url, moto_url=moto.group(1), twilio=twilio)
     finally:
-        _stop(process)
         twilio.stop()
 
 

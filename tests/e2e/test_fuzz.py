@@ -6,10 +6,7 @@ so a run is short and a failure comes back on the next run.
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from local import openapi
-from tests.fixtures.server import ROOT, _stop, _wait_for_url
+from tests.fixtures.server import server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 
@@ -73,18 +70,8 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("fuzz_server")
     seed_file = directory / "seed.json"
     seed_file.write_text(json.dumps({"orgs": [FUZZ_ORG]}))
-    log_file = directory / "server.log"
-    environment = {**os.environ, "PORT": "0", "SEED_FILE": str(seed_file), "PYTHONUNBUFFERED": "1"}
-    for inherited in ("PUBLIC_BASE_URL", "TWILIO_API_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-        environment.pop(inherited, None)
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.server"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        yield _wait_for_url(process, log_file)
-    finally:
-        _stop(process)
+    with server_process(seed_file, directory / "server.log") as url:
+        yield url
 
 
 def _request_of(case: AnyCase) -> str:
