@@ -2,7 +2,6 @@
 count), through the handlers against moto and the Twilio emulator."""
 
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -10,12 +9,12 @@ from twilio.request_validator import RequestValidator
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import numbers
 from robotappel.dal import tokens as ledger
-from tests.fixtures.lambdas import HttpResult, api_event, call, invoke
+from tests.fixtures.aws import CALL_STATUS_URL
+from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
-CALL_STATUS_URL = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
 CALLER = "+33698765432"
 ORG_LIST_KEYS = {
     "id",
@@ -54,13 +53,7 @@ def call_params(
 
 
 def call_status(emulator: TwilioEmulator, params: dict[str, str], signature: str | None = None) -> HttpResult:
-    """POSTs the callback form-encoded, signed with the account's auth token unless `signature` is given."""
-    signed = RequestValidator(emulator.auth_token).compute_signature(CALL_STATUS_URL, params)
-    return call(
-        "call_status_webhook",
-        body=urlencode(params),
-        headers={"X-Twilio-Signature": signed if signature is None else signature},
-    )
+    return call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params, signature)
 
 
 def org_list(org: str = "org-a", of_org: str | None = None, role: str = "member") -> HttpResult:

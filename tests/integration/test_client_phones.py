@@ -3,7 +3,6 @@ and the Twilio emulator."""
 
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -12,10 +11,10 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import numbers
 from robotappel.dal import tokens as ledger
 from robotappel.dal.dynamodb import transact
-from tests.fixtures.lambdas import HttpResult, call
+from tests.fixtures.aws import VALIDATION_STATUS_URL
+from tests.fixtures.lambdas import HttpResult, call, call_webhook
 
-PUBLIC_URL = "https://api.example.test/dev"
-CALLBACK_URL = PUBLIC_URL + "/phoneNumber/twilio/validationStatus"
+CALLBACK_URL = VALIDATION_STATUS_URL
 
 
 def add(org: str = "org-a", phone: str = "06 12 34 56 78", **extra: str) -> HttpResult:
@@ -23,12 +22,7 @@ def add(org: str = "org-a", phone: str = "06 12 34 56 78", **extra: str) -> Http
 
 
 def verification_callback(emulator: TwilioEmulator, params: dict[str, str], signature: str | None = None) -> HttpResult:
-    signed = RequestValidator(emulator.auth_token).compute_signature(CALLBACK_URL, params)
-    return call(
-        "validation_status_webhook",
-        body=urlencode(params),
-        headers={"X-Twilio-Signature": signed if signature is None else signature},
-    )
+    return call_webhook("validation_status_webhook", CALLBACK_URL, emulator.auth_token, params, signature)
 
 
 def pending_record(org: str) -> dict[str, object]:

@@ -15,12 +15,11 @@ from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.tokens import meter
 from robotappel.twilio import gateway
+from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.lambdas import HttpResult, call
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
-PUBLIC_URL = "https://api.example.test/dev"
-CALL_STATUS_URL = PUBLIC_URL + "/phoneNumber/twilio/callStatus"
 DEFAULT_VOICE_URL = "https://voice.robotappel.com/twilio/inbound"
 BUY_PATH = r"/IncomingPhoneNumbers\.json$"
 NUMBER_PATH = r"/IncomingPhoneNumbers/PN[0-9a-f]+\.json$"
