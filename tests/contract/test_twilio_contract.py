@@ -22,11 +22,12 @@ from local.twilio_emulator import RecordedRequest, TwilioEmulator
 from robotappel.errors import DomainError
 from robotappel.twilio import gateway
 from tests.contract.fetch_twilio_spec import twilio_spec_path
+from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.twilio import CallbackReceiver
 
 TWILIO_HOST = "https://api.twilio.com"
 VOICE_URL = "https://voice.example.test/inbound"
-STATUS_URL = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
+STATUS_URL = CALL_STATUS_URL
 TWILIO_ERROR_SCHEMA = {
     "type": "object",
     "required": ["code", "message", "more_info", "status"],

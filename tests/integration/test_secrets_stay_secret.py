@@ -1,15 +1,14 @@
 """The Twilio auth token and API keys never appear in a log line or a response, whatever the route does."""
 
 import logging
-from urllib.parse import urlencode
 
 import pytest
-from twilio.request_validator import RequestValidator
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import api_keys
 from robotappel.dal import tokens as ledger
-from tests.fixtures.lambdas import FakeLambdaContext, api_event, call, load_function
+from tests.fixtures.aws import CALL_STATUS_URL
+from tests.fixtures.lambdas import FakeLambdaContext, api_event, call, call_webhook, load_function
 
 API_KEY = "ra_live_7c1f0e9b2d4a6c8e"  # distinctive, so a leak cannot hide behind a common word
 
@@ -31,10 +30,8 @@ def exercise_every_route(emulator: TwilioEmulator) -> list[str]:
     emulator.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=401, code=20003)
     results.append(call("add_client_phone", body={"phoneNumber": "+33612345679"}))
     params = {"CallSid": "CA" + "1" * 32, "CallStatus": "completed", "To": "+14155550100"}
-    url = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
-    signature = RequestValidator(emulator.auth_token).compute_signature(url, params)
-    results.append(call("call_status_webhook", body=urlencode(params), headers={"X-Twilio-Signature": signature}))
-    results.append(call("call_status_webhook", body=urlencode(params), headers={"X-Twilio-Signature": "forged"}))
+    results.append(call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params))
+    results.append(call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params, "forged"))
     return [str(result.body) + str(result.headers) for result in results]
 
 

@@ -6,12 +6,13 @@ import pytest
 from local.twilio_emulator import TwilioEmulator
 from robotappel.errors import Conflict, InvalidInput, RateLimited, UpstreamFailure
 from robotappel.twilio import gateway
+from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.twilio import CallbackReceiver
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
 VOICE_URL = "https://voice.example.test/inbound"
-STATUS_URL = "https://api.example.test/dev/phoneNumber/twilio/callStatus"
+STATUS_URL = CALL_STATUS_URL
 BUY_PATH = r"IncomingPhoneNumbers\.json$"
 
 
