@@ -11,6 +11,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import numbers
 from robotappel.dal import tokens as ledger
 from robotappel.dal.dynamodb import transact
+from robotappel.errors import ServiceUnavailable
 from tests.fixtures.aws import VALIDATION_STATUS_URL
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 
@@ -249,3 +250,24 @@ def test_verification_of_a_phone_another_org_has_keeps_its_caller_id(org: str, t
     verification_callback(twilio_layer, params | {"CallSid": "CA" + "9" * 32})
     # Then org-a's caller ID is untouched
     assert params["OutgoingCallerIdSid"] in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+
+
+def test_delete_reads_everything_before_twilio_acts(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a verified phone, and DynamoDB failing the lookup of a Twilio number linked to it
+    created = add().body
+    params = success_params(twilio_layer, pending_record(org))
+    verification_callback(twilio_layer, params)
+
+    def unavailable(*_: object) -> None:
+        raise ServiceUnavailable("The database is busy; retry in a moment.")
+
+    monkeypatch.setattr(numbers, "find_linked_twilio_number", unavailable)
+    # When the org deletes the phone
+    result = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    # Then the call fails before Twilio is touched: the caller ID the record points to still exists
+    assert result.status == 503
+    assert params["OutgoingCallerIdSid"] in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+    assert pending_record(org)["callerIdSid"] == params["OutgoingCallerIdSid"]
+    assert ledger.get_balance(org) == 90

@@ -59,6 +59,12 @@ def list_client_phones(ctx: CallContext, requested_org_id: str | None) -> list[C
 def delete_client_phone(ctx: CallContext, item: Item) -> DeleteResult:
     from robotappel.twilio import gateway
 
+    # Every read before Twilio acts: a failure after it would leave the record pointing to a deleted caller ID.
+    # A Twilio number linked to this phone loses the link in the same transaction: no link may outlive its phone.
+    state_change = numbers.delete_client_phone(item["orgId"], item["id"], item["phoneNumber"])
+    linked = numbers.find_linked_twilio_number(item["orgId"], item["phoneNumber"])
+    if linked:
+        state_change += numbers.update_number(item["orgId"], linked["id"], {}, removals=("clientPhoneNumber",))
     ctx.meter.hold()
     caller_id_sid = item.get("callerIdSid")
     if not caller_id_sid:
@@ -70,11 +76,6 @@ def delete_client_phone(ctx: CallContext, item: Item) -> DeleteResult:
         twilio_response = f"outgoing caller ID {caller_id_sid} deleted"
     else:
         twilio_response = f"outgoing caller ID {caller_id_sid} was already deleted"
-    # A Twilio number linked to this phone loses the link in the same transaction: no link may outlive its phone.
-    state_change = numbers.delete_client_phone(item["orgId"], item["id"], item["phoneNumber"])
-    linked = numbers.find_linked_twilio_number(item["orgId"], item["phoneNumber"])
-    if linked:
-        state_change += numbers.update_number(item["orgId"], linked["id"], {}, removals=("clientPhoneNumber",))
     try:
         ctx.meter.commit(state_change)
     except ConditionFailed as failure:
