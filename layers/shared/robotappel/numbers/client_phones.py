@@ -22,7 +22,7 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
 
     org_id = ctx.caller.org_id
     if numbers.client_phone_exists(org_id, dto.phoneNumber):
-        raise Conflict(f"{dto.phoneNumber} is already registered for this organisation.", code="already_exists")
+        raise _already_registered(dto.phoneNumber)
     ctx.meter.hold()
     friendly_name = dto.friendlyName or dto.phoneNumber
     validation = gateway.request_caller_id_validation(
@@ -42,13 +42,15 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
         ctx.meter.commit(numbers.put_client_phone(item))
     except ConditionFailed as failure:
         if failure.failed_at(0):  # registered by a concurrent call meanwhile
-            raise Conflict(
-                f"{dto.phoneNumber} is already registered for this organisation.", code="already_exists"
-            ) from failure
+            raise _already_registered(dto.phoneNumber) from failure
         raise
     return ClientPhoneCreated(
         id=item["id"], phoneNumber=dto.phoneNumber, validationCode=validation.validation_code, status="pending"
     )
+
+
+def _already_registered(phone: str) -> Conflict:
+    return Conflict(f"{phone} is already registered for this organisation.", code="already_exists")
 
 
 def list_client_phones(ctx: CallContext, requested_org_id: str | None) -> list[ClientOrgPhone]:

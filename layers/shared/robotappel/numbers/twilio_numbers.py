@@ -27,8 +27,8 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
     """Search (or take the number asked for), buy, record and charge; a number that cannot be recorded is
     released again, so nothing is left bought at Twilio that we do not know of."""
     org_id = ctx.caller.org_id
-    if dto.clientPhoneNumber and not numbers.client_phone_exists(org_id, dto.clientPhoneNumber):
-        raise InvalidInput("clientPhoneNumber", f"{dto.clientPhoneNumber} is not a client phone of this organisation.")
+    if dto.clientPhoneNumber:
+        _require_client_phone(org_id, dto.clientPhoneNumber)
     ctx.meter.hold()
     bought = _buy_first_available(ctx, dto, _candidates(dto))
     item = {
@@ -197,14 +197,17 @@ def _changes(org_id: str, dto: UpdatePhoneNumberDto) -> tuple[dict[str, Any], tu
     if dto.clientPhoneNumber == "":
         removals = ("clientPhoneNumber",)
     elif dto.clientPhoneNumber:
-        if not numbers.client_phone_exists(org_id, dto.clientPhoneNumber):
-            raise InvalidInput(
-                "clientPhoneNumber", f"{dto.clientPhoneNumber} is not a client phone of this organisation."
-            )
+        _require_client_phone(org_id, dto.clientPhoneNumber)
         changes["clientPhoneNumber"] = dto.clientPhoneNumber
     if not changes and not removals:
         raise InvalidInput("body", "Nothing to update: give friendlyName, voiceUrl or clientPhoneNumber.")
     return changes, removals
+
+
+def _require_client_phone(org_id: str, client_phone: str) -> None:
+    """A Twilio number may only be linked to a client phone of its own org."""
+    if not numbers.client_phone_exists(org_id, client_phone):
+        raise InvalidInput("clientPhoneNumber", f"{client_phone} is not a client phone of this organisation.")
 
 
 def _restore_at_twilio(item: Item) -> None:
