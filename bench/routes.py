@@ -315,9 +315,10 @@ def _listed(world: World, name: str) -> Event:
     return api_event(name)
 
 
-READ = "query + charge transaction; +1 consistent GetItem for X-Tokens-Remaining (a transaction returns no values)"
-HELD = "hold + 1 transaction after Twilio (state change + settle); +1 GetItem for X-Tokens-Remaining"
-LOOKUP = "GetItem of the number (its Twilio SID) + hold + 1 transaction after Twilio; +1 GetItem for X-Tokens-Remaining"
+# The ledger item of a charge is written off the request path, by token_ledger from the TokensTable stream.
+READ = "query + charge: one conditional UpdateItem, which also returns the balance for X-Tokens-Remaining"
+HELD = "hold (UpdateItem, before Twilio) + 1 transaction after Twilio (state change + hold becomes the charge)"
+LOOKUP = "GetItem of the number (its Twilio SID) + " + HELD
 
 SCENARIOS = [
     Scenario(

@@ -78,6 +78,10 @@ class LocalAws:
             **FAKE_CREDENTIALS,
         }
 
+    def client(self, service: str) -> Any:
+        """A boto3 client of this server (dynamodb, dynamodbstreams, secretsmanager)."""
+        return boto3.client(service, **self._client_options())  # type: ignore[call-overload]
+
     def _client_options(self) -> dict[str, Any]:
         return {
             "endpoint_url": self.endpoint,
@@ -87,7 +91,7 @@ class LocalAws:
         }
 
     def _create_tables(self) -> None:
-        dynamodb = boto3.client("dynamodb", **self._client_options())
+        dynamodb = self.client("dynamodb")
         for logical_id, definition in template.tables().items():
             name = table_name(logical_id)
             kwargs = {"BillingMode": "PAY_PER_REQUEST", **definition}
@@ -95,7 +99,7 @@ class LocalAws:
             self.table_names[logical_id] = name
 
     def _create_twilio_secret(self, credentials: dict[str, str]) -> None:
-        secret = boto3.client("secretsmanager", **self._client_options()).create_secret(
+        secret = self.client("secretsmanager").create_secret(
             Name=TWILIO_SECRET_NAME, SecretString=json.dumps(credentials)
         )
         self.twilio_secret_arn = str(secret["ARN"])

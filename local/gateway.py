@@ -187,6 +187,10 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         context["requestTime"] = now.strftime("%d/%b/%Y:%H:%M:%S +0000")
         return event
 
+    def invoke_function(self, function_name: str, event: dict[str, Any]) -> Any:
+        """Invoke a function that no route serves (a stream consumer); its result, parsed."""
+        return json.loads(self._invoke_lambda_function(function_name, event))
+
     def _invoke_lambda_function(
         self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
     ) -> str | bytes:

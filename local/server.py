@@ -12,6 +12,7 @@ that is already running instead of starting one).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -29,6 +30,7 @@ from local import template
 from local.aws import LocalAws
 
 if TYPE_CHECKING:
+    from flask import Response
     from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
     from local.gateway import LocalApiGateway
@@ -165,11 +167,34 @@ class DevServer:
             api=api, lambda_runner=InProcessLambdaRunner(function_configs()), port=port, host=self.host
         )
         self.gateway.create()
+        self._deliver_streams_after_requests(self.gateway)
         self._http = make_server(
             self.host, port, self.gateway.app, threaded=True, request_handler=_access_log_handler()
         )
         # The bound port (port 0 = any free one) is what events carry in X-Forwarded-Port.
         self.gateway.port = self.port
+
+    def _deliver_streams_after_requests(self, gateway: LocalApiGateway) -> None:
+        """Lambda's stream event source mappings: the consumers get what a request wrote before it is answered."""
+        from local.streams import StreamDelivery
+
+        deliveries = [
+            StreamDelivery(
+                self.aws.client("dynamodb"),
+                self.aws.client("dynamodbstreams"),
+                self.aws.table_names[consumer.table],
+                functools.partial(gateway.invoke_function, consumer.function),
+                consumer.batch_size,
+            )
+            for consumer in template.stream_consumers()
+        ]
+
+        def deliver(response: Response) -> Response:
+            for delivery in deliveries:
+                delivery.deliver()
+            return response
+
+        gateway.app.after_request(deliver)
 
     def _parameters(self, public_base_url: str) -> dict[str, str]:
         return {

@@ -59,10 +59,34 @@ def resources(kind: str) -> dict[str, dict[str, Any]]:
 
 def tables() -> dict[str, dict[str, Any]]:
     """Logical id -> create_table kwargs (without TableName) of every DynamoDB table in the template."""
-    return {
-        name: {key: json.loads(json.dumps(res["Properties"][key])) for key in _TABLE_KEYS if key in res["Properties"]}
-        for name, res in resources("AWS::DynamoDB::Table").items()
-    }
+    result = {}
+    for name, res in resources("AWS::DynamoDB::Table").items():
+        props = res["Properties"]
+        definition = {key: json.loads(json.dumps(props[key])) for key in _TABLE_KEYS if key in props}
+        if "StreamSpecification" in props:  # CloudFormation enables a stream by naming its view type
+            definition["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        result[name] = definition
+    return result
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function fed by a table's stream (an event of type DynamoDB on `!GetAtt <Table>.StreamArn`)."""
+
+    function: str
+    table: str
+    batch_size: int
+
+
+def stream_consumers() -> list[StreamConsumer]:
+    found = []
+    for name, res in resources("AWS::Serverless::Function").items():
+        for event in res["Properties"].get("Events", {}).values():
+            if event["Type"] == "DynamoDB":
+                props = event["Properties"]
+                table = props["Stream"]["Fn::GetAtt"][0]
+                found.append(StreamConsumer(name, table, int(props.get("BatchSize", 100))))
+    return found
 
 
 def functions() -> dict[str, Function]:

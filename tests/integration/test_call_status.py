@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import numbers
 from robotappel.dal import tokens as ledger
-from tests.fixtures.aws import CALL_STATUS_URL
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
 
@@ -149,13 +149,13 @@ def test_callback_signed_for_other_parameters_is_403(org: str, twilio_layer: Twi
 def test_callback_is_free(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a bought number (org-a has 60 tokens left)
     number = bought()
-    ledger_before = ledger.ledger(org)
+    ledger_before = ledger_entries(org)
     # When Twilio reports a completed call
     result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
     # Then no token moved and no token header is sent
     assert result.status == 200
     assert ledger.get_balance(org) == 60
-    assert ledger.ledger(org) == ledger_before
+    assert ledger_entries(org) == ledger_before
     assert "X-Tokens-Charged" not in result.headers
 
 

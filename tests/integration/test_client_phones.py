@@ -12,7 +12,7 @@ from robotappel.dal import numbers
 from robotappel.dal import tokens as ledger
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
-from tests.fixtures.aws import VALIDATION_STATUS_URL
+from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 
 CALLBACK_URL = VALIDATION_STATUS_URL
@@ -69,7 +69,7 @@ def test_add_registers_the_number_in_e164_as_pending_and_charges_10(org: str, tw
     assert request.form["StatusCallback"] == CALLBACK_URL
     assert ledger.get_balance(org) == 90
     assert result.headers["X-Tokens-Charged"] == "10"
-    assert [e["status"] for e in ledger.ledger(org)] == ["charged"]
+    assert [e["status"] for e in ledger_entries(org)] == ["charged"]
 
 
 def test_add_invalid_number_is_422_naming_the_field_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -99,7 +99,7 @@ def test_add_when_twilio_fails_stores_and_charges_nothing(org: str, twilio_layer
     assert result.body["twilioCode"] == 20500
     assert numbers.list_numbers(org) == []
     assert ledger.get_balance(org) == 100
-    assert [e["status"] for e in ledger.ledger(org)] == ["refunded"]
+    assert [e["status"] for e in ledger_entries(org)] == ["refunded"]
 
 
 def test_add_with_a_short_balance_is_402_before_calling_twilio(

@@ -18,6 +18,7 @@ from robotappel.config import get_settings
 from robotappel.dal import dynamodb, numbers
 from robotappel.dal import tokens as ledger
 from robotappel.twilio import client as twilio_client
+from tests.fixtures.aws import ledger_entries
 from tests.fixtures.lambdas import HttpResult, call
 
 US_NUMBER = {"countryCode": "US", "areaCode": "415"}
@@ -133,7 +134,7 @@ FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch]
 
 # ------------------------------------------------------------------ the invariants
 def charged_entries() -> int:
-    return sum(1 for entry in ledger.ledger("org-a") if entry["status"] == "charged")
+    return sum(1 for entry in ledger_entries("org-a") if entry["status"] == "charged")
 
 
 def assert_twilio_and_table_agree(emulator: TwilioEmulator) -> None:

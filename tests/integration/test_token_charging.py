@@ -1,15 +1,18 @@
 """Charging through a real route (getAllClientPhoneNumbers, 5 tokens) against moto."""
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
+from robotappel.dal import dynamodb
 from robotappel.dal import tokens as ledger
 from robotappel.errors import InsufficientTokens
 from robotappel.tokens.meter import TokenMeter
+from tests.fixtures.aws import ledger_entries
 from tests.fixtures.lambdas import call
 
 
@@ -23,7 +26,7 @@ def test_successful_call_is_charged_its_cost_once_with_a_ledger_entry(org: str) 
     assert ledger.get_balance(org) == 95
     assert result.headers["X-Tokens-Charged"] == "5"
     assert result.headers["X-Tokens-Remaining"] == "95"
-    [entry] = ledger.ledger(org)
+    [entry] = ledger_entries(org)
     assert (entry["route"], entry["tokens"], entry["status"]) == (
         "GET /phoneNumber/getAllClientPhoneNumbers",
         5,
@@ -45,7 +48,7 @@ def test_short_balance_is_402_with_required_and_balance_and_nothing_charged(aws:
         "balance": 3,
     }
     assert ledger.get_balance("org-poor") == 3
-    assert ledger.ledger("org-poor") == []
+    assert ledger_entries("org-poor") == []
 
 
 def test_failed_call_is_not_charged(org: str) -> None:
@@ -55,7 +58,7 @@ def test_failed_call_is_not_charged(org: str) -> None:
     assert result.status == 403
     assert result.body["error"] == "forbidden"
     assert ledger.get_balance(org) == 100
-    assert ledger.ledger(org) == []
+    assert ledger_entries(org) == []
 
 
 def test_admin_may_read_another_org_and_pays_for_it_itself(aws: dict[str, str]) -> None:
@@ -76,21 +79,24 @@ def charge_once(request_number: int) -> bool:
 
 
 @pytest.fixture
-def serializable_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB runs each transaction in isolation; moto's in-memory backend does not (threads interleave its
-    condition checks and writes). Serialising moto's transactions gives the test DynamoDB's guarantee, so what is
+def serializable_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each conditional write in isolation; moto's in-memory backend does not (threads interleave
+    its condition checks and writes). Serialising moto's writes gives the test DynamoDB's guarantee, so what is
     tested is our conditional charge, not moto's lack of isolation."""
-    lock = threading.Lock()
-    original = DynamoDBBackend.transact_write_items
+    lock = threading.RLock()  # transact_write_items calls update_item
 
-    def isolated(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
+    def isolated(write: Callable[..., Any]) -> Callable[..., Any]:
+        def serialised(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return write(self, *args, **kwargs)
 
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", isolated)
+        return serialised
+
+    for name in ("update_item", "transact_write_items"):
+        monkeypatch.setattr(DynamoDBBackend, name, isolated(getattr(DynamoDBBackend, name)))
 
 
-@pytest.mark.usefixtures("serializable_moto_transactions")
+@pytest.mark.usefixtures("serializable_moto_writes")
 def test_concurrent_charges_never_overdraw_the_balance(aws: dict[str, str]) -> None:
     # Given a balance covering exactly 10 charges of 5 tokens
     ledger.credit("org-c", 50)
@@ -100,4 +106,15 @@ def test_concurrent_charges_never_overdraw_the_balance(aws: dict[str, str]) -> N
     # Then exactly 10 succeed, 40 are refused, and the balance is 0 with 10 ledger charges
     assert outcomes.count(True) == 10
     assert ledger.get_balance("org-c") == 0
-    assert sum(entry["tokens"] for entry in ledger.ledger("org-c")) == 50
+    assert sum(entry["tokens"] for entry in ledger_entries("org-c")) == 50
+
+
+def test_a_charged_read_is_two_round_trips_query_and_charge(org: str) -> None:
+    # Given every DynamoDB call of the layer is counted
+    calls: list[str] = []
+    dynamodb.client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    # When org-a lists its client phones (5 tokens)
+    result = call("get_all_client_phone_numbers", org=org)
+    # Then the route read once and charged once; the charge's answer gave X-Tokens-Remaining
+    assert result.headers["X-Tokens-Remaining"] == "95"
+    assert calls == ["Query", "UpdateItem"]

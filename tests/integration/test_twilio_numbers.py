@@ -15,7 +15,7 @@ from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.tokens import meter
 from robotappel.twilio import gateway
-from tests.fixtures.aws import CALL_STATUS_URL
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.lambdas import HttpResult, call
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
@@ -77,7 +77,7 @@ def purchase_requests(emulator: TwilioEmulator) -> list[dict[str, str]]:
 
 
 def ledger_statuses(org: str) -> list[object]:
-    return [entry["status"] for entry in ledger.ledger(org)]
+    return [entry["status"] for entry in ledger_entries(org)]
 
 
 def by_client_phone(raw: str, org: str = "org-a") -> HttpResult:
@@ -259,7 +259,7 @@ def test_buy_with_a_short_balance_is_402_before_calling_twilio(
     }
     assert twilio_layer.requests_log == []
     assert ledger.get_balance("org-poor") == 39
-    assert ledger.ledger("org-poor") == []
+    assert ledger_entries("org-poor") == []
 
 
 def test_buy_when_twilio_fails_is_502_with_twilio_code_and_free(org: str, twilio_layer: TwilioEmulator) -> None:

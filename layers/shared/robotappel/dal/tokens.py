@@ -1,20 +1,27 @@
 """Token accounts and their ledger (TokensTable: orgId + sk).
 
-sk = "account"                    -> {balance}
+sk = "account"                     -> {balance, lastEntry, "hold#<entryId>": tokens (one per open hold)}
 sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded, requestId, ...}
+
+Every change of a balance is one write of the account item that also sets `lastEntry`, the ledger entry it makes.
+A single UpdateItem both enforces `balance >= cost` and returns the new balance (X-Tokens-Remaining), so a charge
+is one round trip; a transaction could not return it. The table's stream carries every such write exactly once,
+in order per account, to the token_ledger function, which writes `lastEntry` as a ledger item
+(`write_ledger_entry`, idempotent). The ledger therefore trails the balance by the stream's delay (about a second)
+but never misses an entry: a stream record is retried until it is written.
 """
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
-    ConditionFailed,
     Item,
     client,
     from_ddb,
     to_ddb,
-    transact,
     unavailable_on_throttling,
     values,
 )
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 ACCOUNT_SK = "account"
+HELD, CHARGED, REFUNDED = "held", "charged", "refunded"
 
 
 @dataclass(frozen=True)
@@ -40,107 +48,104 @@ class LedgerEntry:
     def sk(self) -> str:
         return f"ledger#{self.created_at}#{self.entry_id}"
 
+    @property
+    def hold_attribute(self) -> str:
+        return f"hold#{self.entry_id}"
+
+    def attributes(self) -> Item:
+        return {
+            "orgId": self.org_id,
+            "entryId": self.entry_id,
+            "route": self.route,
+            "tokens": self.tokens,
+            "requestId": self.request_id,
+            "createdAt": self.created_at,
+        }
+
+    @classmethod
+    def from_attributes(cls, item: Item) -> "LedgerEntry":
+        return cls(
+            org_id=item["orgId"],
+            entry_id=item["entryId"],
+            route=item["route"],
+            tokens=int(item["tokens"]),
+            request_id=item["requestId"],
+            created_at=item["createdAt"],
+        )
+
+    def with_status(self, status: str) -> Item:
+        """The account's `lastEntry` for a change of this entry's status."""
+        return {**self.attributes(), "status": status, "at": now_iso()}
+
 
 def _table() -> str:
     return get_settings().tokens_table
 
 
+def _account_key(org_id: str) -> Item:
+    return to_ddb({"orgId": org_id, "sk": ACCOUNT_SK})
+
+
 def get_balance(org_id: str) -> int:
     with unavailable_on_throttling():
-        response = client().get_item(
-            TableName=_table(),
-            Key=to_ddb({"orgId": org_id, "sk": ACCOUNT_SK}),
-            ConsistentRead=True,
-        )
+        response = client().get_item(TableName=_table(), Key=_account_key(org_id), ConsistentRead=True)
     return int(from_ddb(response["Item"])["balance"]) if "Item" in response else 0
 
 
-def debit_items(entry: LedgerEntry, status: str) -> list["TransactWriteItemTypeDef"]:
-    """Take `entry.tokens` off the balance (never below zero) and record the ledger entry with `status`."""
-    return [
-        {
-            "Update": {
-                "TableName": _table(),
-                "Key": to_ddb({"orgId": entry.org_id, "sk": ACCOUNT_SK}),
-                "UpdateExpression": "SET balance = balance - :tokens",
-                "ConditionExpression": "balance >= :tokens",
-                "ExpressionAttributeValues": values(tokens=entry.tokens),
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        },
-        {
-            "Put": {
-                "TableName": _table(),
-                "Item": to_ddb(
-                    {
-                        "orgId": entry.org_id,
-                        "sk": entry.sk,
-                        "entryId": entry.entry_id,
-                        "route": entry.route,
-                        "tokens": entry.tokens,
-                        "requestId": entry.request_id,
-                        "status": status,
-                        "createdAt": entry.created_at,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        },
-    ]
+def debit(entry: LedgerEntry, status: str) -> int:
+    """Take `entry.tokens` off the balance, never below zero, as a charge or as a hold; returns the new balance.
 
-
-def debit(entry: LedgerEntry, status: str, with_items: list["TransactWriteItemTypeDef"] | None = None) -> None:
-    """Debit the account in one transaction with `with_items` (the state change it pays for, kept first so
-    their indices in ConditionFailed are the caller's own)."""
-    state_change = with_items or []
+    A hold is also kept on the account (`hold#<entryId>`) until `settle_item` or `refund` closes it."""
+    update = "SET #balance = #balance - :tokens, lastEntry = :entry"
+    names = {"#balance": "balance"}
+    if status == HELD:
+        update += ", #hold = :tokens"
+        names["#hold"] = entry.hold_attribute
     try:
-        transact([*state_change, *debit_items(entry, status)])
-    except ConditionFailed as failure:
-        account_index = len(state_change)
-        if failure.failed_at(account_index):
-            balance = int(failure.old_item(account_index).get("balance", 0))
-            raise InsufficientTokens(entry.tokens, balance) from failure
-        raise
+        with unavailable_on_throttling():
+            response = client().update_item(
+                TableName=_table(),
+                Key=_account_key(entry.org_id),
+                UpdateExpression=update,
+                ConditionExpression="#balance >= :tokens",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(status)),
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        balance = from_ddb(error.response.get("Item", {})).get("balance", 0)  # type: ignore[arg-type]
+        raise InsufficientTokens(entry.tokens, int(balance)) from error
+    return int(from_ddb(response["Attributes"])["balance"])
 
 
 def settle_item(entry: LedgerEntry) -> "TransactWriteItemTypeDef":
-    """Turn a held entry into a charge (joins the transaction of the state change it paid for)."""
+    """Turn a hold into a charge: joins the transaction of the state change it paid for."""
     return {
         "Update": {
             "TableName": _table(),
-            "Key": to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
-            "UpdateExpression": "SET #status = :charged, settledAt = :now",
-            "ConditionExpression": "#status = :held",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": values(charged="charged", held="held", now=now_iso()),
+            "Key": _account_key(entry.org_id),
+            "UpdateExpression": "SET lastEntry = :entry REMOVE #hold",
+            "ConditionExpression": "attribute_exists(#hold)",
+            "ExpressionAttributeNames": {"#hold": entry.hold_attribute},
+            "ExpressionAttributeValues": values(entry=entry.with_status(CHARGED)),
         }
     }
 
 
 def refund(entry: LedgerEntry) -> None:
-    """Give a held entry's tokens back; the entry stays in the ledger as `refunded` (once, whatever retries)."""
-    transact(
-        [
-            {
-                "Update": {
-                    "TableName": _table(),
-                    "Key": to_ddb({"orgId": entry.org_id, "sk": ACCOUNT_SK}),
-                    "UpdateExpression": "SET balance = balance + :tokens",
-                    "ExpressionAttributeValues": values(tokens=entry.tokens),
-                }
-            },
-            {
-                "Update": {
-                    "TableName": _table(),
-                    "Key": to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
-                    "UpdateExpression": "SET #status = :refunded, settledAt = :now",
-                    "ConditionExpression": "#status = :held",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values(refunded="refunded", held="held", now=now_iso()),
-                }
-            },
-        ]
-    )
+    """Give a hold's tokens back (once, whatever retries: the hold is closed in the same write)."""
+    with unavailable_on_throttling():
+        client().update_item(
+            TableName=_table(),
+            Key=_account_key(entry.org_id),
+            UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
+            ConditionExpression="attribute_exists(#hold)",
+            ExpressionAttributeNames={"#hold": entry.hold_attribute},
+            ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
+        )
 
 
 def credit(org_id: str, tokens: int) -> None:
@@ -148,19 +153,30 @@ def credit(org_id: str, tokens: int) -> None:
     with unavailable_on_throttling():
         client().update_item(
             TableName=_table(),
-            Key=to_ddb({"orgId": org_id, "sk": ACCOUNT_SK}),
+            Key=_account_key(org_id),
             UpdateExpression="SET balance = if_not_exists(balance, :zero) + :tokens",
             ExpressionAttributeValues=values(tokens=tokens, zero=0),
         )
 
 
-def ledger(org_id: str) -> list[Item]:
-    with unavailable_on_throttling():
-        paginator = client().get_paginator("query")
-        pages = paginator.paginate(
-            TableName=_table(),
-            KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues=values(org=org_id, prefix="ledger#"),
-            ConsistentRead=True,
-        )
-        return [from_ddb(item) for page in pages for item in page["Items"]]
+def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
+    """Record `entry` in the ledger with `status`; replays and late arrivals of an older status change nothing.
+
+    A status only moves forward: an entry is created held or charged, and a held one becomes charged or refunded."""
+    condition = "attribute_not_exists(sk)" + ("" if status == HELD else " OR #status = :held")
+    attributes = {**entry.attributes(), "status": status, **({"settledAt": at} if status != HELD else {})}
+    attributes.pop("orgId")  # the key
+    assignments = ", ".join(f"#{name} = :{name}" for name in attributes)
+    try:
+        with unavailable_on_throttling():
+            client().update_item(
+                TableName=_table(),
+                Key=to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={f"#{name}": name for name in attributes},
+                ExpressionAttributeValues={**values(**attributes), **({} if status == HELD else values(held=HELD))},
+            )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise

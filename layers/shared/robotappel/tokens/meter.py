@@ -1,10 +1,11 @@
 """TokenMeter: charges one route call exactly once, and only when the call succeeds.
 
 Two ways to pay, chosen by the use case:
-- a read route does its work and the API wrapper charges afterwards (one transaction: balance + ledger);
+- a read route does its work and the API wrapper charges afterwards (`charge()`: one conditional write);
 - a route with a side effect outside DynamoDB (Twilio) calls `hold()` first, so that a short balance is a 402
   before anything happens, then `commit(items)` writes its state change and turns the hold into a charge in one
   transaction. If anything fails in between, the wrapper refunds the hold.
+Either way the write that takes the tokens returns the balance left, so `remaining()` costs no extra read.
 """
 
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ class TokenMeter:
             created_at=now_iso(),
         )
         self._held = False
+        self._balance_after_debit: int | None = None
         self.settled = False
         self.charged = 0
 
@@ -38,15 +40,15 @@ class TokenMeter:
     def hold(self) -> None:
         """Reserve the cost now (402 if the balance is short); nothing else has happened yet."""
         if self.tokens and not self._held:
-            ledger.debit(self.entry, "held")
+            self._balance_after_debit = ledger.debit(self.entry, ledger.HELD)
             self._held = True
 
     def commit(self, state_change: list["TransactWriteItemTypeDef"]) -> None:
-        """Write `state_change` and the charge in one transaction."""
+        """Write `state_change` and turn the hold into a charge, in one transaction."""
+        if self.tokens and not self._held:
+            raise RuntimeError("a route that pays for a state change holds its cost before committing it")
         if self._held:
             transact([*state_change, ledger.settle_item(self.entry)])
-        elif self.tokens:
-            ledger.debit(self.entry, "charged", with_items=state_change)
         elif state_change:
             transact(state_change)
         self.settled = True
@@ -58,8 +60,12 @@ class TokenMeter:
 
     def charge(self) -> None:
         """Charge a call that succeeded without committing through the meter (read routes)."""
-        if not self.settled:
-            self.commit([])
+        if self.settled:
+            return
+        if self.tokens:
+            self._balance_after_debit = ledger.debit(self.entry, ledger.CHARGED)
+        self.settled = True
+        self.charged = self.tokens
 
     def refund(self) -> None:
         """Undo a hold of a call that failed; a no-op when nothing was held or it was already charged."""
@@ -68,4 +74,7 @@ class TokenMeter:
             self._held = False
 
     def remaining(self) -> int:
+        """The org's balance right after this call's debit; read afresh when the call debited nothing."""
+        if self._balance_after_debit is not None and self.charged:
+            return self._balance_after_debit
         return ledger.get_balance(self.entry.org_id)

@@ -1,0 +1,125 @@
+"""token_ledger: the TokensTable stream's account changes become ledger entries, exactly once, in order."""
+
+import copy
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from local.streams import StreamDelivery
+from robotappel.config import get_settings
+from robotappel.dal import tokens as ledger
+from robotappel.errors import ServiceUnavailable
+from robotappel.tokens.meter import TokenMeter
+from tests.fixtures.aws import REGION, ledger_entries
+from tests.fixtures.lambdas import ROOT, FakeLambdaContext, load_function
+
+STREAM_EVENT: dict[str, Any] = json.loads((ROOT / "events" / "token_ledger.json").read_text())
+
+
+def stream_event(*statuses: str) -> dict[str, Any]:
+    """events/token_ledger.json's account change, once per status, in that order (same entry)."""
+    [record] = STREAM_EVENT["Records"]
+    records = []
+    for sequence, status in enumerate(statuses, start=1):
+        changed = copy.deepcopy(record)
+        changed["dynamodb"]["NewImage"]["lastEntry"]["M"]["status"] = {"S": status}
+        changed["dynamodb"]["SequenceNumber"] = str(sequence)
+        records.append(changed)
+    return {"Records": records}
+
+
+def consume(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = load_function("token_ledger").handler(event, FakeLambdaContext())
+    return result
+
+
+def test_an_account_change_becomes_its_ledger_entry(aws: dict[str, str]) -> None:
+    # Given the stream record of a 5-token charge of org-a (events/token_ledger.json)
+    # When token_ledger consumes it
+    result = consume(STREAM_EVENT)
+    # Then nothing failed and org-a's ledger has the charge
+    assert result == {"batchItemFailures": []}
+    [entry] = ledger_entries("org-a")
+    assert (entry["entryId"], entry["tokens"], entry["status"]) == ("le_01JFX8Q6N1V3M2K7T4R5B9C0DE", 5, "charged")
+
+
+def test_a_replayed_record_writes_nothing_twice(aws: dict[str, str]) -> None:
+    # Given a charge already in the ledger
+    consume(STREAM_EVENT)
+    # When Lambda delivers its record again (a retried batch)
+    consume(STREAM_EVENT)
+    # Then the ledger still has one entry
+    assert len(ledger_entries("org-a")) == 1
+
+
+def test_a_settled_entry_never_goes_back_to_held(aws: dict[str, str]) -> None:
+    # Given a hold that was refunded, then the hold's record replayed after the refund's
+    consume(stream_event("held", "refunded", "held"))
+    # Then the entry stays refunded
+    assert [entry["status"] for entry in ledger_entries("org-a")] == ["refunded"]
+
+
+def test_a_top_up_makes_no_ledger_entry(aws: dict[str, str]) -> None:
+    # Given an org topped up twice (the account changes, its lastEntry does not)
+    ledger.credit("org-b", 10)
+    ledger.credit("org-b", 5)
+    # Then its ledger is empty
+    assert ledger_entries("org-b") == []
+
+
+def test_a_record_that_cannot_be_written_is_reported_for_retry(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a ledger that cannot take refunds right now (throttled past botocore's retries)
+    write = ledger.write_ledger_entry
+
+    def refunds_throttled(entry: ledger.LedgerEntry, status: str, at: str) -> None:
+        if status == "refunded":
+            raise ServiceUnavailable("throttled")
+        write(entry, status, at)
+
+    monkeypatch.setattr(ledger, "write_ledger_entry", refunds_throttled)
+    # When token_ledger consumes a hold's record (sequence 1) and its refund's (sequence 2)
+    result = consume(stream_event("held", "refunded"))
+    # Then the refund's record is reported failed, so Lambda delivers it again; the hold is written
+    assert result == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert [entry["status"] for entry in ledger_entries("org-a")] == ["held"]
+
+
+def test_a_hold_then_its_charge_leave_one_charged_entry(org: str) -> None:
+    # Given a route that held 10 tokens, then committed its state change
+    meter = TokenMeter(org, "POST /phoneNumber/addClientPhone", 10, "request-1")
+    meter.hold()
+    meter.commit([])
+    # Then the ledger, once the stream is consumed, has one charged entry of 10 tokens
+    [entry] = ledger_entries(org)
+    assert (entry["tokens"], entry["status"], entry["requestId"]) == (10, "charged", "request-1")
+
+
+def test_records_a_failed_batch_left_are_delivered_again_in_order(org: str) -> None:
+    # Given two charges, and a consumer that fails its first invocation
+    for request in ("request-1", "request-2"):
+        TokenMeter(org, "GET /phoneNumber/getAllClientPhoneNumbers", 5, request).charge()
+    handler = load_function("token_ledger").handler
+    invocations: list[int] = []
+
+    def flaky(event: dict[str, Any]) -> Any:
+        invocations.append(len(event["Records"]))
+        if len(invocations) == 1:
+            raise RuntimeError("function timed out")
+        return handler(event, FakeLambdaContext())
+
+    delivery = StreamDelivery(
+        boto3.client("dynamodb", region_name=REGION),
+        boto3.client("dynamodbstreams", region_name=REGION),
+        get_settings().tokens_table,
+        flaky,
+    )
+    # When the stream is delivered twice
+    delivery.deliver()
+    delivery.deliver()
+    # Then the second delivery carried the same records again and both charges are in the ledger
+    assert invocations[1] == invocations[0]
+    assert sorted(entry["requestId"] for entry in ledger_entries(org)) == ["request-1", "request-2"]
