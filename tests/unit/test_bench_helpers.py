@@ -1,9 +1,10 @@
 """The benchmark's pure helpers (the benchmark itself is `make bench`, never a test)."""
 
 from pathlib import Path
+from typing import Any
 
-from bench.coldstart import lambda_path
-from bench.run import table, top_packages
+from bench.coldstart import FRAMEWORK, ColdSample, lambda_path
+from bench.run import Floor, table, top_packages
 
 IMPORTTIME = """import time: self [us] | cumulative | imported package
 import time:       120 |        120 |   _io
@@ -38,3 +39,28 @@ def test_table_aligns_names_left_and_figures_right() -> None:
         "GET /a        1.5",
         "GET /longer  10.0",
     ]
+
+
+def test_a_floor_is_the_median_of_its_last_stage_with_the_highest_rss() -> None:
+    # Given three cold starts of two stages each
+    samples = [
+        ColdSample(marks=(0.1, 0.30), rss_mb=40.0, modules=300),
+        ColdSample(marks=(0.2, 0.50), rss_mb=45.0, modules=300),
+        ColdSample(marks=(0.1, 0.25), rss_mb=42.0, modules=300),
+    ]
+    # When they make a floor
+    floor = Floor.of(samples)
+    # Then it is the median time to the end of the last stage, in ms, and the peak RSS of all
+    assert floor == Floor(init_ms=300.0, rss_mb=45.0, modules=300)
+
+
+def test_the_framework_floor_defines_a_working_validated_route() -> None:
+    # Given the framework floor's stage run as the child runs it
+    namespace: dict[str, Any] = {}
+    exec(compile(FRAMEWORK, "<stage>", "exec"), namespace)
+    # When its route is called
+    event = {"httpMethod": "GET", "path": "/items", "resource": "/items", "headers": {}, "requestContext": {}}
+    response = namespace["app"].resolve(event, None)
+    # Then the model is validated and serialised: the floor pays for the validation stack the functions use
+    assert response["statusCode"] == 200
+    assert response["body"] == '[{"id":"1"}]'
