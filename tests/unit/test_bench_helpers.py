@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.coldstart import FRAMEWORK, ColdSample, lambda_path
-from bench.run import Floor, table, top_packages
+from bench.run import KINDS, Floor, table, top_packages
+from local import template
 
 IMPORTTIME = """import time: self [us] | cumulative | imported package
 import time:       120 |        120 |   _io
@@ -64,3 +65,8 @@ def test_the_framework_floor_defines_a_working_validated_route() -> None:
     # Then the model is validated and serialised: the floor pays for the validation stack the functions use
     assert response["statusCode"] == 200
     assert response["body"] == '[{"id":"1"}]'
+
+
+def test_every_function_of_the_template_is_measured() -> None:
+    # Given the template's functions, then the cold-start bench has a kind (a target) for each
+    assert set(KINDS) == {function.name for function in template.functions().values()}
