@@ -242,6 +242,33 @@ def test_buy_linked_to_a_client_phone_of_the_org_records_the_link(org: str, twil
     assert result.body["clientPhoneNumber"] == CLIENT_PHONE
 
 
+def client_phone_deleted_right_after_its_check(monkeypatch: pytest.MonkeyPatch, phone_id: str) -> None:
+    """The race the final transaction closes: the ownership check passes, then the client phone is deleted."""
+    exists = numbers.client_phone_exists
+
+    def checked_then_deleted(org_id: str, e164: str) -> bool:
+        found = exists(org_id, e164)
+        transact(numbers.delete_client_phone(org_id, phone_id, e164))
+        return found
+
+    monkeypatch.setattr(numbers, "client_phone_exists", checked_then_deleted)
+
+
+def test_buy_linked_to_a_client_phone_deleted_meanwhile_is_422_and_releases_the_number(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a client phone of org-a that is deleted right after the purchase checked it
+    client_phone_deleted_right_after_its_check(monkeypatch, add_client_phone())
+    # When org-a buys a number linked to it
+    result = buy(clientPhoneNumber=CLIENT_PHONE)
+    # Then 422 names clientPhoneNumber, the bought number is released, and nothing is recorded or charged
+    assert result.status == 422
+    assert result.body["field"] == "clientPhoneNumber"
+    assert owned_numbers(twilio_layer) == []
+    assert numbers.list_numbers(org) == []
+    assert ledger.get_balance(org) == 100
+
+
 def test_buy_with_a_short_balance_is_402_before_calling_twilio(
     aws: dict[str, str], twilio_layer: TwilioEmulator
 ) -> None:
@@ -516,6 +543,26 @@ def test_update_linking_an_unknown_client_phone_is_422_and_free(org: str, twilio
     # Then 422 names clientPhoneNumber; nothing charged
     assert result.status == 422
     assert result.body["field"] == "clientPhoneNumber"
+    assert ledger.get_balance(org) == 60
+
+
+def test_update_linking_a_client_phone_deleted_meanwhile_is_422_and_keeps_the_number(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bought number, and a client phone deleted right after the update checked it
+    number = bought()
+    client_phone_deleted_right_after_its_check(monkeypatch, add_client_phone())
+    # When org-a renames the number and links it to that phone
+    result = update(number["id"], {"friendlyName": "Sales", "clientPhoneNumber": CLIENT_PHONE})
+    # Then 422 names clientPhoneNumber, the number is unchanged, at Twilio too, and the update is not charged
+    assert result.status == 422
+    assert result.body["field"] == "clientPhoneNumber"
+    item = numbers.get_number(org, number["id"])
+    assert item is not None
+    assert "clientPhoneNumber" not in item
+    assert item["friendlyName"] == number["friendlyName"]
+    [at_twilio] = twilio_layer.incoming_numbers()
+    assert at_twilio["friendly_name"] == number["friendlyName"]
     assert ledger.get_balance(org) == 60
 
 

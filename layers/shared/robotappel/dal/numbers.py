@@ -119,6 +119,17 @@ def delete_client_phone(org_id: str, number_id: str, e164: str) -> list["Transac
     ]
 
 
+def client_phone_still_exists(org_id: str, e164: str) -> "TransactWriteItemTypeDef":
+    """Joins a transaction that links a number to a client phone: fails it if the phone was deleted meanwhile."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table(),
+            "Key": _key(org_id, _guard_sk(e164)),
+            "ConditionExpression": "attribute_exists(sk)",
+        }
+    }
+
+
 def put_twilio_number(item: Item) -> list["TransactWriteItemTypeDef"]:
     return [{"Put": {"TableName": _table(), "Item": to_ddb({**item, "sk": number_sk(item["id"])})}}]
 

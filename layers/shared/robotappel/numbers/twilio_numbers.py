@@ -16,6 +16,8 @@ from robotappel.numbers.compensation import record_without_charge
 from robotappel.observability import logger, metrics
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
     from robotappel.twilio.gateway import IncomingNumber
 
 
@@ -46,7 +48,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
         "createdAt": now_iso(),
     }
     try:
-        ctx.meter.commit(numbers.put_twilio_number(item))
+        _commit_linked(ctx, numbers.put_twilio_number(item), dto.clientPhoneNumber)
     except Exception:
         _release_unrecorded(bought, org_id)
         raise
@@ -178,7 +180,9 @@ def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -
     if any(at_twilio.values()):
         gateway.update_number(item["phoneNumberSid"], **at_twilio)
     try:
-        ctx.meter.commit(numbers.update_number(item["orgId"], number_id, changes, removals))
+        _commit_linked(
+            ctx, numbers.update_number(item["orgId"], number_id, changes, removals), changes.get("clientPhoneNumber")
+        )
     except Exception:
         if any(at_twilio.values()):
             _restore_at_twilio(item)
@@ -205,9 +209,27 @@ def _changes(org_id: str, dto: UpdatePhoneNumberDto) -> tuple[dict[str, Any], tu
 
 
 def _require_client_phone(org_id: str, client_phone: str) -> None:
-    """A Twilio number may only be linked to a client phone of its own org."""
+    """A Twilio number may only be linked to a client phone of its own org (checked before Twilio is called)."""
     if not numbers.client_phone_exists(org_id, client_phone):
-        raise InvalidInput("clientPhoneNumber", f"{client_phone} is not a client phone of this organisation.")
+        raise _not_a_client_phone(client_phone)
+
+
+def _commit_linked(ctx: CallContext, state_change: list["TransactWriteItemTypeDef"], client_phone: str | None) -> None:
+    """Commit a number's state change; when it links a client phone, only if that phone still exists then (a
+    concurrent delete after `_require_client_phone` would leave the number linked to nothing)."""
+    if not client_phone:
+        ctx.meter.commit(state_change)
+        return
+    try:
+        ctx.meter.commit([*state_change, numbers.client_phone_still_exists(ctx.caller.org_id, client_phone)])
+    except ConditionFailed as failure:
+        if failure.failed_at(len(state_change)):
+            raise _not_a_client_phone(client_phone) from failure
+        raise
+
+
+def _not_a_client_phone(client_phone: str) -> InvalidInput:
+    return InvalidInput("clientPhoneNumber", f"{client_phone} is not a client phone of this organisation.")
 
 
 def _restore_at_twilio(item: Item) -> None:
