@@ -7,14 +7,22 @@
   lets the request through (samcli logs a warning and invokes the route anyway).
 - Each request gets its own `requestContext.requestId`/`requestTime` (samcli fixes them once per process) and
   an `x-amzn-RequestId` response header; the authorizer and the route see the same request id.
+- The authorizer's answer is cached per value of its identity headers for its `ReauthorizeEvery` seconds, as API
+  Gateway does (samcli invokes it on every request): a revoked key keeps working until its entry expires.
+  Only allowed answers are cached, and the cached context is reused whatever the route: our policy allows every
+  route of the API, so that is what API Gateway would decide too.
 - Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
@@ -145,6 +153,40 @@ class _ServiceErrorsAsGatewayResponses(ServiceErrorResponses):  # type: ignore[m
 local_apigw_service.ServiceErrorResponses = _ServiceErrorsAsGatewayResponses
 
 
+class AuthorizerCache:
+    """API Gateway's authorizer cache: the context an authorizer gave, per authorizer and identity header values."""
+
+    def __init__(self, caching: dict[str, template.AuthorizerCaching], clock: Callable[[], float] = time.monotonic):
+        self._caching = caching
+        self._clock = clock
+        self._entries: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def key(self, authorizer: str, headers: dict[str, str]) -> tuple[str, ...] | None:
+        """None when the authorizer is not cached (TTL 0) or an identity header is missing (never cached)."""
+        caching = self._caching.get(authorizer)
+        if caching is None or caching.ttl_seconds <= 0:
+            return None
+        by_name = {name.lower(): value for name, value in headers.items()}  # samcli title-cases header names
+        values = [by_name.get(name.lower()) for name in caching.identity_headers]
+        if not all(values):
+            return None
+        return (authorizer, *(value for value in values if value))
+
+    def get(self, key: tuple[str, ...]) -> dict[str, Any] | None:
+        with self._lock:
+            expires, context = self._entries.get(key, (0.0, {}))
+            if self._clock() >= expires:
+                self._entries.pop(key, None)
+                return None
+            return copy.deepcopy(context)
+
+    def put(self, key: tuple[str, ...], context: dict[str, Any]) -> None:
+        ttl_seconds = self._caching[key[0]].ttl_seconds
+        with self._lock:
+            self._entries[key] = (self._clock() + ttl_seconds, copy.deepcopy(context))
+
+
 def request_id() -> str:
     """One id per HTTP request, shared by the authorizer's and the route's events."""
     if "request_id" not in g:
@@ -161,7 +203,10 @@ def build_api(parameters: dict[str, str]) -> Api:
 class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
     """LocalApigwService, closer to API Gateway (see the module docstring)."""
 
+    authorizer_cache: AuthorizerCache  # set by create()
+
     def create(self) -> None:
+        self.authorizer_cache = AuthorizerCache(template.authorizer_caching())
         super().create()
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
@@ -210,6 +255,18 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         return output
 
     def _invoke_parse_lambda_authorizer(
+        self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any
+    ) -> None:
+        key = self.authorizer_cache.key(lambda_authorizer.authorizer_name, auth_lambda_event.get("headers") or {})
+        cached = self.authorizer_cache.get(key) if key else None
+        if cached is not None:
+            route_lambda_event.setdefault("requestContext", {})["authorizer"] = cached
+            return
+        self._authorize(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
+        if key:
+            self.authorizer_cache.put(key, route_lambda_event["requestContext"]["authorizer"])
+
+    def _authorize(
         self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any
     ) -> None:
         try:

@@ -105,6 +105,31 @@ def functions() -> dict[str, Function]:
     return result
 
 
+@dataclass(frozen=True)
+class AuthorizerCaching:
+    """How API Gateway caches a Lambda authorizer's answer: per value of its identity headers, for `ttl_seconds`."""
+
+    identity_headers: tuple[str, ...]
+    ttl_seconds: int
+
+
+# SAM's default when a REQUEST authorizer's Identity gives no ReauthorizeEvery.
+_DEFAULT_REAUTHORIZE_EVERY = 300
+
+
+def authorizer_caching() -> dict[str, AuthorizerCaching]:
+    """Authorizer name (as the Api's Auth declares it) -> its caching."""
+    found = {}
+    for api in resources("AWS::Serverless::Api").values():
+        for name, authorizer in api["Properties"].get("Auth", {}).get("Authorizers", {}).items():
+            identity = authorizer.get("Identity", {})
+            found[name] = AuthorizerCaching(
+                identity_headers=tuple(identity.get("Headers", ())),
+                ttl_seconds=int(identity.get("ReauthorizeEvery", _DEFAULT_REAUTHORIZE_EVERY)),
+            )
+    return found
+
+
 def routes() -> list[Route]:
     found = []
     for name, res in resources("AWS::Serverless::Function").items():

@@ -7,7 +7,6 @@ are exact, and a Twilio emulator of its own that the tests steer (a slow purchas
 """
 
 import json
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,14 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import boto3
 import pytest
 import requests
 from boto3.dynamodb.conditions import Key
 
-from local.aws import FAKE_CREDENTIALS, REGION, table_name
 from local.twilio_emulator import TwilioEmulator
-from tests.fixtures.server import server_process
+from tests.fixtures.server import moto_url, server_process, server_table
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 60
@@ -41,7 +38,6 @@ SEED = {
 BUY_PATH = "/phoneNumber/buyTwilioNumberAndActivate"
 BUY_BODY = {"countryCode": "US", "areaCode": "415"}
 LIST_PATH = "/phoneNumber/GetTwilioPhoneNumberByOrg"
-_MOTO_LINE = re.compile(r"^\s+DynamoDB \+ Secrets Manager\s+(http://\S+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -60,14 +56,7 @@ class RaceServer:
 
     def ledger(self, org_id: str) -> list[dict[str, Any]]:
         """The org's ledger entries, read straight from the server's DynamoDB (no route shows them)."""
-        dynamodb = boto3.resource(
-            "dynamodb",
-            endpoint_url=self.moto_url,
-            region_name=REGION,
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-        table = dynamodb.Table(table_name("TokensTable"))
+        table = server_table(self.moto_url, "TokensTable")
         condition = Key("orgId").eq(org_id) & Key("sk").begins_with("ledger#")
         return list(table.query(KeyConditionExpression=condition, ConsistentRead=True)["Items"])
 
@@ -80,9 +69,7 @@ def race_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RaceServer
     twilio = TwilioEmulator(account_sid="AC" + uuid.uuid4().hex, auth_token=uuid.uuid4().hex).start()
     try:
         with server_process(seed_file, log_file, twilio) as url:
-            moto = _MOTO_LINE.search(log_file.read_text())
-            assert moto is not None, log_file.read_text()
-            yield RaceServer(url=url, moto_url=moto.group(1), twilio=twilio)
+            yield RaceServer(url=url, moto_url=moto_url(log_file), twilio=twilio)
     finally:
         twilio.stop()
 

@@ -7,6 +7,7 @@ folder, to reach what the real functions cannot be made to do on demand (crash, 
 
 import json
 import textwrap
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from flask.testing import FlaskClient
 from local import template
 from local.gateway import LocalApiGateway, build_api
 from local.lambda_runner import FunctionConfig, InProcessLambdaRunner
-from tests.fixtures.server import LocalServer
+from robotappel.dal.api_keys import hash_key
+from tests.fixtures.server import LocalServer, server_table
 
 pytestmark = pytest.mark.e2e
 on_local_server = pytest.mark.xdist_group("local_server")
@@ -75,6 +77,28 @@ def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: 
 
 
 @on_local_server
+def test_a_revoked_api_key_keeps_working_until_the_authorizer_cache_expires(local_server: LocalServer) -> None:
+    # Given two keys of org-demo issued straight into the server's ApiKeysTable, one already used
+    api_keys = server_table(local_server.moto_url, "ApiKeysTable")
+    used, unused = f"used-{uuid.uuid4()}", f"unused-{uuid.uuid4()}"
+    for key in (used, unused):
+        api_keys.put_item(Item={"keyHash": hash_key(key), "orgId": "org-demo", "role": "member"})
+
+    def balance_with(key: str) -> int:
+        url = f"{local_server.url}/tokens/balance"
+        return requests.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=TIMEOUT).status_code
+
+    assert balance_with(used) == 200
+    # When both are revoked
+    for key in (used, unused):
+        api_keys.delete_item(Key={"keyHash": hash_key(key)})
+    # Then, as on API Gateway (ReauthorizeEvery: 300), the used one is still allowed from the authorizer cache,
+    # and the other is refused
+    assert balance_with(used) == 200
+    assert balance_with(unused) == 401
+
+
+@on_local_server
 def test_lowercase_authorization_header_is_accepted(local_server: LocalServer) -> None:
     # Given a client that sends header names in lower case
     headers = {"authorization": f"Bearer {local_server.api_keys['org-demo']}"}
@@ -123,16 +147,16 @@ def test_concurrent_requests_are_each_served_with_their_own_caller(local_server:
 AUTHORIZER = """
     def handler(event, context):
         token = event["headers"].get("Authorization", "")
-        if token not in ("Bearer allow", "Bearer deny"):
+        if not token.startswith(("Bearer allow", "Bearer deny")):
             raise Exception("Unauthorized")
-        effect = "Allow" if token == "Bearer allow" else "Deny"
+        effect = "Allow" if token.startswith("Bearer allow") else "Deny"
         return {
             "principalId": "org-a",
             "policyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}],
             },
-            "context": {"orgId": "org-a", "role": "member"},
+            "context": {"orgId": "org-a", "role": "member", "invocation": context.aws_request_id},
         }
 """
 ECHO = """
@@ -218,7 +242,30 @@ def test_route_event_carries_the_authorizer_context(gateway: FlaskClient) -> Non
     event = echoed_event(gateway.get("/tokens/balance", headers=ALLOW))
 
     # Then the route sees the authorizer's context in requestContext.authorizer, like on API Gateway
-    assert event["requestContext"]["authorizer"] == {"orgId": "org-a", "role": "member", "principalId": "org-a"}
+    authorizer = event["requestContext"]["authorizer"]
+    assert (authorizer["orgId"], authorizer["role"], authorizer["principalId"]) == ("org-a", "member", "org-a")
+
+
+def authorizer_invocation(response: Any) -> str:
+    return str(echoed_event(response)["requestContext"]["authorizer"]["invocation"])
+
+
+def test_authorizer_answer_is_reused_for_the_same_api_key(gateway: FlaskClient) -> None:
+    # Given a first call with an API key
+    first = authorizer_invocation(gateway.get("/tokens/balance", headers=ALLOW))
+    # When the same key calls again, on another route
+    again = authorizer_invocation(gateway.delete("/phoneNumber/deletePhoneNumber/n1", headers=ALLOW))
+    # Then API Gateway's authorizer cache answers: the authorizer ran once
+    assert again == first
+
+
+def test_authorizer_runs_again_for_another_api_key(gateway: FlaskClient) -> None:
+    # Given a first call with an API key
+    first = authorizer_invocation(gateway.get("/tokens/balance", headers=ALLOW))
+    # When another key calls
+    other = authorizer_invocation(gateway.get("/tokens/balance", headers={"Authorization": "Bearer allow-other"}))
+    # Then the authorizer ran for it
+    assert other != first
 
 
 def test_route_event_describes_the_route_and_the_stage(gateway: FlaskClient) -> None:
