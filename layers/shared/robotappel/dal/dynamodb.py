@@ -50,7 +50,8 @@ def values(**named: Any) -> dict[str, Any]:
 
 
 class ConditionFailed(Exception):
-    """A transaction was cancelled because the condition of one or more of its items did not hold."""
+    """A conditional write did not happen because a condition did not hold: of one or more items of a
+    transaction (`transact`), or of the one item of `update` (index 0)."""
 
     def __init__(self, reasons: list[dict[str, Any]]) -> None:
         super().__init__("transaction condition failed")
@@ -77,6 +78,19 @@ def unavailable_on_throttling() -> Iterator[None]:
         raise
     except BotoCoreError as error:
         raise ServiceUnavailable("The database could not be reached; retry in a moment.") from error
+
+
+def update(**request: Any) -> Item:
+    """One UpdateItem; returns its Attributes (deserialised). A failed ConditionExpression is ConditionFailed."""
+    try:
+        with unavailable_on_throttling():
+            response = client().update_item(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            old_item = {"Item": error.response["Item"]} if "Item" in error.response else {}  # type: ignore[typeddict-item]
+            raise ConditionFailed([{"Code": "ConditionalCheckFailed", **old_item}]) from error
+        raise
+    return from_ddb(response.get("Attributes", {}))
 
 
 def transact(items: Sequence["TransactWriteItemTypeDef"]) -> None:

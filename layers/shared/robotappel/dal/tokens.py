@@ -11,18 +11,19 @@ in order per account, to the token_ledger function, which writes `lastEntry` as 
 but never misses an entry: a stream record is retried until it is written.
 """
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
+    ConditionFailed,
     Item,
     client,
     from_ddb,
     to_ddb,
     unavailable_on_throttling,
+    update,
     values,
 )
 from robotappel.errors import InsufficientTokens
@@ -96,29 +97,25 @@ def debit(entry: LedgerEntry, status: str) -> int:
     """Take `entry.tokens` off the balance, never below zero, as a charge or as a hold; returns the new balance.
 
     A hold is also kept on the account (`hold#<entryId>`) until `settle_item` or `refund` closes it."""
-    update = "SET #balance = #balance - :tokens, lastEntry = :entry"
+    expression = "SET #balance = #balance - :tokens, lastEntry = :entry"
     names = {"#balance": "balance"}
     if status == HELD:
-        update += ", #hold = :tokens"
+        expression += ", #hold = :tokens"
         names["#hold"] = entry.hold_attribute
     try:
-        with unavailable_on_throttling():
-            response = client().update_item(
-                TableName=_table(),
-                Key=_account_key(entry.org_id),
-                UpdateExpression=update,
-                ConditionExpression="#balance >= :tokens",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(status)),
-                ReturnValues="UPDATED_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        balance = from_ddb(error.response.get("Item", {})).get("balance", 0)  # type: ignore[arg-type]
-        raise InsufficientTokens(entry.tokens, int(balance)) from error
-    return int(from_ddb(response["Attributes"])["balance"])
+        balance_left = update(
+            TableName=_table(),
+            Key=_account_key(entry.org_id),
+            UpdateExpression=expression,
+            ConditionExpression="#balance >= :tokens",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(status)),
+            ReturnValues="UPDATED_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )["balance"]
+    except ConditionFailed as failure:
+        raise InsufficientTokens(entry.tokens, int(failure.old_item(0).get("balance", 0))) from failure
+    return int(balance_left)
 
 
 def settle_item(entry: LedgerEntry) -> "TransactWriteItemTypeDef":
@@ -137,46 +134,40 @@ def settle_item(entry: LedgerEntry) -> "TransactWriteItemTypeDef":
 
 def refund(entry: LedgerEntry) -> None:
     """Give a hold's tokens back (once, whatever retries: the hold is closed in the same write)."""
-    with unavailable_on_throttling():
-        client().update_item(
-            TableName=_table(),
-            Key=_account_key(entry.org_id),
-            UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
-            ConditionExpression="attribute_exists(#hold)",
-            ExpressionAttributeNames={"#hold": entry.hold_attribute},
-            ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
-        )
+    update(
+        TableName=_table(),
+        Key=_account_key(entry.org_id),
+        UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
+        ConditionExpression="attribute_exists(#hold)",
+        ExpressionAttributeNames={"#hold": entry.hold_attribute},
+        ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
+    )
 
 
 def credit(org_id: str, tokens: int) -> None:
     """Top up an account (seeding, back office). Creates the account when it does not exist."""
-    with unavailable_on_throttling():
-        client().update_item(
-            TableName=_table(),
-            Key=_account_key(org_id),
-            UpdateExpression="SET balance = if_not_exists(balance, :zero) + :tokens",
-            ExpressionAttributeValues=values(tokens=tokens, zero=0),
-        )
+    update(
+        TableName=_table(),
+        Key=_account_key(org_id),
+        UpdateExpression="SET balance = if_not_exists(balance, :zero) + :tokens",
+        ExpressionAttributeValues=values(tokens=tokens, zero=0),
+    )
 
 
 def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
     """Record `entry` in the ledger with `status`; replays and late arrivals of an older status change nothing.
 
     A status only moves forward: an entry is created held or charged, and a held one becomes charged or refunded."""
-    condition = "attribute_not_exists(sk)" + ("" if status == HELD else " OR #status = :held")
-    attributes = {**entry.attributes(), "status": status, **({"settledAt": at} if status != HELD else {})}
+    settled = status != HELD
+    attributes = {**entry.attributes(), "status": status, **({"settledAt": at} if settled else {})}
     attributes.pop("orgId")  # the key
     assignments = ", ".join(f"#{name} = :{name}" for name in attributes)
-    try:
-        with unavailable_on_throttling():
-            client().update_item(
-                TableName=_table(),
-                Key=to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
-                UpdateExpression=f"SET {assignments}",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={f"#{name}": name for name in attributes},
-                ExpressionAttributeValues={**values(**attributes), **({} if status == HELD else values(held=HELD))},
-            )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
+    with suppress(ConditionFailed):  # recorded already, with this status or a later one
+        update(
+            TableName=_table(),
+            Key=to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
+            UpdateExpression=f"SET {assignments}",
+            ConditionExpression="attribute_not_exists(sk)" + (" OR #status = :held" if settled else ""),
+            ExpressionAttributeNames={f"#{name}": name for name in attributes},
+            ExpressionAttributeValues={**values(**attributes), **(values(held=HELD) if settled else {})},
+        )
