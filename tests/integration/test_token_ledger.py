@@ -4,16 +4,13 @@ import copy
 import json
 from typing import Any
 
-import boto3
 import pytest
 
-from local.streams import StreamDelivery
-from robotappel.config import get_settings
 from robotappel.dal import tokens as ledger
 from robotappel.errors import ServiceUnavailable
 from robotappel.tokens.meter import TokenMeter
-from tests.fixtures.aws import REGION, ledger_entries
-from tests.fixtures.lambdas import ROOT, FakeLambdaContext, load_function
+from tests.fixtures.aws import consume_with_token_ledger, ledger_entries, token_ledger_stream
+from tests.fixtures.lambdas import ROOT
 
 STREAM_EVENT: dict[str, Any] = json.loads((ROOT / "events" / "token_ledger.json").read_text())
 
@@ -30,15 +27,10 @@ def stream_event(*statuses: str) -> dict[str, Any]:
     return {"Records": records}
 
 
-def consume(event: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = load_function("token_ledger").handler(event, FakeLambdaContext())
-    return result
-
-
 def test_an_account_change_becomes_its_ledger_entry(aws: dict[str, str]) -> None:
     # Given the stream record of a 5-token charge of org-a (events/token_ledger.json)
     # When token_ledger consumes it
-    result = consume(STREAM_EVENT)
+    result = consume_with_token_ledger(STREAM_EVENT)
     # Then nothing failed and org-a's ledger has the charge
     assert result == {"batchItemFailures": []}
     [entry] = ledger_entries("org-a")
@@ -47,16 +39,16 @@ def test_an_account_change_becomes_its_ledger_entry(aws: dict[str, str]) -> None
 
 def test_a_replayed_record_writes_nothing_twice(aws: dict[str, str]) -> None:
     # Given a charge already in the ledger
-    consume(STREAM_EVENT)
+    consume_with_token_ledger(STREAM_EVENT)
     # When Lambda delivers its record again (a retried batch)
-    consume(STREAM_EVENT)
+    consume_with_token_ledger(STREAM_EVENT)
     # Then the ledger still has one entry
     assert len(ledger_entries("org-a")) == 1
 
 
 def test_a_settled_entry_never_goes_back_to_held(aws: dict[str, str]) -> None:
     # Given a hold that was refunded, then the hold's record replayed after the refund's
-    consume(stream_event("held", "refunded", "held"))
+    consume_with_token_ledger(stream_event("held", "refunded", "held"))
     # Then the entry stays refunded
     assert [entry["status"] for entry in ledger_entries("org-a")] == ["refunded"]
 
@@ -82,7 +74,7 @@ def test_a_record_that_cannot_be_written_is_reported_for_retry(
 
     monkeypatch.setattr(ledger, "write_ledger_entry", refunds_throttled)
     # When token_ledger consumes a hold's record (sequence 1) and its refund's (sequence 2)
-    result = consume(stream_event("held", "refunded"))
+    result = consume_with_token_ledger(stream_event("held", "refunded"))
     # Then the refund's record is reported failed, so Lambda delivers it again; the hold is written
     assert result == {"batchItemFailures": [{"itemIdentifier": "2"}]}
     assert [entry["status"] for entry in ledger_entries("org-a")] == ["held"]
@@ -102,21 +94,15 @@ def test_records_a_failed_batch_left_are_delivered_again_in_order(org: str) -> N
     # Given two charges, and a consumer that fails its first invocation
     for request in ("request-1", "request-2"):
         TokenMeter(org, "GET /phoneNumber/getAllClientPhoneNumbers", 5, request).charge()
-    handler = load_function("token_ledger").handler
     invocations: list[int] = []
 
     def flaky(event: dict[str, Any]) -> Any:
         invocations.append(len(event["Records"]))
         if len(invocations) == 1:
             raise RuntimeError("function timed out")
-        return handler(event, FakeLambdaContext())
+        return consume_with_token_ledger(event)
 
-    delivery = StreamDelivery(
-        boto3.client("dynamodb", region_name=REGION),
-        boto3.client("dynamodbstreams", region_name=REGION),
-        get_settings().tokens_table,
-        flaky,
-    )
+    delivery = token_ledger_stream(flaky)
     # When the stream is delivered twice
     delivery.deliver()
     delivery.deliver()
