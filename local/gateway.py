@@ -106,6 +106,12 @@ def gateway_response(error: GatewayError) -> Response:
     return responses.response(error)
 
 
+def _integration_failure() -> Response:
+    """API Gateway's answer when the Lambda integration fails: the function crashed, is missing, or its output is
+    not a proxy response."""
+    return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+
+
 class _ServiceErrorsAsGatewayResponses(ServiceErrorResponses):  # type: ignore[misc]
     """samcli's own error responses, replaced by what API Gateway answers, through the template's responses."""
 
@@ -121,16 +127,15 @@ class _ServiceErrorsAsGatewayResponses(ServiceErrorResponses):  # type: ignore[m
 
     @staticmethod
     def lambda_failure_response(*_args: Any) -> Response:
-        return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+        return _integration_failure()
 
     @staticmethod
     def lambda_body_failure_response(*_args: Any) -> Response:
-        # samcli says 500; API Gateway answers 502 when the Lambda proxy integration fails or returns garbage.
-        return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+        return _integration_failure()  # samcli says 500
 
     @staticmethod
     def lambda_not_found_response(*_args: Any) -> Response:
-        return gateway_response(GatewayError("DEFAULT_5XX", 502, "Internal server error"))
+        return _integration_failure()
 
     @staticmethod
     def route_not_found(*_args: Any) -> Response:
