@@ -105,12 +105,16 @@ class LocalAws:
         self.twilio_secret_arn = str(secret["ARN"])
 
 
+def isolated_dynamodb_writes() -> dict[str, Callable[..., Any]]:
+    """moto's DynamoDB write methods (see _DYNAMODB_WRITES), each serialised by the one lock of this process."""
+    writes = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_WRITES}
+    return {name: write if getattr(write, "isolated", False) else _isolated(write) for name, write in writes.items()}
+
+
 def isolate_dynamodb_writes() -> None:
-    """Serialise the writes of moto's DynamoDB backend in this process (see _DYNAMODB_WRITES); idempotent."""
-    for name in _DYNAMODB_WRITES:
-        method = getattr(DynamoDBBackend, name)
-        if not getattr(method, "isolated", False):
-            setattr(DynamoDBBackend, name, _isolated(method))
+    """Serialise the writes of moto's DynamoDB backend in this process, for good; idempotent."""
+    for name, write in isolated_dynamodb_writes().items():
+        setattr(DynamoDBBackend, name, write)
 
 
 def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:

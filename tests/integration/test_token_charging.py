@@ -1,13 +1,11 @@
 """Charging through a real route (getAllClientPhoneNumbers, 5 tokens) against moto."""
 
-import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
+from local.aws import isolated_dynamodb_writes
 from robotappel.dal import dynamodb
 from robotappel.dal import tokens as ledger
 from robotappel.errors import InsufficientTokens
@@ -83,17 +81,8 @@ def serializable_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """DynamoDB applies each conditional write in isolation; moto's in-memory backend does not (threads interleave
     its condition checks and writes). Serialising moto's writes gives the test DynamoDB's guarantee, so what is
     tested is our conditional charge, not moto's lack of isolation."""
-    lock = threading.RLock()  # transact_write_items calls update_item
-
-    def isolated(write: Callable[..., Any]) -> Callable[..., Any]:
-        def serialised(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return write(self, *args, **kwargs)
-
-        return serialised
-
-    for name in ("update_item", "transact_write_items"):
-        monkeypatch.setattr(DynamoDBBackend, name, isolated(getattr(DynamoDBBackend, name)))
+    for name, write in isolated_dynamodb_writes().items():
+        monkeypatch.setattr(DynamoDBBackend, name, write)
 
 
 @pytest.mark.usefixtures("serializable_moto_writes")
