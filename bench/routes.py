@@ -37,8 +37,7 @@ from local import template
 from local.aws import table_name
 from local.lambda_runner import FakeLambdaContext
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import api_keys, dynamodb, numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import api_keys, dynamodb, ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.ids import new_id, now_iso
 
@@ -230,30 +229,29 @@ def buy_number(world: World, **body: Any) -> dict[str, Any]:
 
 
 def verified_client_phone() -> None:
-    item = {
-        "id": new_id(numbers.CLIENT_PHONE),
-        "orgId": ORG,
-        "kind": "client",
-        "phoneNumber": CLIENT_PHONE,
-        "friendlyName": "Front desk",
-        "status": "verified",
-        "createdAt": now_iso(),
-    }
-    transact(numbers.put_client_phone(item))
+    record = numbers.ClientPhoneRecord(
+        id=new_id(numbers.CLIENT_PHONE),
+        org_id=ORG,
+        phone_number=CLIENT_PHONE,
+        friendly_name="Front desk",
+        status="verified",
+        created_at=now_iso(),
+    )
+    transact(numbers.put_client_phone(record))
 
 
 def pending_verification(world: World) -> dict[str, str]:
     """A client phone just added (the emulator verifies it at once): the callback Twilio would post."""
     world.call("add_client_phone", api_event("add_client_phone"))
-    [item] = numbers.list_numbers(ORG, numbers.CLIENT_PHONE)
+    [record] = numbers.list_client_phones(ORG)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        sids = [c["sid"] for c in world.emulator.caller_ids() if c["phone_number"] == item["phoneNumber"]]
+        sids = [c["sid"] for c in world.emulator.caller_ids() if c["phone_number"] == record.phone_number]
         if sids:
             return {
                 "AccountSid": world.emulator.account_sid,
-                "CallSid": str(item["validationCallSid"]),
-                "To": str(item["phoneNumber"]),
+                "CallSid": str(record.validation_call_sid),
+                "To": record.phone_number,
                 "VerificationStatus": "success",
                 "OutgoingCallerIdSid": str(sids[0]),
             }

@@ -230,11 +230,11 @@ class DevServer:
         _clear_layer_caches()
 
     def _seed(self) -> None:
-        from robotappel.dal import api_keys, tokens  # needs the environment set above
+        from robotappel.dal import api_keys, ledger  # needs the environment set above
 
         for org in self.orgs:
             api_keys.put(org.api_key, api_keys.ApiKeyRecord(org_id=org.org_id, role=org.role))
-            tokens.credit(org.org_id, org.tokens)
+            ledger.credit(org.org_id, org.tokens)
 
     def banner(self) -> str:
         curl_key = self.orgs[0].api_key if self.orgs else "<api key>"

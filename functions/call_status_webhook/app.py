@@ -1,6 +1,6 @@
 """POST /phoneNumber/twilio/callStatus (free, X-Twilio-Signature): counts finished calls per number."""
 
-from robotappel.api import create_app, lambda_handler, twilio_callback
+from robotappel.api import create_app, lambda_handler, signed_twilio_params
 from robotappel.numbers.webhooks import on_call_status
 
 app = create_app(charged=False)
@@ -8,7 +8,7 @@ app = create_app(charged=False)
 
 @app.post("/phoneNumber/twilio/callStatus")
 def call_status() -> dict[str, int]:
-    return on_call_status(twilio_callback(app))
+    return on_call_status(signed_twilio_params(app))
 
 
 handler = lambda_handler(app)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from robotappel.api import call_context, create_app, lambda_handler
 from robotappel.models.client_phones import ClientOrgPhone
-from robotappel.numbers.client_phones import list_client_phones
+from robotappel.numbers.queries import list_client_phones
 
 app = create_app()
 

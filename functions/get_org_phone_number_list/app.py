@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from robotappel.api import call_context, create_app, lambda_handler
 from robotappel.models.listing import OrgPhoneNumberItem
-from robotappel.numbers.org_list import org_phone_number_list
+from robotappel.numbers.queries import org_phone_number_list
 
 app = create_app()
 

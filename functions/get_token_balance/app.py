@@ -1,6 +1,6 @@
 """GET /tokens/balance (free): the caller's organisation and its token balance."""
 
-from robotappel.api import call_context, create_app, lambda_handler
+from robotappel.api import caller_of, create_app, lambda_handler
 from robotappel.models.listing import TokenBalance
 from robotappel.tokens.balance import get_balance
 
@@ -9,7 +9,7 @@ app = create_app()
 
 @app.get("/tokens/balance")
 def token_balance() -> TokenBalance:
-    return get_balance(call_context(app))
+    return get_balance(caller_of(app))
 
 
 handler = lambda_handler(app)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from robotappel.api import call_context, create_app, lambda_handler
 from robotappel.models.twilio_numbers import InboundClientNumber
-from robotappel.numbers.twilio_numbers import find_by_client_phone
+from robotappel.numbers.queries import find_by_client_phone
 
 app = create_app()
 

@@ -2,7 +2,7 @@
 
 from robotappel.api import call_context, create_app, lambda_handler
 from robotappel.models.twilio_numbers import TwilioNumber
-from robotappel.numbers.twilio_numbers import list_twilio_numbers
+from robotappel.numbers.queries import list_twilio_numbers
 
 app = create_app()
 

@@ -1,6 +1,6 @@
 """POST /phoneNumber/twilio/validationStatus (free, X-Twilio-Signature): outcome of a caller-ID verification."""
 
-from robotappel.api import create_app, lambda_handler, twilio_callback
+from robotappel.api import create_app, lambda_handler, signed_twilio_params
 from robotappel.numbers.webhooks import on_validation_status
 
 app = create_app(charged=False)
@@ -8,7 +8,7 @@ app = create_app(charged=False)
 
 @app.post("/phoneNumber/twilio/validationStatus")
 def validation_status() -> dict[str, int]:
-    return on_validation_status(twilio_callback(app))
+    return on_validation_status(signed_twilio_params(app))
 
 
 handler = lambda_handler(app)

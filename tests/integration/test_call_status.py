@@ -7,8 +7,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger, numbers
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
@@ -167,9 +166,9 @@ def test_call_to_a_released_number_is_not_counted(org: str, twilio_layer: Twilio
     result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
     # Then it is acknowledged and nothing is counted on the tombstone
     assert (result.status, result.body) == (200, {"counted": 0})
-    item = numbers.get_number(org, number["id"])
-    assert item is not None
-    assert "totalCalls" not in item
+    record = numbers.get_number(org, number["id"])
+    assert record is not None
+    assert record.total_calls == 0
 
 
 # ------------------------------------------------------------------ getOrgPhoneNumberList
@@ -209,15 +208,15 @@ def test_list_has_an_outbound_row_per_client_phone_and_an_inbound_row_per_twilio
 
 def client_row(org: str, number_id: str) -> dict[str, str]:
     """The row of an unlinked client phone, from its record."""
-    item = numbers.get_number(org, number_id)
-    assert item is not None
+    record = numbers.get_number(org, number_id)
+    assert record is not None
     return {
         "id": number_id,
-        "phoneNumber": item["phoneNumber"],
-        "friendlyName": item["friendlyName"],
-        "status": item["status"],
+        "phoneNumber": record.phone_number,
+        "friendlyName": record.friendly_name,
+        "status": record.status,
         "totalCalls": "0",
-        "createdAt": item["createdAt"],
+        "createdAt": record.created_at,
         "direction": "outbound",
         "twilioNumber": "",
         "phoneNumberSid": "",

@@ -8,8 +8,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries
@@ -26,9 +25,9 @@ def verification_callback(emulator: TwilioEmulator, params: dict[str, str], sign
     return call_webhook("validation_status_webhook", CALLBACK_URL, emulator.auth_token, params, signature)
 
 
-def pending_record(org: str) -> dict[str, object]:
-    [item] = numbers.list_numbers(org, numbers.CLIENT_PHONE)
-    return item
+def pending_record(org: str) -> numbers.ClientPhoneRecord:
+    [record] = numbers.list_client_phones(org)
+    return record
 
 
 def verified_caller_id_sid(emulator: TwilioEmulator, phone: str) -> str:
@@ -42,14 +41,14 @@ def verified_caller_id_sid(emulator: TwilioEmulator, phone: str) -> str:
     raise AssertionError(f"the emulator never verified {phone}")
 
 
-def success_params(emulator: TwilioEmulator, item: dict[str, object]) -> dict[str, str]:
+def success_params(emulator: TwilioEmulator, record: numbers.ClientPhoneRecord) -> dict[str, str]:
     """What Twilio posts when the person typed the code (the emulator's own callback cannot reach the test URL)."""
     return {
         "AccountSid": emulator.account_sid,
-        "CallSid": str(item["validationCallSid"]),
-        "To": str(item["phoneNumber"]),
+        "CallSid": str(record.validation_call_sid),
+        "To": record.phone_number,
         "VerificationStatus": "success",
-        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, str(item["phoneNumber"])),
+        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, record.phone_number),
     }
 
 
@@ -132,7 +131,7 @@ def test_failed_callback_marks_the_phone_failed(org: str, twilio_layer: TwilioEm
     add()
     params = success_params(twilio_layer, pending_record(org)) | {"VerificationStatus": "failed"}
     verification_callback(twilio_layer, params)
-    assert pending_record(org)["status"] == "failed"
+    assert pending_record(org).status == "failed"
 
 
 def test_repeated_callback_changes_nothing_more(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -155,7 +154,7 @@ def test_callback_without_a_valid_signature_is_403_and_changes_nothing(
     result = verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)), signature)
     assert result.status == 403
     assert result.body["error"] == "forbidden"
-    assert pending_record(org)["status"] == "pending"
+    assert pending_record(org).status == "pending"
 
 
 def test_callback_signed_for_other_params_is_403(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -181,7 +180,7 @@ def test_stale_pending_phone_is_rechecked_at_twilio_when_read(org: str, twilio_l
     add()
     item = pending_record(org)
     old = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
-    transact(numbers.update_number(org, str(item["id"]), {"createdAt": old}))
+    transact([numbers.save_number(item, item.model_copy(update={"created_at": old}))])
     verified_caller_id_sid(twilio_layer, "+33612345678")
     # When the org lists its phones
     [listed] = call("get_all_client_phone_numbers", org=org).body
@@ -269,5 +268,5 @@ def test_delete_reads_everything_before_twilio_acts(
     # Then the call fails before Twilio is touched: the caller ID the record points to still exists
     assert result.status == 503
     assert params["OutgoingCallerIdSid"] in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
-    assert pending_record(org)["callerIdSid"] == params["OutgoingCallerIdSid"]
+    assert pending_record(org).caller_id_sid == params["OutgoingCallerIdSid"]
     assert ledger.get_balance(org) == 90

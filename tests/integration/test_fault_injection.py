@@ -15,8 +15,7 @@ from botocore.exceptions import ClientError
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
-from robotappel.dal import dynamodb, numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import dynamodb, ledger, numbers
 from robotappel.twilio import client as twilio_client
 from tests.fixtures.aws import ledger_entries
 from tests.fixtures.lambdas import HttpResult, call
@@ -139,11 +138,11 @@ def charged_entries() -> int:
 
 def assert_twilio_and_table_agree(emulator: TwilioEmulator) -> None:
     owned = {number["sid"] for number in emulator.incoming_numbers()}
-    recorded = {item["phoneNumberSid"] for item in numbers.list_numbers("org-a", numbers.TWILIO_NUMBER)}
+    recorded = {record.phone_number_sid for record in numbers.list_twilio_numbers("org-a")}
     assert owned == recorded, "a number is bought but unrecorded, or recorded but gone at Twilio"
     caller_ids = {caller_id["sid"] for caller_id in emulator.caller_ids()}
-    for phone in numbers.list_numbers("org-a", numbers.CLIENT_PHONE):
-        assert phone.get("callerIdSid") in (None, *caller_ids), "a client phone points to a deleted caller ID"
+    for phone in numbers.list_client_phones("org-a"):
+        assert phone.caller_id_sid in (None, *caller_ids), "a client phone points to a deleted caller ID"
 
 
 @pytest.mark.parametrize("fault_name", list(FAULTS))

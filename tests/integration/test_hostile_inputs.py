@@ -6,8 +6,7 @@ from typing import Any
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger, numbers
 from tests.fixtures.lambdas import api_event, call, invoke
 
 HUGE = "9" * 1_000_000

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger
 from tests.fixtures.lambdas import api_event, call, invoke
 
 

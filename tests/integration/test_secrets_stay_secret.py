@@ -5,8 +5,7 @@ import logging
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import api_keys
-from robotappel.dal import tokens as ledger
+from robotappel.dal import api_keys, ledger
 from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.lambdas import FakeLambdaContext, api_event, call, call_webhook, load_function
 

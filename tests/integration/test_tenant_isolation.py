@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger, numbers
 from tests.fixtures.lambdas import HttpResult, call
 
 PHONE_A = "+33612345678"
@@ -29,7 +28,7 @@ def org_a_resources(org: str, twilio_layer: TwilioEmulator) -> dict[str, Any]:
     return {"clientPhoneId": client_phone["id"], "twilioNumberId": twilio_number["id"]}
 
 
-def snapshot() -> tuple[list[dict[str, Any]], int]:
+def snapshot() -> tuple[list[numbers.NumberRecord], int]:
     return numbers.list_numbers("org-a"), ledger.get_balance("org-a")
 
 

@@ -1,4 +1,4 @@
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger
 from tests.fixtures.lambdas import call
 
 

@@ -6,8 +6,7 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from local.aws import isolated_dynamodb_writes
-from robotappel.dal import dynamodb
-from robotappel.dal import tokens as ledger
+from robotappel.dal import dynamodb, ledger
 from robotappel.errors import InsufficientTokens
 from robotappel.tokens.meter import TokenMeter
 from tests.fixtures.aws import ledger_entries

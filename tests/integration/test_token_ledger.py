@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger
 from robotappel.errors import ServiceUnavailable
 from robotappel.tokens.meter import TokenMeter
 from tests.fixtures.aws import consume_with_token_ledger, ledger_entries, token_ledger_stream

@@ -8,8 +8,7 @@ import boto3
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import numbers
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
@@ -53,17 +52,16 @@ def bought(org: str = "org-a", **body: Any) -> dict[str, Any]:
 
 def add_client_phone(org: str = "org-a", phone: str = CLIENT_PHONE) -> str:
     """A verified client phone of `org`, written straight to the table; returns its id."""
-    item = {
-        "id": new_id(numbers.CLIENT_PHONE),
-        "orgId": org,
-        "kind": "client",
-        "phoneNumber": phone,
-        "friendlyName": "Front desk",
-        "status": "verified",
-        "createdAt": now_iso(),
-    }
-    transact(numbers.put_client_phone(item))
-    return str(item["id"])
+    record = numbers.ClientPhoneRecord(
+        id=new_id(numbers.CLIENT_PHONE),
+        org_id=org,
+        phone_number=phone,
+        friendly_name="Front desk",
+        status="verified",
+        created_at=now_iso(),
+    )
+    transact(numbers.put_client_phone(record))
+    return record.id
 
 
 def owned_numbers(emulator: TwilioEmulator) -> list[str]:
@@ -147,11 +145,12 @@ def test_buy_records_the_number_in_the_table(org: str, twilio_layer: TwilioEmula
     # Given a bought number
     number = bought(voiceUrl="https://voice.example.test/custom")
     # When we read its record
-    item = numbers.get_number(org, number["id"])
+    record = numbers.get_number(org, number["id"])
     # Then the record is the number returned, with the voice URL asked for
-    assert item is not None
-    assert {key: item.get(key) for key in TWILIO_NUMBER_KEYS} == number
-    assert item["voiceUrl"] == "https://voice.example.test/custom"
+    assert isinstance(record, numbers.TwilioNumberRecord)
+    stored = record.model_dump(by_alias=True)
+    assert {key: stored.get(key) for key in TWILIO_NUMBER_KEYS} == number
+    assert record.voice_url == "https://voice.example.test/custom"
     [owned] = twilio_layer.incoming_numbers()
     assert owned["voice_url"] == "https://voice.example.test/custom"
 
@@ -248,7 +247,9 @@ def client_phone_deleted_right_after_its_check(monkeypatch: pytest.MonkeyPatch, 
 
     def checked_then_deleted(org_id: str, e164: str) -> bool:
         found = exists(org_id, e164)
-        transact(numbers.delete_client_phone(org_id, phone_id, e164))
+        phone = numbers.get_number(org_id, phone_id)
+        assert isinstance(phone, numbers.ClientPhoneRecord)
+        transact(numbers.delete_client_phone(phone))
         return found
 
     monkeypatch.setattr(numbers, "client_phone_exists", checked_then_deleted)
@@ -528,9 +529,9 @@ def test_update_links_then_unlinks_a_client_phone_without_calling_twilio(
     assert unlinked.status == 200
     assert unlinked.body["clientPhoneNumber"] is None
     assert by_client_phone(CLIENT_PHONE).status == 404
-    item = numbers.get_number(org, number["id"])
-    assert item is not None
-    assert "clientPhoneNumber" not in item
+    record = numbers.get_number(org, number["id"])
+    assert isinstance(record, numbers.TwilioNumberRecord)
+    assert record.client_phone_number is None
     assert len(twilio_layer.requests_log) == requests_before
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5 - 5
 
@@ -557,10 +558,10 @@ def test_update_linking_a_client_phone_deleted_meanwhile_is_422_and_keeps_the_nu
     # Then 422 names clientPhoneNumber, the number is unchanged, at Twilio too, and the update is not charged
     assert result.status == 422
     assert result.body["field"] == "clientPhoneNumber"
-    item = numbers.get_number(org, number["id"])
-    assert item is not None
-    assert "clientPhoneNumber" not in item
-    assert item["friendlyName"] == number["friendlyName"]
+    record = numbers.get_number(org, number["id"])
+    assert isinstance(record, numbers.TwilioNumberRecord)
+    assert record.client_phone_number is None
+    assert record.friendly_name == number["friendlyName"]
     [at_twilio] = twilio_layer.incoming_numbers()
     assert at_twilio["friendly_name"] == number["friendlyName"]
     assert ledger.get_balance(org) == 60
@@ -648,10 +649,10 @@ def test_delete_releases_the_number_and_keeps_a_tombstone(org: str, twilio_layer
     assert owned_numbers(twilio_layer) == []
     assert ledger.get_balance(org) == 55
     # And the record is kept, marked released
-    item = numbers.get_number(org, number["id"])
-    assert item is not None
-    assert item["status"] == "released"
-    assert item["releasedAt"]
+    record = numbers.get_number(org, number["id"])
+    assert isinstance(record, numbers.TwilioNumberRecord)
+    assert record.status == "released"
+    assert record.released_at
 
 
 def test_deleted_number_is_gone_from_both_lists(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -673,9 +674,9 @@ def test_delete_of_a_number_already_released_at_twilio_is_200(org: str, twilio_l
     # Then 200, saying it was already released, and it is marked released
     assert result.status == 200
     assert result.body["twillioResponse"] == f"number {number['phoneNumberSid']} was already released"
-    item = numbers.get_number(org, number["id"])
-    assert item is not None
-    assert item["status"] == "released"
+    record = numbers.get_number(org, number["id"])
+    assert record is not None
+    assert record.status == "released"
     assert ledger.get_balance(org) == 55
 
 

@@ -1,12 +1,9 @@
-"""Who is calling (org and role from the authorizer), what they may read, and how their call is paid."""
+"""Who is calling (org and role from the authorizer) and which organisation's data they may read."""
 
 from dataclasses import dataclass
 from typing import Literal
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from robotappel.errors import Forbidden
-from robotappel.tokens.meter import TokenMeter
 
 Role = Literal["member", "admin"]
 
@@ -27,13 +24,3 @@ class Caller:
         if self.is_admin:
             return requested_org_id
         raise Forbidden("This API key may only read its own organisation.")
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """What a use case knows of the HTTP call: who calls, the meter it pays with, where Twilio calls back."""
-
-    caller: Caller
-    meter: TokenMeter
-    public_base_url: str
-    lambda_context: LambdaContext | None = None

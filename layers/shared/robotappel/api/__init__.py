@@ -8,14 +8,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from robotappel.api.context import call_context, twilio_callback
+    from robotappel.api.context import call_context, caller_of
     from robotappel.api.resolver import create_app, lambda_handler
+    from robotappel.api.webhooks import signed_twilio_params
 
-__all__ = ["call_context", "create_app", "lambda_handler", "twilio_callback"]
+__all__ = ["call_context", "caller_of", "create_app", "lambda_handler", "signed_twilio_params"]
 
 _HOME = {
     "call_context": "robotappel.api.context",
-    "twilio_callback": "robotappel.api.context",
+    "caller_of": "robotappel.api.context",
+    "signed_twilio_params": "robotappel.api.webhooks",
     "create_app": "robotappel.api.resolver",
     "lambda_handler": "robotappel.api.resolver",
 }

@@ -1,14 +1,13 @@
 """What a use case needs to know about the HTTP call: who calls, how it pays, where Twilio calls back."""
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from robotappel.callbacks import TwilioCallback
-from robotappel.caller import CallContext, Caller
+from robotappel.caller import Caller
 from robotappel.config import get_settings
 from robotappel.errors import Unauthenticated
+from robotappel.numbers.context import CallContext
 from robotappel.tokens.meter import TokenMeter
 
 METER_KEY = "tokenMeter"
@@ -39,14 +38,4 @@ def call_context(app: APIGatewayRestResolver) -> CallContext:
         meter=meter,
         public_base_url=public_base_url(app),
         lambda_context=app.lambda_context,
-    )
-
-
-def twilio_callback(app: APIGatewayRestResolver) -> TwilioCallback:
-    """A Twilio webhook call: the URL Twilio signed (public base URL + path), its form parameters, the signature."""
-    event = app.current_event
-    return TwilioCallback(
-        url=public_base_url(app) + event.path,
-        params=dict(parse_qsl(event.decoded_body or "", keep_blank_values=True)),
-        signature=event.headers.get("X-Twilio-Signature") or "",
     )

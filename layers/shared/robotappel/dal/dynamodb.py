@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ _RETRYABLE = {
 
 @cache
 def client() -> "DynamoDBClient":
-    # botocore retries throttling itself (adaptive mode); what still fails after that becomes a 503.
+    # botocore retries throttling itself (standard mode, 4 attempts); what still fails after that becomes a 503.
     return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 4}))
 
 
@@ -49,21 +50,31 @@ def values(**named: Any) -> dict[str, Any]:
     return {f":{name}": _serializer.serialize(value) for name, value in named.items()}
 
 
+@dataclass(frozen=True)
+class Write:
+    """One named part of a transaction. The name is how a failed condition is asked about: `failure.failed(name)`."""
+
+    name: str
+    request: "TransactWriteItemTypeDef"
+
+
 class ConditionFailed(Exception):
-    """A conditional write did not happen because a condition did not hold: of one or more items of a
-    transaction (`transact`), or of the one item of `update` (index 0)."""
+    """A conditional write did not happen because a condition did not hold: of one or more named parts of a
+    transaction (`transact`), or of the one named item of `update`."""
 
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        super().__init__("transaction condition failed")
-        self.reasons = reasons
+    def __init__(self, parts: Sequence[str], old_items: Mapping[str, Item]) -> None:
+        super().__init__(f"condition failed: {', '.join(old_items)}")
+        self._parts = tuple(parts)
+        self._old_items = dict(old_items)
 
-    def failed_at(self, index: int) -> bool:
-        return index < len(self.reasons) and self.reasons[index].get("Code") == "ConditionalCheckFailed"
+    def failed(self, name: str) -> bool:
+        if name not in self._parts:
+            raise ValueError(f"{name!r} is not a part of this write: {self._parts}")
+        return name in self._old_items
 
-    def old_item(self, index: int) -> Item:
+    def old_item(self, name: str) -> Item:
         """The item as it was when its condition failed (needs ReturnValuesOnConditionCheckFailure)."""
-        reason = self.reasons[index] if index < len(self.reasons) else {}
-        return from_ddb(reason["Item"]) if "Item" in reason else {}
+        return self._old_items.get(name, {}) if self.failed(name) else {}
 
 
 @contextmanager
@@ -80,26 +91,34 @@ def unavailable_on_throttling() -> Iterator[None]:
         raise ServiceUnavailable("The database could not be reached; retry in a moment.") from error
 
 
-def update(**request: Any) -> Item:
-    """One UpdateItem; returns its Attributes (deserialised). A failed ConditionExpression is ConditionFailed."""
+def update(name: str, **request: Any) -> Item:
+    """One UpdateItem; returns its Attributes (deserialised). A failed ConditionExpression is ConditionFailed(name)."""
     try:
         with unavailable_on_throttling():
             response = client().update_item(**request)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            old_item = {"Item": error.response["Item"]} if "Item" in error.response else {}  # type: ignore[typeddict-item]
-            raise ConditionFailed([{"Code": "ConditionalCheckFailed", **old_item}]) from error
+            failed: dict[str, Any] = dict(error.response)  # carries "Item" with ReturnValuesOnConditionCheckFailure
+            raise ConditionFailed([name], {name: from_ddb(failed.get("Item", {}))}) from error
         raise
     return from_ddb(response.get("Attributes", {}))
 
 
-def transact(items: Sequence["TransactWriteItemTypeDef"]) -> None:
-    """All or nothing; ConditionFailed tells which item's condition did not hold."""
+def transact(writes: Sequence[Write]) -> None:
+    """All or nothing; ConditionFailed tells by name which parts' conditions did not hold."""
+    names = [write.name for write in writes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"transaction parts need distinct names: {names}")
     try:
         with unavailable_on_throttling():
-            client().transact_write_items(TransactItems=list(items))
+            client().transact_write_items(TransactItems=[write.request for write in writes])
     except ClientError as error:
-        reasons: list[dict[str, Any]] = [dict(reason) for reason in error.response.get("CancellationReasons", [])]
-        if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
-            raise ConditionFailed(reasons) from error
+        reasons = error.response.get("CancellationReasons", [])
+        failed = {
+            name: from_ddb(reason.get("Item", {}))
+            for name, reason in zip(names, reasons, strict=False)
+            if reason.get("Code") == "ConditionalCheckFailed"
+        }
+        if failed:
+            raise ConditionFailed(names, failed) from error
         raise

@@ -1,24 +1,80 @@
-"""Client phones and Twilio numbers (NumbersTable: orgId + sk).
+"""Client phones and Twilio numbers (NumbersTable: orgId + sk), handed to the use cases as typed records.
 
 sk = "number#<id>"          a client phone (id "cp_…") or a Twilio number (id "tn_…"); ids sort by time
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
 (orgId, clientPhoneNumber) finds the Twilio number linked to a client phone.
+
+Writes are returned as named transaction parts (`Write`); the names below are how a use case asks which
+condition failed.
 """
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 from robotappel.config import get_settings
-from robotappel.dal.dynamodb import Item, client, from_ddb, to_ddb, unavailable_on_throttling, values
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+from robotappel.dal.dynamodb import Item, Write, client, from_ddb, to_ddb, unavailable_on_throttling, values
+from robotappel.models.phone import NumberType
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
 CALL_MEMORY_SECONDS = 7 * 24 * 3600
+
+# Names of transaction parts whose condition a use case may ask about.
+NUMBER = "number"
+CLIENT_PHONE_GUARD = "client_phone_guard"
+LINKED_CLIENT_PHONE = "linked_client_phone"
+CALL_MARKER = "call_marker"
+
+ClientPhoneStatus = Literal["pending", "verified", "failed"]
+
+
+class _NumberRecord(BaseModel):
+    """Stored with camelCase attribute names (the table's), read and written by their snake_case fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True)
+
+    id: str
+    org_id: str
+    phone_number: str
+    friendly_name: str
+    created_at: str
+    total_calls: int = 0
+
+    def item(self) -> Item:
+        return {**self.model_dump(by_alias=True, exclude_none=True), "sk": number_sk(self.id)}
+
+
+class ClientPhoneRecord(_NumberRecord):
+    kind: Literal["client"] = "client"
+    status: ClientPhoneStatus
+    validation_call_sid: str | None = None
+    verified_at: str | None = None
+    caller_id_sid: str | None = None
+
+
+class TwilioNumberRecord(_NumberRecord):
+    kind: Literal["twilio"] = "twilio"
+    status: Literal["active", "released"] = "active"
+    phone_number_sid: str
+    country_code: str
+    number_type: NumberType
+    voice_url: str
+    client_phone_number: str | None = None
+    released_at: str | None = None
+
+
+NumberRecord = ClientPhoneRecord | TwilioNumberRecord
+
+
+def _record(item: Item) -> NumberRecord:
+    if item["kind"] == "client":
+        return ClientPhoneRecord.model_validate(item)
+    return TwilioNumberRecord.model_validate(item)
 
 
 def _table() -> str:
@@ -37,22 +93,13 @@ def _guard_sk(e164: str) -> str:
     return f"clientphone#{e164}"
 
 
-def _query(**kwargs: Any) -> list[Item]:
+def _query(**kwargs: Any) -> list[NumberRecord]:
     with unavailable_on_throttling():
         pages = client().get_paginator("query").paginate(TableName=_table(), **kwargs)
-        return [from_ddb(item) for page in pages for item in page["Items"]]
+        return [_record(from_ddb(item)) for page in pages for item in page["Items"]]
 
 
-# ------------------------------------------------------------------ reads
-def get_number(org_id: str, number_id: str) -> Item | None:
-    with unavailable_on_throttling():
-        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
-    return from_ddb(response["Item"]) if "Item" in response else None
-
-
-def list_numbers(org_id: str, kind: str | None = None) -> list[Item]:
-    """The org's client phones and/or active Twilio numbers, newest first, in one query."""
-    prefix = number_sk(f"{kind}_" if kind else "")
+def _live_numbers(org_id: str, prefix: str) -> list[NumberRecord]:
     return _query(
         KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
         FilterExpression="#status <> :released",
@@ -62,24 +109,44 @@ def list_numbers(org_id: str, kind: str | None = None) -> list[Item]:
     )
 
 
+# ------------------------------------------------------------------ reads
+def get_number(org_id: str, number_id: str) -> NumberRecord | None:
+    with unavailable_on_throttling():
+        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
+    return _record(from_ddb(response["Item"])) if "Item" in response else None
+
+
+def list_numbers(org_id: str) -> list[NumberRecord]:
+    """The org's client phones and active Twilio numbers, newest first, in one query."""
+    return _live_numbers(org_id, number_sk(""))
+
+
+def list_client_phones(org_id: str) -> list[ClientPhoneRecord]:
+    return [record for record in _live_numbers(org_id, number_sk(f"{CLIENT_PHONE}_")) if record.kind == "client"]
+
+
+def list_twilio_numbers(org_id: str) -> list[TwilioNumberRecord]:
+    return [record for record in _live_numbers(org_id, number_sk(f"{TWILIO_NUMBER}_")) if record.kind == "twilio"]
+
+
 def client_phone_exists(org_id: str, e164: str) -> bool:
     with unavailable_on_throttling():
         response = client().get_item(TableName=_table(), Key=_key(org_id, _guard_sk(e164)), ProjectionExpression="sk")
     return "Item" in response
 
 
-def find_linked_twilio_number(org_id: str, client_e164: str) -> Item | None:
-    items = _query(
+def find_linked_twilio_number(org_id: str, client_e164: str) -> TwilioNumberRecord | None:
+    records = _query(
         IndexName="byClientPhoneNumber",
         KeyConditionExpression="orgId = :org AND clientPhoneNumber = :phone",
         FilterExpression="#status = :active",
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=values(org=org_id, phone=client_e164, active="active"),
     )
-    return items[0] if items else None
+    return next((record for record in records if record.kind == "twilio"), None)
 
 
-def find_by_phone_number(e164: str) -> list[Item]:
+def find_by_phone_number(e164: str) -> list[NumberRecord]:
     """Every live record of a number, across orgs (a client phone may be registered by several orgs)."""
     return _query(
         IndexName="byPhoneNumber",
@@ -90,103 +157,117 @@ def find_by_phone_number(e164: str) -> list[Item]:
     )
 
 
-# ------------------------------------------------------------------ writes (transaction items)
-def put_client_phone(item: Item) -> list["TransactWriteItemTypeDef"]:
-    """The client phone and its guard; the guard's condition (index 0) fails if the org has it already."""
-    guard = {"orgId": item["orgId"], "sk": _guard_sk(item["phoneNumber"]), "numberId": item["id"]}
+# ------------------------------------------------------------------ writes (named transaction parts)
+def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
+    """The client phone and its guard; CLIENT_PHONE_GUARD fails if the org has this phone already."""
+    guard = {"orgId": record.org_id, "sk": _guard_sk(record.phone_number), "numberId": record.id}
     return [
-        {
-            "Put": {
-                "TableName": _table(),
-                "Item": to_ddb(guard),
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        },
-        {"Put": {"TableName": _table(), "Item": to_ddb({**item, "sk": number_sk(item["id"])})}},
+        Write(
+            CLIENT_PHONE_GUARD,
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": to_ddb(guard),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+        ),
+        Write(NUMBER, {"Put": {"TableName": _table(), "Item": to_ddb(record.item())}}),
     ]
 
 
-def delete_client_phone(org_id: str, number_id: str, e164: str) -> list["TransactWriteItemTypeDef"]:
+def delete_client_phone(record: ClientPhoneRecord) -> list[Write]:
+    """The client phone and its guard; NUMBER fails if the phone is gone already."""
     return [
+        Write(
+            NUMBER,
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": _key(record.org_id, number_sk(record.id)),
+                    "ConditionExpression": "attribute_exists(sk)",
+                }
+            },
+        ),
+        Write(
+            CLIENT_PHONE_GUARD,
+            {"Delete": {"TableName": _table(), "Key": _key(record.org_id, _guard_sk(record.phone_number))}},
+        ),
+    ]
+
+
+def client_phone_still_exists(org_id: str, e164: str) -> Write:
+    """LINKED_CLIENT_PHONE joins a transaction that links a number to a client phone: it fails if the phone was
+    deleted meanwhile."""
+    return Write(
+        LINKED_CLIENT_PHONE,
         {
-            "Delete": {
+            "ConditionCheck": {
                 "TableName": _table(),
-                "Key": _key(org_id, number_sk(number_id)),
+                "Key": _key(org_id, _guard_sk(e164)),
                 "ConditionExpression": "attribute_exists(sk)",
             }
         },
-        {"Delete": {"TableName": _table(), "Key": _key(org_id, _guard_sk(e164))}},
-    ]
+    )
 
 
-def client_phone_still_exists(org_id: str, e164: str) -> "TransactWriteItemTypeDef":
-    """Joins a transaction that links a number to a client phone: fails it if the phone was deleted meanwhile."""
-    return {
-        "ConditionCheck": {
-            "TableName": _table(),
-            "Key": _key(org_id, _guard_sk(e164)),
-            "ConditionExpression": "attribute_exists(sk)",
-        }
-    }
+def put_twilio_number(record: TwilioNumberRecord) -> Write:
+    return Write(NUMBER, {"Put": {"TableName": _table(), "Item": to_ddb(record.item())}})
 
 
-def put_twilio_number(item: Item) -> list["TransactWriteItemTypeDef"]:
-    return [{"Put": {"TableName": _table(), "Item": to_ddb({**item, "sk": number_sk(item["id"])})}}]
-
-
-def update_number(
-    org_id: str,
-    number_id: str,
-    changes: dict[str, Any],
-    removals: tuple[str, ...] = (),
-    only_if_status: str | None = None,
-) -> list["TransactWriteItemTypeDef"]:
-    """SET `changes` and REMOVE `removals` on a live number (the condition fails if it is gone, or if its status
-    is not `only_if_status` when given)."""
-    names = {f"#a{i}": name for i, name in enumerate(changes)}
-    names |= {f"#r{i}": name for i, name in enumerate(removals)}
+def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:
+    """Write what changed from `before` to `after` (attributes set or removed); the condition (`name`) fails if
+    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile)."""
+    old, new = before.item(), after.item()
+    changed = {attribute: value for attribute, value in new.items() if old.get(attribute) != value}
+    removed = [attribute for attribute in old if attribute not in new]
+    names = {f"#a{i}": attribute for i, attribute in enumerate(changed)}
+    names |= {f"#r{i}": attribute for i, attribute in enumerate(removed)}
     names["#status"] = "status"
-    assignments = ", ".join(f"#a{i} = :a{i}" for i in range(len(changes)))
-    expression = f"SET {assignments}" if changes else ""
-    if removals:
-        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removals)))
-    return [
+    expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(changed))) if changed else ""
+    if removed:
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    return Write(
+        name,
         {
             "Update": {
                 "TableName": _table(),
-                "Key": _key(org_id, number_sk(number_id)),
+                "Key": _key(before.org_id, number_sk(before.id)),
                 "UpdateExpression": expression.strip(),
-                "ConditionExpression": "attribute_exists(sk) AND #status = :expected"
-                if only_if_status
-                else "attribute_exists(sk) AND #status <> :released",
+                "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values(
-                    **({"expected": only_if_status} if only_if_status else {"released": "released"}),
-                    **{f"a{i}": value for i, value in enumerate(changes.values())},
+                    expected=before.status, **{f"a{i}": value for i, value in enumerate(changed.values())}
                 ),
             }
-        }
-    ]
+        },
+    )
 
 
-def count_call(org_id: str, number_id: str, call_sid: str) -> list["TransactWriteItemTypeDef"]:
-    """Add one call to a number, once per CallSid: the marker's condition (index 0) fails on a repeat."""
-    marker = {"orgId": org_id, "sk": f"call#{call_sid}", "expiresAt": int(time.time()) + CALL_MEMORY_SECONDS}
+def count_call(record: NumberRecord, call_sid: str) -> list[Write]:
+    """Add one call to a number, once per CallSid: CALL_MARKER fails on a repeat."""
+    marker = {"orgId": record.org_id, "sk": f"call#{call_sid}", "expiresAt": int(time.time()) + CALL_MEMORY_SECONDS}
     return [
-        {
-            "Put": {
-                "TableName": _table(),
-                "Item": to_ddb(marker),
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        },
-        {
-            "Update": {
-                "TableName": _table(),
-                "Key": _key(org_id, number_sk(number_id)),
-                "UpdateExpression": "ADD totalCalls :one",
-                "ConditionExpression": "attribute_exists(sk)",
-                "ExpressionAttributeValues": values(one=1),
-            }
-        },
+        Write(
+            CALL_MARKER,
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": to_ddb(marker),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+        ),
+        Write(
+            NUMBER,
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": _key(record.org_id, number_sk(record.id)),
+                    "UpdateExpression": "ADD totalCalls :one",
+                    "ConditionExpression": "attribute_exists(sk)",
+                    "ExpressionAttributeValues": values(one=1),
+                }
+            },
+        ),
     ]

@@ -1,10 +1,11 @@
 """Phone numbers and countries, parsed with `phonenumbers` (imported on first use: it costs cold-start time)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
 DEFAULT_COUNTRY = "FR"
+NumberType = Literal["local", "mobile", "tollFree", "national"]
 
 
 def parse_e164(raw: str, country: str | None = None) -> str:

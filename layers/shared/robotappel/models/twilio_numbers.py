@@ -2,9 +2,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
-from robotappel.models.phone import DEFAULT_COUNTRY, CountryCode, E164Number, FriendlyName
-
-NumberType = Literal["local", "mobile", "tollFree", "national"]
+from robotappel.models.phone import DEFAULT_COUNTRY, CountryCode, E164Number, FriendlyName, NumberType
 
 
 def _https(url: HttpUrl | None) -> HttpUrl | None:

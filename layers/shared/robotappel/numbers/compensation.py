@@ -1,15 +1,12 @@
 """What to do when Twilio has changed and the transaction that records the change (with its charge) failed."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from robotappel.dal.dynamodb import transact
+from robotappel.dal.dynamodb import Write, transact
 from robotappel.observability import logger, metrics
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-
-def record_without_charge(state_change: list["TransactWriteItemTypeDef"], **reconcile: Any) -> None:
+def record_without_charge(state_change: list[Write], **reconcile: Any) -> None:
     """Twilio's side cannot be undone (a released number, a deleted caller ID): write the state change alone, so
     no record points to something Twilio no longer has. The call still fails and is not charged."""
     metrics.add_metric(name="CompensationsRun", unit="Count", value=1)

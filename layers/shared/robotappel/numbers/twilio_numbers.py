@@ -1,25 +1,23 @@
-"""Twilio numbers: bought for an org, activated for inbound calls, optionally linked to one of its client phones."""
+"""Twilio numbers: bought for an org, activated for inbound calls, optionally linked to one of its client phones
+(buy, update, release)."""
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from typing import Any
 
-from robotappel.callbacks import CALL_STATUS_PATH
-from robotappel.caller import CallContext
 from robotappel.config import get_settings
 from robotappel.dal import numbers
-from robotappel.dal.dynamodb import ConditionFailed, Item
+from robotappel.dal.dynamodb import ConditionFailed, Write
+from robotappel.dal.numbers import TwilioNumberRecord
 from robotappel.errors import Conflict, InvalidInput, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
-from robotappel.models.twilio_numbers import InboundClientNumber, InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
+from robotappel.models.twilio_numbers import InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
 from robotappel.numbers.compensation import record_without_charge
+from robotappel.numbers.context import CallContext
+from robotappel.numbers.views import twilio_number
+from robotappel.numbers.webhooks import CALL_STATUS_PATH
 from robotappel.observability import logger, metrics
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
-
-    from robotappel.twilio.gateway import IncomingNumber
-
+from robotappel.twilio import gateway
+from robotappel.twilio.gateway import IncomingNumber
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3
@@ -33,27 +31,25 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
         _require_client_phone(org_id, dto.clientPhoneNumber)
     ctx.meter.hold()
     bought = _buy_first_available(ctx, dto, _candidates(dto))
-    item = {
-        "id": new_id(numbers.TWILIO_NUMBER),
-        "orgId": org_id,
-        "kind": "twilio",
-        "phoneNumber": bought.phone_number,
-        "phoneNumberSid": bought.sid,
-        "friendlyName": bought.friendly_name,
-        "countryCode": dto.countryCode,
-        "numberType": dto.numberType,
-        "voiceUrl": bought.voice_url,
-        "clientPhoneNumber": dto.clientPhoneNumber,
-        "status": "active",
-        "createdAt": now_iso(),
-    }
+    record = TwilioNumberRecord(
+        id=new_id(numbers.TWILIO_NUMBER),
+        org_id=org_id,
+        phone_number=bought.phone_number,
+        phone_number_sid=bought.sid,
+        friendly_name=bought.friendly_name,
+        country_code=dto.countryCode,
+        number_type=dto.numberType,
+        voice_url=bought.voice_url,
+        client_phone_number=dto.clientPhoneNumber,
+        created_at=now_iso(),
+    )
     try:
-        _commit_linked(ctx, numbers.put_twilio_number(item), dto.clientPhoneNumber)
+        _commit_linked(ctx, [numbers.put_twilio_number(record)], dto.clientPhoneNumber)
     except Exception:
         _release_unrecorded(bought, org_id)
         raise
     metrics.add_metric(name="NumbersBought", unit="Count", value=1)
-    return twilio_number(item)
+    return twilio_number(record)
 
 
 def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: str | None) -> TwilioNumber:
@@ -100,8 +96,6 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
 def _candidates(dto: InboundParamsDto) -> list[str]:
     if dto.phoneNumber:
         return [dto.phoneNumber]
-    from robotappel.twilio import gateway
-
     found = gateway.search_available_numbers(
         dto.countryCode, dto.numberType, area_code=dto.areaCode, contains=dto.contains, limit=MAX_PURCHASE_ATTEMPTS
     )
@@ -110,9 +104,7 @@ def _candidates(dto: InboundParamsDto) -> list[str]:
     return found
 
 
-def _buy_first_available(ctx: CallContext, dto: InboundParamsDto, candidates: list[str]) -> "IncomingNumber":
-    from robotappel.twilio import gateway
-
+def _buy_first_available(ctx: CallContext, dto: InboundParamsDto, candidates: list[str]) -> IncomingNumber:
     voice_url = str(dto.voiceUrl or get_settings().inbound_voice_url)
     for attempt, candidate in enumerate(candidates[:MAX_PURCHASE_ATTEMPTS], start=1):
         try:
@@ -131,9 +123,7 @@ def _buy_first_available(ctx: CallContext, dto: InboundParamsDto, candidates: li
     raise AssertionError("unreachable: the loop returns or raises")
 
 
-def _release_unrecorded(bought: "IncomingNumber", org_id: str) -> None:
-    from robotappel.twilio import gateway
-
+def _release_unrecorded(bought: IncomingNumber, org_id: str) -> None:
     metrics.add_metric(name="CompensationsRun", unit="Count", value=1)
     reconcile = {"phoneNumberSid": bought.sid, "phoneNumber": bought.phone_number, "orgId": org_id}
     try:
@@ -146,66 +136,37 @@ def _release_unrecorded(bought: "IncomingNumber", org_id: str) -> None:
     logger.warning("bought number released again: it could not be recorded", extra=reconcile)
 
 
-def list_twilio_numbers(ctx: CallContext) -> list[TwilioNumber]:
-    return [twilio_number(item) for item in numbers.list_numbers(ctx.caller.org_id, numbers.TWILIO_NUMBER)]
-
-
-def find_by_client_phone(ctx: CallContext, raw_client_phone: str) -> InboundClientNumber:
-    from robotappel.models.phone import parse_e164
-
-    # API Gateway (REST) passes the path still percent-encoded: "%2B33612345678", "06%2012%2034%2056%2078".
-    try:
-        client_phone = parse_e164(unquote(raw_client_phone).strip())
-    except ValueError as error:
-        raise InvalidInput("clientPhoneNumber", str(error)) from error
-    item = numbers.find_linked_twilio_number(ctx.caller.org_id, client_phone)
-    if item is None:
-        raise NotFound(f"No Twilio number of this organisation is linked to {client_phone}.")
-    return InboundClientNumber(
-        clientPhoneNumber=client_phone,
-        twilioNumber=item["phoneNumber"],
-        phoneNumberSid=item["phoneNumberSid"],
-        orgId=item["orgId"],
-        id=item["id"],
-    )
-
-
 def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -> TwilioNumber:
-    from robotappel.twilio import gateway
-
-    item = _live_twilio_number(ctx.caller.org_id, number_id)
-    changes, removals = _changes(ctx.caller.org_id, dto)
+    record = _live_twilio_number(ctx.caller.org_id, number_id)
+    updated = record.model_copy(update=_changes(ctx.caller.org_id, dto))
     ctx.meter.hold()
     at_twilio = {"friendly_name": dto.friendlyName, "voice_url": str(dto.voiceUrl) if dto.voiceUrl else None}
     if any(at_twilio.values()):
-        gateway.update_number(item["phoneNumberSid"], **at_twilio)
+        gateway.update_number(record.phone_number_sid, **at_twilio)
     try:
-        _commit_linked(
-            ctx, numbers.update_number(item["orgId"], number_id, changes, removals), changes.get("clientPhoneNumber")
-        )
+        _commit_linked(ctx, [numbers.save_number(record, updated)], dto.clientPhoneNumber or None)
     except Exception:
         if any(at_twilio.values()):
-            _restore_at_twilio(item)
+            _restore_at_twilio(record)
         raise
-    updated = {key: value for key, value in {**item, **changes}.items() if key not in removals}
     return twilio_number(updated)
 
 
-def _changes(org_id: str, dto: UpdatePhoneNumberDto) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _changes(org_id: str, dto: UpdatePhoneNumberDto) -> dict[str, Any]:
+    """The record's fields to change; clientPhoneNumber "" removes the link."""
     changes: dict[str, Any] = {}
     if dto.friendlyName is not None:
-        changes["friendlyName"] = dto.friendlyName
+        changes["friendly_name"] = dto.friendlyName
     if dto.voiceUrl is not None:
-        changes["voiceUrl"] = str(dto.voiceUrl)
-    removals: tuple[str, ...] = ()
+        changes["voice_url"] = str(dto.voiceUrl)
     if dto.clientPhoneNumber == "":
-        removals = ("clientPhoneNumber",)
+        changes["client_phone_number"] = None
     elif dto.clientPhoneNumber:
         _require_client_phone(org_id, dto.clientPhoneNumber)
-        changes["clientPhoneNumber"] = dto.clientPhoneNumber
-    if not changes and not removals:
+        changes["client_phone_number"] = dto.clientPhoneNumber
+    if not changes:
         raise InvalidInput("body", "Nothing to update: give friendlyName, voiceUrl or clientPhoneNumber.")
-    return changes, removals
+    return changes
 
 
 def _require_client_phone(org_id: str, client_phone: str) -> None:
@@ -214,7 +175,7 @@ def _require_client_phone(org_id: str, client_phone: str) -> None:
         raise _not_a_client_phone(client_phone)
 
 
-def _commit_linked(ctx: CallContext, state_change: list["TransactWriteItemTypeDef"], client_phone: str | None) -> None:
+def _commit_linked(ctx: CallContext, state_change: list[Write], client_phone: str | None) -> None:
     """Commit a number's state change; when it links a client phone, only if that phone still exists then (a
     concurrent delete after `_require_client_phone` would leave the number linked to nothing)."""
     if not client_phone:
@@ -223,7 +184,7 @@ def _commit_linked(ctx: CallContext, state_change: list["TransactWriteItemTypeDe
     try:
         ctx.meter.commit([*state_change, numbers.client_phone_still_exists(ctx.caller.org_id, client_phone)])
     except ConditionFailed as failure:
-        if failure.failed_at(len(state_change)):
+        if failure.failed(numbers.LINKED_CLIENT_PHONE):
             raise _not_a_client_phone(client_phone) from failure
         raise
 
@@ -232,59 +193,42 @@ def _not_a_client_phone(client_phone: str) -> InvalidInput:
     return InvalidInput("clientPhoneNumber", f"{client_phone} is not a client phone of this organisation.")
 
 
-def _restore_at_twilio(item: Item) -> None:
-    from robotappel.twilio import gateway
-
+def _restore_at_twilio(record: TwilioNumberRecord) -> None:
     try:
-        gateway.update_number(item["phoneNumberSid"], friendly_name=item["friendlyName"], voice_url=item["voiceUrl"])
+        gateway.update_number(record.phone_number_sid, friendly_name=record.friendly_name, voice_url=record.voice_url)
     except Exception:
         logger.exception(
-            "COMPENSATION_FAILED: Twilio number left updated", extra={"phoneNumberSid": item["phoneNumberSid"]}
+            "COMPENSATION_FAILED: Twilio number left updated", extra={"phoneNumberSid": record.phone_number_sid}
         )
 
 
-def release_number(ctx: CallContext, item: Item) -> DeleteResult:
-    from robotappel.twilio import gateway
-
+def release_number(ctx: CallContext, record: TwilioNumberRecord) -> DeleteResult:
     ctx.meter.hold()
-    released = gateway.release_number(item["phoneNumberSid"])
-    tombstone = numbers.update_number(
-        item["orgId"], item["id"], {"status": "released", "releasedAt": now_iso()}, removals=("clientPhoneNumber",)
-    )
+    released = gateway.release_number(record.phone_number_sid)
+    tombstone = [
+        numbers.save_number(
+            record,
+            record.model_copy(update={"status": "released", "released_at": now_iso(), "client_phone_number": None}),
+        )
+    ]
     try:
         ctx.meter.commit(tombstone)
-    except ConditionFailed as failure:
-        raise NotFound("No phone number with this id.") from failure
-    except Exception:
-        record_without_charge(tombstone, phoneNumberSid=item["phoneNumberSid"], numberId=item["id"])
+    except Exception as failure:
+        if isinstance(failure, ConditionFailed) and failure.failed(numbers.NUMBER):
+            raise NotFound("No phone number with this id.") from failure
+        record_without_charge(tombstone, phoneNumberSid=record.phone_number_sid, numberId=record.id)
         raise
     metrics.add_metric(name="NumbersReleased", unit="Count", value=1)
-    sid = item["phoneNumberSid"]
+    sid = record.phone_number_sid
     return DeleteResult(
-        phoneNumber=item["phoneNumber"],
+        phoneNumber=record.phone_number,
         twillioResponse=f"number {sid} released" if released else f"number {sid} was already released",
-        dbResponse=f"twilio number {item['id']} marked released",
+        dbResponse=f"twilio number {record.id} marked released",
     )
 
 
-def _live_twilio_number(org_id: str, number_id: str) -> Item:
-    item = numbers.get_number(org_id, number_id)
-    if item is None or item.get("kind") != "twilio" or item.get("status") == "released":
+def _live_twilio_number(org_id: str, number_id: str) -> TwilioNumberRecord:
+    record = numbers.get_number(org_id, number_id)
+    if not isinstance(record, TwilioNumberRecord) or record.status == "released":
         raise NotFound("No Twilio number with this id.")
-    return item
-
-
-def twilio_number(item: Item) -> TwilioNumber:
-    return TwilioNumber(
-        id=item["id"],
-        orgId=item["orgId"],
-        phoneNumber=item["phoneNumber"],
-        phoneNumberSid=item["phoneNumberSid"],
-        friendlyName=item["friendlyName"],
-        countryCode=item["countryCode"],
-        numberType=item["numberType"],
-        voiceUrl=item["voiceUrl"],
-        clientPhoneNumber=item.get("clientPhoneNumber"),
-        status="active",
-        createdAt=item["createdAt"],
-    )
+    return record

@@ -1,7 +1,7 @@
-from robotappel.caller import CallContext
-from robotappel.dal import tokens as ledger
+from robotappel.caller import Caller
+from robotappel.dal import ledger
 from robotappel.models.listing import TokenBalance
 
 
-def get_balance(ctx: CallContext) -> TokenBalance:
-    return TokenBalance(orgId=ctx.caller.org_id, balance=ledger.get_balance(ctx.caller.org_id))
+def get_balance(caller: Caller) -> TokenBalance:
+    return TokenBalance(orgId=caller.org_id, balance=ledger.get_balance(caller.org_id))

@@ -7,7 +7,7 @@ ledger items themselves) and account writes that made no entry (top-ups) are ski
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from robotappel.dal import tokens as ledger
+from robotappel.dal import ledger
 
 
 def record_ledger_entry(record: DynamoDBRecord) -> None:

@@ -8,14 +8,9 @@ Two ways to pay, chosen by the use case:
 Either way the write that takes the tokens returns the balance left, so `remaining()` costs no extra read.
 """
 
-from typing import TYPE_CHECKING
-
-from robotappel.dal import tokens as ledger
-from robotappel.dal.dynamodb import transact
+from robotappel.dal import ledger
+from robotappel.dal.dynamodb import Write, transact
 from robotappel.ids import new_id, now_iso
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 class TokenMeter:
@@ -43,12 +38,12 @@ class TokenMeter:
             self._balance_after_debit = ledger.debit(self.entry, ledger.HELD)
             self._held = True
 
-    def commit(self, state_change: list["TransactWriteItemTypeDef"]) -> None:
-        """Write `state_change` and turn the hold into a charge, in one transaction."""
+    def commit(self, state_change: list[Write]) -> None:
+        """Write `state_change` and turn the hold into a charge (`ledger.CHARGE`), in one transaction."""
         if self.tokens and not self._held:
             raise RuntimeError("a route that pays for a state change holds its cost before committing it")
         if self._held:
-            transact([*state_change, ledger.settle_item(self.entry)])
+            transact([*state_change, ledger.settle(self.entry)])
         elif state_change:
             transact(state_change)
         self.settled = True

@@ -5,7 +5,7 @@ Results are small frozen dataclasses so nothing outside this package depends on 
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from requests.exceptions import RequestException
 from twilio.base import values
@@ -14,12 +14,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from robotappel.errors import NotFound
+from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
 from robotappel.twilio.client import get_twilio_client, get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
-NumberType = Literal["local", "mobile", "tollFree", "national"]
 
 _NUMBER_LISTS: dict[str, str] = {
     "local": "local",

@@ -13,12 +13,12 @@ but never misses an entry: a stream record is retried until it is written.
 
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
     ConditionFailed,
     Item,
+    Write,
     client,
     from_ddb,
     to_ddb,
@@ -29,11 +29,11 @@ from robotappel.dal.dynamodb import (
 from robotappel.errors import InsufficientTokens
 from robotappel.ids import now_iso
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
-
 ACCOUNT_SK = "account"
 HELD, CHARGED, REFUNDED = "held", "charged", "refunded"
+# Names of the writes whose condition a caller may ask about.
+ACCOUNT = "account"
+CHARGE = "charge"
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def get_balance(org_id: str) -> int:
 def debit(entry: LedgerEntry, status: str) -> int:
     """Take `entry.tokens` off the balance, never below zero, as a charge or as a hold; returns the new balance.
 
-    A hold is also kept on the account (`hold#<entryId>`) until `settle_item` or `refund` closes it."""
+    A hold is also kept on the account (`hold#<entryId>`) until `settle` or `refund` closes it."""
     expression = "SET #balance = #balance - :tokens, lastEntry = :entry"
     names = {"#balance": "balance"}
     if status == HELD:
@@ -104,6 +104,7 @@ def debit(entry: LedgerEntry, status: str) -> int:
         names["#hold"] = entry.hold_attribute
     try:
         balance_left = update(
+            ACCOUNT,
             TableName=_table(),
             Key=_account_key(entry.org_id),
             UpdateExpression=expression,
@@ -114,27 +115,32 @@ def debit(entry: LedgerEntry, status: str) -> int:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )["balance"]
     except ConditionFailed as failure:
-        raise InsufficientTokens(entry.tokens, int(failure.old_item(0).get("balance", 0))) from failure
+        raise InsufficientTokens(entry.tokens, int(failure.old_item(ACCOUNT).get("balance", 0))) from failure
     return int(balance_left)
 
 
-def settle_item(entry: LedgerEntry) -> "TransactWriteItemTypeDef":
-    """Turn a hold into a charge: joins the transaction of the state change it paid for."""
-    return {
-        "Update": {
-            "TableName": _table(),
-            "Key": _account_key(entry.org_id),
-            "UpdateExpression": "SET lastEntry = :entry REMOVE #hold",
-            "ConditionExpression": "attribute_exists(#hold)",
-            "ExpressionAttributeNames": {"#hold": entry.hold_attribute},
-            "ExpressionAttributeValues": values(entry=entry.with_status(CHARGED)),
-        }
-    }
+def settle(entry: LedgerEntry) -> Write:
+    """Turn a hold into a charge: joins the transaction of the state change it paid for (CHARGE fails if the hold
+    is closed already)."""
+    return Write(
+        CHARGE,
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _account_key(entry.org_id),
+                "UpdateExpression": "SET lastEntry = :entry REMOVE #hold",
+                "ConditionExpression": "attribute_exists(#hold)",
+                "ExpressionAttributeNames": {"#hold": entry.hold_attribute},
+                "ExpressionAttributeValues": values(entry=entry.with_status(CHARGED)),
+            }
+        },
+    )
 
 
 def refund(entry: LedgerEntry) -> None:
     """Give a hold's tokens back (once, whatever retries: the hold is closed in the same write)."""
     update(
+        ACCOUNT,
         TableName=_table(),
         Key=_account_key(entry.org_id),
         UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
@@ -147,6 +153,7 @@ def refund(entry: LedgerEntry) -> None:
 def credit(org_id: str, tokens: int) -> None:
     """Top up an account (seeding, back office). Creates the account when it does not exist."""
     update(
+        ACCOUNT,
         TableName=_table(),
         Key=_account_key(org_id),
         UpdateExpression="SET balance = if_not_exists(balance, :zero) + :tokens",
@@ -164,6 +171,7 @@ def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
     assignments = ", ".join(f"#{name} = :{name}" for name in attributes)
     with suppress(ConditionFailed):  # recorded already, with this status or a later one
         update(
+            "ledger_entry",
             TableName=_table(),
             Key=to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
             UpdateExpression=f"SET {assignments}",

@@ -1,0 +1,21 @@
+"""Twilio's callbacks are authenticated by X-Twilio-Signature and nothing else, as the authorizer authenticates
+API keys: a callback reaches its use case only with a valid signature of the URL Twilio called."""
+
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from robotappel.api.context import public_base_url
+from robotappel.errors import Forbidden
+from robotappel.twilio import gateway
+
+
+def signed_twilio_params(app: APIGatewayRestResolver) -> dict[str, str]:
+    """The form parameters of a Twilio callback whose signature is valid for public base URL + path; else 403."""
+    event = app.current_event
+    params = dict(parse_qsl(event.decoded_body or "", keep_blank_values=True))
+    signature = event.headers.get("X-Twilio-Signature") or ""
+    url = public_base_url(app) + event.path
+    if not signature or not gateway.is_valid_signature(url, params, signature):
+        raise Forbidden("The X-Twilio-Signature of this request is not valid.")
+    return params
