@@ -37,9 +37,12 @@ from local import template
 from local.aws import table_name
 from local.lambda_runner import FakeLambdaContext
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import api_keys, dynamodb, ledger, numbers
+from robotappel.dal import dynamodb, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.ids import new_id, now_iso
+from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
+from robotappel.tenants.api_keys import issue_api_key
+from robotappel.tenants.orgs import create_org
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-3"
@@ -146,8 +149,8 @@ class World:
                 self.ddb.delete_table(TableName=name)
             self.ddb.create_table(TableName=name, **definition)
         self.emulator.reset()
-        api_keys.put(API_KEY, api_keys.ApiKeyRecord(org_id=ORG, role="member"))
-        ledger.credit(ORG, 1_000_000)
+        create_org(CreateOrgDto(orgId=ORG, tokens=1_000_000), request_id="bench")
+        issue_api_key(ORG, IssueApiKeyDto(role="member"), api_key=API_KEY)
 
     def snapshot(self) -> None:
         backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]

@@ -51,6 +51,11 @@ KINDS = {
     "delete_phone_number": "write",
     "validation_status_webhook": "webhook",
     "call_status_webhook": "webhook",
+    "create_org": "read",  # the admin routes and the ledger read DynamoDB only: the read routes' target
+    "issue_api_key": "read",
+    "list_api_keys": "read",
+    "revoke_api_key": "read",
+    "credit_tokens": "read",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same
 }
 

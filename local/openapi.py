@@ -101,8 +101,12 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
 _ERRORS: dict[int, tuple[str, str]] = {
     401: ("No or invalid API key.", "Error"),
     402: ("Not enough tokens: nothing was done, nothing charged.", "InsufficientTokensError"),
-    403: ("Not allowed: another organisation's data, or a webhook call without a valid Twilio signature.", "Error"),
-    404: ("No such number in this organisation.", "Error"),
+    403: (
+        "Not allowed: another organisation's data, an admin route with a member key, or a webhook call without a "
+        "valid Twilio signature.",
+        "Error",
+    ),
+    404: ("No such number in this organisation, or no such organisation or API key.", "Error"),
     409: ("Already exists, or the number is not available.", "Error"),
     422: ("Invalid input; `field` names the first invalid one.", "InvalidRequestError"),
     429: ("Rate limited (by the API or by Twilio); retry after `Retry-After` seconds.", "Error"),
@@ -122,7 +126,8 @@ _TWILIO_SIGNATURE = {
 }
 _TAGS = [
     {"name": "phoneNumber", "description": "Client phones (verified caller IDs) and Twilio numbers."},
-    {"name": "tokens", "description": "The organisation's token balance."},
+    {"name": "tokens", "description": "The organisation's token balance and ledger."},
+    {"name": "admin", "description": "Operators (admin API keys only, free): organisations, API keys, top-ups."},
     {"name": "webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature; no API key."},
 ]
 

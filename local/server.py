@@ -230,11 +230,14 @@ class DevServer:
         _clear_layer_caches()
 
     def _seed(self) -> None:
-        from robotappel.dal import api_keys, ledger  # needs the environment set above
+        # needs the environment set above
+        from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
+        from robotappel.tenants.api_keys import issue_api_key
+        from robotappel.tenants.orgs import create_org
 
         for org in self.orgs:
-            api_keys.put(org.api_key, api_keys.ApiKeyRecord(org_id=org.org_id, role=org.role))
-            ledger.credit(org.org_id, org.tokens)
+            create_org(CreateOrgDto(orgId=org.org_id, tokens=org.tokens), request_id="seed")
+            issue_api_key(org.org_id, IssueApiKeyDto.model_validate({"role": org.role}), api_key=org.api_key)
 
     def banner(self) -> str:
         curl_key = self.orgs[0].api_key if self.orgs else "<api key>"

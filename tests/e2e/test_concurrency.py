@@ -19,6 +19,7 @@ import requests
 from boto3.dynamodb.conditions import Key
 
 from local.twilio_emulator import TwilioEmulator
+from tests.fixtures.ledger import assert_ledger_explains_every_balance
 from tests.fixtures.server import moto_url, server_process, server_table
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
@@ -28,8 +29,12 @@ T = TypeVar("T")
 READS = "org-race-reads"  # 50 tokens: ten 5-token calls
 BUYS = "org-race-buys"  # 125 tokens: three 40-token purchases, then one 5-token listing to check them
 IDEMPOTENT = "org-race-idempotent"  # 80 tokens: two purchases, if a duplicate were ever bought
+TOPPED_UP = "org-race-topped-up"  # 50 tokens, and ten credits of 5 racing its charges
+OPERATOR = "org-race-operator"  # an admin key: credits TOPPED_UP
 SEED = {
     "orgs": [
+        {"orgId": TOPPED_UP, "apiKey": "race-topped-up-key", "role": "member", "tokens": 50},
+        {"orgId": OPERATOR, "apiKey": "race-operator-key", "role": "admin", "tokens": 0},
         {"orgId": READS, "apiKey": "race-reads-key", "role": "member", "tokens": 50},
         {"orgId": BUYS, "apiKey": "race-buys-key", "role": "member", "tokens": 125},
         {"orgId": IDEMPOTENT, "apiKey": "race-idempotent-key", "role": "member", "tokens": 80},
@@ -55,7 +60,7 @@ class RaceServer:
         return int(self.request("GET", "/tokens/balance", org_id).json()["balance"])
 
     def ledger(self, org_id: str) -> list[dict[str, Any]]:
-        """The org's ledger entries, read straight from the server's DynamoDB (no route shows them)."""
+        """The org's ledger entries (its opening credit included), read straight from the server's DynamoDB."""
         table = server_table(self.moto_url, "TokensTable")
         condition = Key("orgId").eq(org_id) & Key("sk").begins_with("ledger#")
         return list(table.query(KeyConditionExpression=condition, ConsistentRead=True)["Items"])
@@ -69,7 +74,9 @@ def race_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RaceServer
     twilio = TwilioEmulator(account_sid="AC" + uuid.uuid4().hex, auth_token=uuid.uuid4().hex).start()
     try:
         with server_process(seed_file, log_file, twilio) as url:
-            yield RaceServer(url=url, moto_url=moto_url(log_file), twilio=twilio)
+            server = RaceServer(url=url, moto_url=moto_url(log_file), twilio=twilio)
+            yield server
+            assert_ledger_explains_every_balance(server_table(server.moto_url, "TokensTable"))
     finally:
         twilio.stop()
 
@@ -110,10 +117,44 @@ def test_parallel_calls_charge_exactly_what_the_balance_covers(race_server: Race
             "balance": 0,
         }
     assert race_server.balance(READS) == 0
-    # And the ledger holds exactly the 10 charges
+    # And the ledger holds exactly the 10 charges, beside the opening credit
     ledger = race_server.ledger(READS)
-    assert [entry["status"] for entry in ledger] == ["charged"] * 10
+    assert sorted(entry["status"] for entry in ledger) == ["charged"] * 10 + ["credited"]
     assert charged_tokens(ledger) == 50
+
+
+def test_credits_racing_charges_are_all_in_the_ledger_and_explain_the_balance(race_server: RaceServer) -> None:
+    # Given an org with 50 tokens
+    assert race_server.balance(TOPPED_UP) == 50
+    credit_path = f"/admin/orgs/{TOPPED_UP}/credits"
+    calls: list[Callable[[], requests.Response]] = [
+        lambda: race_server.request("GET", LIST_PATH, TOPPED_UP) for _ in range(30)
+    ] + [
+        lambda: race_server.request("POST", credit_path, OPERATOR, json={"tokens": 5, "reason": "race"})
+        for _ in range(10)
+    ]
+    start = threading.Barrier(len(calls))
+
+    def released(call: Callable[[], requests.Response]) -> requests.Response:
+        start.wait()
+        return call()
+
+    # When 30 charges of 5 and 10 credits of 5 are made at the same time
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        responses = list(pool.map(released, calls))
+
+    # Then every credit is taken, charges succeed only while the balance covers them, never overdrawing it
+    statuses = [response.status_code for response in responses]
+    assert statuses[30:] == [200] * 10, [response.text for response in responses[30:]]
+    charged = statuses[:30].count(200)
+    assert statuses[:30].count(402) == 30 - charged
+    assert 10 <= charged <= 20
+    assert race_server.balance(TOPPED_UP) == 100 - 5 * charged
+    # And the ledger has every credit and every charge, and explains every balance
+    ledger = race_server.ledger(TOPPED_UP)
+    assert sum(int(entry["tokens"]) for entry in ledger if entry["status"] == "credited") == 100
+    assert charged_tokens(ledger) == 5 * charged
+    assert_ledger_explains_every_balance(server_table(race_server.moto_url, "TokensTable"))
 
 
 def test_parallel_purchases_buy_only_what_the_balance_covers(race_server: RaceServer) -> None:

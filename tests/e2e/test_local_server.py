@@ -7,7 +7,6 @@ folder, to reach what the real functions cannot be made to do on demand (crash, 
 
 import json
 import textwrap
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from flask.testing import FlaskClient
 from local import template
 from local.gateway import LocalApiGateway, build_api
 from local.lambda_runner import FunctionConfig, InProcessLambdaRunner
-from robotappel.dal.api_keys import hash_key
-from tests.fixtures.server import LocalServer, server_table
+from tests.fixtures.server import LocalServer
 
 pytestmark = pytest.mark.e2e
 on_local_server = pytest.mark.xdist_group("local_server")
@@ -78,24 +76,30 @@ def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: 
 
 @on_local_server
 def test_a_revoked_api_key_keeps_working_until_the_authorizer_cache_expires(local_server: LocalServer) -> None:
-    # Given two keys of org-demo issued straight into the server's ApiKeysTable, one already used
-    api_keys = server_table(local_server.moto_url, "ApiKeysTable")
-    used, unused = f"used-{uuid.uuid4()}", f"unused-{uuid.uuid4()}"
-    for key in (used, unused):
-        api_keys.put_item(Item={"keyHash": hash_key(key), "orgId": "org-demo", "role": "member"})
+    # Given two keys of org-demo issued by an admin, one already used
+    admin = {"Authorization": f"Bearer {local_server.api_keys['org-admin']}"}
+
+    def issue() -> dict[str, str]:
+        url = f"{local_server.url}/admin/orgs/org-demo/apiKeys"
+        response = requests.post(url, json={"role": "member"}, headers=admin, timeout=TIMEOUT)
+        assert response.status_code == 201, response.text
+        issued: dict[str, str] = response.json()
+        return issued
 
     def balance_with(key: str) -> int:
         url = f"{local_server.url}/tokens/balance"
         return requests.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=TIMEOUT).status_code
 
-    assert balance_with(used) == 200
-    # When both are revoked
+    used, unused = issue(), issue()
+    assert balance_with(used["apiKey"]) == 200
+    # When the admin revokes both
     for key in (used, unused):
-        api_keys.delete_item(Key={"keyHash": hash_key(key)})
+        url = f"{local_server.url}/admin/apiKeys/{key['keyId']}"
+        assert requests.delete(url, headers=admin, timeout=TIMEOUT).status_code == 200
     # Then, as on API Gateway (ReauthorizeEvery: 300), the used one is still allowed from the authorizer cache,
     # and the other is refused
-    assert balance_with(used) == 200
-    assert balance_with(unused) == 401
+    assert balance_with(used["apiKey"]) == 200
+    assert balance_with(unused["apiKey"]) == 401
 
 
 @on_local_server

@@ -8,7 +8,7 @@ from twilio.request_validator import RequestValidator
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
-from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
 
@@ -262,7 +262,7 @@ def test_list_without_org_id_is_the_callers_org(org: str, twilio_layer: TwilioEm
 
 def test_member_asking_for_another_org_is_403_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given org-b has a number
-    ledger.credit("org-b", 100)
+    open_org("org-b", 100)
     bought("org-b")
     # When member org-a lists org-b's numbers
     result = org_list(org, of_org="org-b")
@@ -275,7 +275,7 @@ def test_member_asking_for_another_org_is_403_and_free(org: str, twilio_layer: T
 def test_admin_lists_another_org_and_pays_for_it_itself(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given org-a has a Twilio number, and an admin org with 10 tokens
     number = bought()
-    ledger.credit("org-admin", 10)
+    open_org("org-admin", 10)
     # When the admin lists org-a's numbers
     result = org_list("org-admin", of_org=org, role="admin")
     # Then it sees org-a's number, and the admin's org pays 5, not org-a

@@ -11,7 +11,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
-from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries
+from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 
 CALLBACK_URL = VALIDATION_STATUS_URL
@@ -104,7 +104,7 @@ def test_add_when_twilio_fails_stores_and_charges_nothing(org: str, twilio_layer
 def test_add_with_a_short_balance_is_402_before_calling_twilio(
     aws: dict[str, str], twilio_layer: TwilioEmulator
 ) -> None:
-    ledger.credit("org-poor", 9)
+    open_org("org-poor", 9)
     result = add(org="org-poor")
     assert result.status == 402
     assert result.body == {
@@ -205,7 +205,7 @@ def test_delete_removes_caller_id_and_record_and_charges_5(org: str, twilio_laye
 
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     created = add().body
-    ledger.credit("org-b", 50)
+    open_org("org-b", 50)
     result = call("delete_phone_number", org="org-b", path_params={"id": created["id"]})
     assert result.status == 404
     assert ledger.get_balance("org-b") == 50

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import ledger
+from tests.fixtures.aws import open_org
 from tests.fixtures.lambdas import api_event, call, invoke
 
 
@@ -22,7 +22,7 @@ def metric_documents(output: str, name: str) -> list[dict[str, Any]]:
 def test_a_short_balance_emits_the_insufficient_tokens_metric(
     aws: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ledger.credit("org-poor", 1)
+    open_org("org-poor", 1)
     assert call("get_all_client_phone_numbers", org="org-poor").status == 402
     assert metric_documents(capsys.readouterr().out, "InsufficientTokens")
 

@@ -5,8 +5,7 @@ import logging
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import api_keys, ledger
-from tests.fixtures.aws import CALL_STATUS_URL
+from tests.fixtures.aws import CALL_STATUS_URL, issue_key, open_org
 from tests.fixtures.lambdas import FakeLambdaContext, api_event, call, call_webhook, load_function
 
 API_KEY = "ra_live_7c1f0e9b2d4a6c8e"  # distinctive, so a leak cannot hide behind a common word
@@ -41,8 +40,8 @@ def test_no_secret_in_any_log_line_or_response(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given an org whose API key is known to the authorizer, and Twilio credentials in Secrets Manager
-    api_keys.put(API_KEY, api_keys.ApiKeyRecord(org_id="org-a", role="member"))
-    ledger.credit("org-a", 1000)
+    open_org("org-a", 1000)
+    issue_key("org-a", API_KEY)
     # INFO is what production logs at (template: POWERTOOLS_LOG_LEVEL). botocore at DEBUG prints raw response
     # bodies, Secrets Manager's included: never turn botocore's logger to DEBUG in a deployed stage.
     caplog.set_level(logging.INFO)

@@ -11,6 +11,7 @@ import pytest
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
+from tests.fixtures.aws import open_org
 from tests.fixtures.lambdas import HttpResult, call
 
 PHONE_A = "+33612345678"
@@ -23,8 +24,8 @@ def org_a_resources(org: str, twilio_layer: TwilioEmulator) -> dict[str, Any]:
     twilio_number = call(
         "buy_twilio_number", org="org-a", body={"countryCode": "US", "clientPhoneNumber": PHONE_A}
     ).body
-    ledger.credit("org-b", 50)
-    ledger.credit("org-admin", 50)
+    open_org("org-b", 50)
+    open_org("org-admin", 50)
     return {"clientPhoneId": client_phone["id"], "twilioNumberId": twilio_number["id"]}
 
 

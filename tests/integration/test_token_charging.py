@@ -9,7 +9,7 @@ from local.aws import isolated_dynamodb_writes
 from robotappel.dal import dynamodb, ledger
 from robotappel.errors import InsufficientTokens
 from robotappel.tokens.meter import TokenMeter
-from tests.fixtures.aws import ledger_entries
+from tests.fixtures.aws import ledger_entries, open_org
 from tests.fixtures.lambdas import call
 
 
@@ -33,7 +33,7 @@ def test_successful_call_is_charged_its_cost_once_with_a_ledger_entry(org: str) 
 
 def test_short_balance_is_402_with_required_and_balance_and_nothing_charged(aws: dict[str, str]) -> None:
     # Given an org with 3 tokens
-    ledger.credit("org-poor", 3)
+    open_org("org-poor", 3)
     # When it calls a 5-token route
     result = call("get_all_client_phone_numbers", org="org-poor")
     # Then 402 with the spec's body, and the balance and ledger are untouched
@@ -59,7 +59,8 @@ def test_failed_call_is_not_charged(org: str) -> None:
 
 
 def test_admin_may_read_another_org_and_pays_for_it_itself(aws: dict[str, str]) -> None:
-    ledger.credit("org-admin", 10)
+    open_org("org-admin", 10)
+    open_org("org-b", 0)
     result = call("get_all_client_phone_numbers", org="org-admin", role="admin", query={"id": "org-b"})
     assert result.status == 200
     assert ledger.get_balance("org-admin") == 5
@@ -87,7 +88,7 @@ def serializable_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("serializable_moto_writes")
 def test_concurrent_charges_never_overdraw_the_balance(aws: dict[str, str]) -> None:
     # Given a balance covering exactly 10 charges of 5 tokens
-    ledger.credit("org-c", 50)
+    open_org("org-c", 50)
     # When 50 charges race
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(pool.map(charge_once, range(50)))

@@ -9,7 +9,7 @@ import pytest
 from robotappel.dal import ledger
 from robotappel.errors import ServiceUnavailable
 from robotappel.tokens.meter import TokenMeter
-from tests.fixtures.aws import consume_with_token_ledger, ledger_entries, token_ledger_stream
+from tests.fixtures.aws import consume_with_token_ledger, ledger_entries, open_org, token_ledger_stream, top_up
 from tests.fixtures.lambdas import ROOT
 
 STREAM_EVENT: dict[str, Any] = json.loads((ROOT / "events" / "token_ledger.json").read_text())
@@ -27,6 +27,7 @@ def stream_event(*statuses: str) -> dict[str, Any]:
     return {"Records": records}
 
 
+@pytest.mark.ledger_written_by_hand
 def test_an_account_change_becomes_its_ledger_entry(aws: dict[str, str]) -> None:
     # Given the stream record of a 5-token charge of org-a (events/token_ledger.json)
     # When token_ledger consumes it
@@ -37,6 +38,7 @@ def test_an_account_change_becomes_its_ledger_entry(aws: dict[str, str]) -> None
     assert (entry["entryId"], entry["tokens"], entry["status"]) == ("le_01JFX8Q6N1V3M2K7T4R5B9C0DE", 5, "charged")
 
 
+@pytest.mark.ledger_written_by_hand
 def test_a_replayed_record_writes_nothing_twice(aws: dict[str, str]) -> None:
     # Given a charge already in the ledger
     consume_with_token_ledger(STREAM_EVENT)
@@ -46,6 +48,7 @@ def test_a_replayed_record_writes_nothing_twice(aws: dict[str, str]) -> None:
     assert len(ledger_entries("org-a")) == 1
 
 
+@pytest.mark.ledger_written_by_hand
 def test_a_settled_entry_never_goes_back_to_held(aws: dict[str, str]) -> None:
     # Given a hold that was refunded, then the hold's record replayed after the refund's
     consume_with_token_ledger(stream_event("held", "refunded", "held"))
@@ -53,14 +56,29 @@ def test_a_settled_entry_never_goes_back_to_held(aws: dict[str, str]) -> None:
     assert [entry["status"] for entry in ledger_entries("org-a")] == ["refunded"]
 
 
-def test_a_top_up_makes_no_ledger_entry(aws: dict[str, str]) -> None:
-    # Given an org topped up twice (the account changes, its lastEntry does not)
-    ledger.credit("org-b", 10)
-    ledger.credit("org-b", 5)
-    # Then its ledger is empty
-    assert ledger_entries("org-b") == []
+def test_every_top_up_is_a_credited_entry_the_opening_balance_included(aws: dict[str, str]) -> None:
+    # Given an org created with 10 tokens, then topped up with 5
+    open_org("org-b", 10)
+    top_up("org-b", 5)
+    # Then its ledger has both credits, with their reasons, and explains its balance of 15
+    entries = sorted(ledger_entries("org-b", credits=True), key=lambda entry: entry["sk"])
+    assert [(entry["route"], entry["tokens"], entry["status"], entry["reason"]) for entry in entries] == [
+        ("credit", 10, "credited", "opening balance"),
+        ("credit", 5, "credited", "test top-up"),
+    ]
+    assert ledger.get_balance("org-b") == 15
 
 
+def test_an_org_opened_without_tokens_has_an_empty_ledger(aws: dict[str, str]) -> None:
+    # Given an org created with no tokens
+    open_org("org-b", 0)
+    # Then it exists, with a balance of 0 and no ledger entry (tokens are a positive count)
+    assert ledger.account_exists("org-b")
+    assert ledger.get_balance("org-b") == 0
+    assert ledger_entries("org-b", credits=True) == []
+
+
+@pytest.mark.ledger_written_by_hand
 def test_a_record_that_cannot_be_written_is_reported_for_retry(
     aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

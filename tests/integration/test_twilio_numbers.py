@@ -14,7 +14,7 @@ from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.tokens import meter
 from robotappel.twilio import gateway
-from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org, top_up
 from tests.fixtures.lambdas import HttpResult, call
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
@@ -274,7 +274,7 @@ def test_buy_with_a_short_balance_is_402_before_calling_twilio(
     aws: dict[str, str], twilio_layer: TwilioEmulator
 ) -> None:
     # Given an org with 39 tokens
-    ledger.credit("org-poor", 39)
+    open_org("org-poor", 39)
     # When it buys a number (40 tokens)
     result = buy("org-poor")
     # Then 402, Twilio never heard of it and the balance is unchanged
@@ -390,7 +390,7 @@ def test_same_key_with_another_body_is_422_and_buys_nothing_more(org: str, twili
 
 def test_the_same_key_used_by_two_orgs_buys_two_numbers(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given two orgs that happen to use the same Idempotency-Key
-    ledger.credit("org-b", 100)
+    open_org("org-b", 100)
     key = {"Idempotency-Key": "buy-1"}
     # When each buys a number with it
     for_a, for_b = buy("org-a", headers=key), buy("org-b", headers=key)
@@ -419,8 +419,8 @@ def test_a_key_whose_first_attempt_failed_may_be_retried_for_real(org: str, twil
 # ------------------------------------------------------------------ GetTwilioPhoneNumberByOrg
 def test_list_by_org_returns_the_orgs_active_numbers_newest_first(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given org-a bought two numbers and org-b one
-    ledger.credit(org, 100)
-    ledger.credit("org-b", 100)
+    top_up(org, 100)
+    open_org("org-b", 100)
     older, newer = bought(), bought()
     bought("org-b")
     # When org-a lists its Twilio numbers
@@ -433,7 +433,7 @@ def test_list_by_org_returns_the_orgs_active_numbers_newest_first(org: str, twil
 
 def test_list_by_org_leaves_out_released_numbers(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given two numbers of org-a, one of them released
-    ledger.credit(org, 100)
+    top_up(org, 100)
     kept, released = bought(), bought()
     assert delete(released["id"]).status == 200
     # When org-a lists its Twilio numbers
@@ -476,7 +476,7 @@ def test_lookup_of_a_client_phone_without_linked_number_is_404_and_free(org: str
 
 def test_lookup_does_not_find_another_orgs_link(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given org-b linked a number to +33612345678
-    ledger.credit("org-b", 100)
+    open_org("org-b", 100)
     add_client_phone("org-b")
     bought("org-b", clientPhoneNumber=CLIENT_PHONE)
     # When org-a looks that phone up
@@ -582,7 +582,7 @@ def test_update_with_an_empty_body_is_422_and_free(org: str, twilio_layer: Twili
 
 def test_update_of_another_orgs_number_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a number of org-b
-    ledger.credit("org-b", 100)
+    open_org("org-b", 100)
     theirs = bought("org-b")
     # When org-a renames it
     result = update(theirs["id"], {"friendlyName": "Mine now"})
@@ -693,7 +693,7 @@ def test_delete_twice_is_404_the_second_time_and_charged_once(org: str, twilio_l
 
 def test_delete_of_another_orgs_number_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a number of org-b
-    ledger.credit("org-b", 100)
+    open_org("org-b", 100)
     theirs = bought("org-b")
     # When org-a deletes it
     result = delete(theirs["id"])

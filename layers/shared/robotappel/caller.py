@@ -17,6 +17,10 @@ class Caller:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("This route needs an admin API key.")
+
     def readable_org(self, requested_org_id: str | None) -> str:
         """The org whose data the caller asks for: its own by default; another one only for admins."""
         if not requested_org_id or requested_org_id == self.org_id:

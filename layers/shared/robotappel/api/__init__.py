@@ -8,15 +8,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from robotappel.api.context import call_context, caller_of
+    from robotappel.api.context import call_context, caller_of, request_id
     from robotappel.api.resolver import create_app, lambda_handler
     from robotappel.api.webhooks import signed_twilio_params
 
-__all__ = ["call_context", "caller_of", "create_app", "lambda_handler", "signed_twilio_params"]
+__all__ = ["call_context", "caller_of", "create_app", "lambda_handler", "request_id", "signed_twilio_params"]
 
 _HOME = {
     "call_context": "robotappel.api.context",
     "caller_of": "robotappel.api.context",
+    "request_id": "robotappel.api.context",
     "signed_twilio_params": "robotappel.api.webhooks",
     "create_app": "robotappel.api.resolver",
     "lambda_handler": "robotappel.api.resolver",

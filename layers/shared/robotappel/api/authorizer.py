@@ -29,7 +29,7 @@ def authorize(raw_event: dict[str, Any]) -> dict[str, Any]:
     event = APIGatewayAuthorizerRequestEvent(raw_event)
     token = bearer_token(event)
     record = api_keys.find(token) if token else None
-    if record is None:
+    if record is None or record.revoked_at is not None:
         raise Unauthenticated(UNAUTHORIZED)
     arn = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(

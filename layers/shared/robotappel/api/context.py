@@ -22,6 +22,11 @@ def caller_of(app: APIGatewayRestResolver) -> Caller:
     return Caller(org_id=org_id, role=role)
 
 
+def request_id(app: APIGatewayRestResolver) -> str:
+    """API Gateway's id of this request (the logs' correlation_id): what a ledger entry names its request by."""
+    return app.current_event.request_context.request_id
+
+
 def public_base_url(app: APIGatewayRestResolver) -> str:
     """The URL Twilio sees: the configured public URL, else this API stage's own execute-api URL."""
     configured = get_settings().public_base_url

@@ -40,10 +40,19 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
     return response
 
 
-def create_app(*, charged: bool = True) -> APIGatewayRestResolver:
-    """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost)."""
+def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """403 for a member key, before the route does anything."""
+    caller_of(app).require_admin()
+    return next_middleware(app)
+
+
+def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayRestResolver:
+    """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost),
+    `admin_only=True` for the operators' routes (/admin: an admin key, else 403)."""
     app = APIGatewayRestResolver(enable_validation=True)
     register_error_handlers(app)
+    if admin_only:
+        app.use(middlewares=[require_admin])
     if charged:
         app.use(middlewares=[charge_tokens])
     return app

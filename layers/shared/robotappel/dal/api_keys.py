@@ -1,36 +1,153 @@
-"""API keys (ApiKeysTable: keyHash). Only the SHA-256 of a key is ever stored or looked up."""
+"""API keys (ApiKeysTable: keyHash). Only the SHA-256 of a key is ever stored or looked up.
+
+keyHash = sha256(key) hex    -> {keyId, orgId, role, createdAt, hint, revokedAt?}: the key, read by the authorizer
+keyHash = "keyId#<keyId>"    -> {keyOf: sha256(key) hex}: finds a key by its id, to revoke it
+GSI byOrg (orgId, keyId) lists an org's keys, oldest first (ids sort by time); the keyId items have no orgId, so
+they are not in it.
+"""
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from robotappel.config import get_settings
-from robotappel.dal.dynamodb import client, from_ddb, to_ddb, unavailable_on_throttling
+from robotappel.dal import ledger
+from robotappel.dal.dynamodb import (
+    ConditionFailed,
+    Item,
+    Write,
+    client,
+    from_ddb,
+    to_ddb,
+    transact,
+    unavailable_on_throttling,
+    update,
+    values,
+)
+
+# Names of the writes whose condition a caller may ask about (and ledger.ACCOUNT: the org must exist).
+KEY = "key"
+KEY_ID = "key_id"
 
 
 @dataclass(frozen=True)
 class ApiKeyRecord:
+    key_id: str
     org_id: str
     role: str
+    created_at: str
+    hint: str
+    revoked_at: str | None = None
+
+    def item(self, key_hash: str) -> Item:
+        return {
+            "keyHash": key_hash,
+            "keyId": self.key_id,
+            "orgId": self.org_id,
+            "role": self.role,
+            "createdAt": self.created_at,
+            "hint": self.hint,
+            "revokedAt": self.revoked_at,
+        }
+
+    @classmethod
+    def from_item(cls, item: Item) -> "ApiKeyRecord":
+        # Keys written by hand before keys had ids ({keyHash, orgId, role}) still authenticate; they are not listed
+        # (no keyId: not in byOrg) and are revoked by deleting their item.
+        return cls(
+            key_id=item.get("keyId", ""),
+            org_id=item["orgId"],
+            role=item["role"],
+            created_at=item.get("createdAt", ""),
+            hint=item.get("hint", ""),
+            revoked_at=item.get("revokedAt"),
+        )
 
 
 def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def find(api_key: str) -> ApiKeyRecord | None:
+def _table() -> str:
+    return get_settings().api_keys_table
+
+
+def _key_id_item(key_id: str) -> str:
+    return f"keyId#{key_id}"
+
+
+def _get(key_hash: str) -> Item | None:
     with unavailable_on_throttling():
-        response = client().get_item(
-            TableName=get_settings().api_keys_table, Key=to_ddb({"keyHash": hash_key(api_key)})
-        )
-    if "Item" not in response:
-        return None
-    item = from_ddb(response["Item"])
-    return ApiKeyRecord(org_id=item["orgId"], role=item["role"])
+        response = client().get_item(TableName=_table(), Key=to_ddb({"keyHash": key_hash}), ConsistentRead=True)
+    return from_ddb(response["Item"]) if "Item" in response else None
+
+
+def find(api_key: str) -> ApiKeyRecord | None:
+    item = _get(hash_key(api_key))
+    return ApiKeyRecord.from_item(item) if item else None
 
 
 def put(api_key: str, record: ApiKeyRecord) -> None:
+    """Store a new key (its hash) and its keyId, if its org exists: ledger.ACCOUNT fails if it does not, KEY if
+    this key is stored already."""
+    key_hash = hash_key(api_key)
+    transact(
+        [
+            ledger.account_still_exists(record.org_id),
+            Write(
+                KEY,
+                {
+                    "Put": {
+                        "TableName": _table(),
+                        "Item": to_ddb(record.item(key_hash)),
+                        "ConditionExpression": "attribute_not_exists(keyHash)",
+                    }
+                },
+            ),
+            Write(
+                KEY_ID,
+                {
+                    "Put": {
+                        "TableName": _table(),
+                        "Item": to_ddb({"keyHash": _key_id_item(record.key_id), "keyOf": key_hash}),
+                    }
+                },
+            ),
+        ]
+    )
+
+
+def list_for_org(org_id: str) -> list[ApiKeyRecord]:
     with unavailable_on_throttling():
-        client().put_item(
-            TableName=get_settings().api_keys_table,
-            Item=to_ddb({"keyHash": hash_key(api_key), "orgId": record.org_id, "role": record.role}),
+        pages = (
+            client()
+            .get_paginator("query")
+            .paginate(
+                TableName=_table(),
+                IndexName="byOrg",
+                KeyConditionExpression="orgId = :org",
+                ExpressionAttributeValues=values(org=org_id),
+            )
         )
+        return [ApiKeyRecord.from_item(from_ddb(item)) for page in pages for item in page["Items"]]
+
+
+def revoke(key_id: str, revoked_at: str) -> ApiKeyRecord | None:
+    """Mark a key revoked (once: revoking it again keeps the first time); None if no key has this id."""
+    pointer = _get(_key_id_item(key_id))
+    if pointer is None:
+        return None
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": to_ddb({"keyHash": pointer["keyOf"]}),
+        "UpdateExpression": "SET revokedAt = if_not_exists(revokedAt, :at)",
+        "ConditionExpression": "attribute_exists(keyHash)",
+        "ExpressionAttributeValues": values(at=revoked_at),
+        "ReturnValues": "ALL_NEW",
+    }
+    try:
+        return ApiKeyRecord.from_item(update(KEY, **request))
+    except ConditionFailed as failure:
+        if failure.failed(KEY):
+            return None
+        raise

@@ -1,7 +1,11 @@
 """Token accounts and their ledger (TokensTable: orgId + sk).
 
-sk = "account"                     -> {balance, lastEntry, "hold#<entryId>": tokens (one per open hold)}
-sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded, requestId, ...}
+sk = "account"                     -> {balance, createdAt, lastEntry, "hold#<entryId>": tokens (one per open hold)}
+sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded|credited, requestId,
+                                      reason (credits), ...}
+
+The account item is the organisation: it is created once, when the org is (`open_account`), and an org without
+one does not exist (`account_exists`).
 
 Every change of a balance is one write of the account item that also sets `lastEntry`, the ledger entry it makes.
 A single UpdateItem both enforces `balance >= cost` and returns the new balance (X-Tokens-Remaining), so a charge
@@ -30,7 +34,9 @@ from robotappel.errors import InsufficientTokens
 from robotappel.ids import now_iso
 
 ACCOUNT_SK = "account"
-HELD, CHARGED, REFUNDED = "held", "charged", "refunded"
+HELD, CHARGED, REFUNDED, CREDITED = "held", "charged", "refunded", "credited"
+# The route of a top-up's ledger entry: it is no API call's cost.
+CREDIT_ROUTE = "credit"
 # Names of the writes whose condition a caller may ask about.
 ACCOUNT = "account"
 CHARGE = "charge"
@@ -44,6 +50,7 @@ class LedgerEntry:
     tokens: int
     request_id: str
     created_at: str
+    reason: str | None = None
 
     @property
     def sk(self) -> str:
@@ -61,6 +68,7 @@ class LedgerEntry:
             "tokens": self.tokens,
             "requestId": self.request_id,
             "createdAt": self.created_at,
+            **({"reason": self.reason} if self.reason is not None else {}),
         }
 
     @classmethod
@@ -72,6 +80,7 @@ class LedgerEntry:
             tokens=int(item["tokens"]),
             request_id=item["requestId"],
             created_at=item["createdAt"],
+            reason=item.get("reason"),
         )
 
     def with_status(self, status: str) -> Item:
@@ -150,21 +159,66 @@ def refund(entry: LedgerEntry) -> None:
     )
 
 
-def credit(org_id: str, tokens: int) -> None:
-    """Top up an account (seeding, back office). Creates the account when it does not exist."""
+def account_exists(org_id: str) -> bool:
+    with unavailable_on_throttling():
+        response = client().get_item(TableName=_table(), Key=_account_key(org_id), ProjectionExpression="sk")
+    return "Item" in response
+
+
+def account_still_exists(org_id: str) -> Write:
+    """ACCOUNT joins a transaction that needs the org to exist (issuing it a key): it fails if it does not."""
+    return Write(
+        ACCOUNT,
+        {
+            "ConditionCheck": {
+                "TableName": _table(),
+                "Key": _account_key(org_id),
+                "ConditionExpression": "attribute_exists(sk)",
+            }
+        },
+    )
+
+
+def open_account(org_id: str, created_at: str, opening: LedgerEntry | None) -> None:
+    """Create an org's account, with `opening` credited (its ledger entry) when there is one.
+
+    ACCOUNT fails if the account exists already."""
+    expression = "SET balance = :tokens, createdAt = :at" + (", lastEntry = :entry" if opening else "")
     update(
         ACCOUNT,
         TableName=_table(),
         Key=_account_key(org_id),
-        UpdateExpression="SET balance = if_not_exists(balance, :zero) + :tokens",
-        ExpressionAttributeValues=values(tokens=tokens, zero=0),
+        UpdateExpression=expression,
+        ConditionExpression="attribute_not_exists(sk)",
+        ExpressionAttributeValues=values(
+            tokens=opening.tokens if opening else 0,
+            at=created_at,
+            **({"entry": opening.with_status(CREDITED)} if opening else {}),
+        ),
     )
+
+
+def credit(entry: LedgerEntry) -> int:
+    """Add `entry.tokens` to an existing account, as a ledger entry; returns the new balance.
+
+    ACCOUNT fails if the org has no account (it does not exist)."""
+    attributes = update(
+        ACCOUNT,
+        TableName=_table(),
+        Key=_account_key(entry.org_id),
+        UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry",
+        ConditionExpression="attribute_exists(sk)",
+        ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(CREDITED)),
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(attributes["balance"])
 
 
 def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
     """Record `entry` in the ledger with `status`; replays and late arrivals of an older status change nothing.
 
-    A status only moves forward: an entry is created held or charged, and a held one becomes charged or refunded."""
+    A status only moves forward: an entry is created held, charged or credited, and a held one becomes charged or
+    refunded."""
     settled = status != HELD
     attributes = {**entry.attributes(), "status": status, **({"settledAt": at} if settled else {})}
     attributes.pop("orgId")  # the key

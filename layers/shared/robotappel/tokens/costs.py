@@ -21,6 +21,11 @@ ROUTE_COSTS = MappingProxyType(
         "GET /tokens/balance": 0,
         "POST /phoneNumber/twilio/validationStatus": 0,
         "POST /phoneNumber/twilio/callStatus": 0,
+        "POST /admin/orgs": 0,
+        "POST /admin/orgs/{orgId}/apiKeys": 0,
+        "GET /admin/orgs/{orgId}/apiKeys": 0,
+        "DELETE /admin/apiKeys/{keyId}": 0,
+        "POST /admin/orgs/{orgId}/credits": 0,
     }
 )
 

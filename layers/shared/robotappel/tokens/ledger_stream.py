@@ -2,7 +2,7 @@
 
 The TokensTable stream delivers each write of an item once and in order per item; a batch is retried (records
 reported failed) until written, and `write_ledger_entry` makes replays harmless. Records of other items (the
-ledger items themselves) and account writes that made no entry (top-ups) are skipped.
+ledger items themselves) and account writes that made no entry (an account opened with no tokens) are skipped.
 """
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord

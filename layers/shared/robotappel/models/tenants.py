@@ -1,0 +1,62 @@
+"""Operating the service: organisations, their API keys and their top-ups (the /admin routes and the admin CLI)."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Safe in a URL path, a DynamoDB key and a log line; the seed's and the tests' ids ("org-demo") fit.
+OrgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples=["org-acme"])]
+Role = Literal["member", "admin"]
+
+
+class CreateOrgDto(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    orgId: OrgId
+    tokens: int = Field(default=0, ge=0, le=1_000_000_000, description="Opening balance, credited to the ledger")
+
+
+class OrgCreated(BaseModel):
+    orgId: str
+    balance: int
+
+
+class IssueApiKeyDto(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role = "member"
+
+
+class ApiKeyIssued(BaseModel):
+    keyId: str
+    apiKey: str = Field(description="The key itself: shown this once, only its SHA-256 is stored")
+    orgId: str
+    role: Role
+    createdAt: str
+
+
+class ApiKeyInfo(BaseModel):
+    keyId: str
+    orgId: str
+    role: Role
+    createdAt: str
+    revokedAt: str | None = None
+    hint: str = Field(description="The key's last 4 characters")
+
+
+class ApiKeyRevoked(BaseModel):
+    keyId: str
+    revokedAt: str
+
+
+class CreditDto(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    tokens: int = Field(gt=0, le=1_000_000_000, examples=[500])
+    reason: str = Field(min_length=1, max_length=200, examples=["Invoice 2026-042 paid"])
+
+
+class Credited(BaseModel):
+    orgId: str
+    balance: int
+    entryId: str

@@ -1,0 +1,69 @@
+"""Organisations. An org is its token account (TokensTable, sk "account"): an operator creates both at once, with
+an opening balance, and an org without an account does not exist, so a route naming one answers 404, before any
+charge. Every top-up is a ledger entry (`credited`), the opening balance included."""
+
+from robotappel.caller import Caller
+from robotappel.dal import ledger
+from robotappel.dal.dynamodb import ConditionFailed
+from robotappel.errors import Conflict, NotFound
+from robotappel.ids import new_id, now_iso
+from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated
+from robotappel.observability import logger
+
+OPENING_BALANCE = "opening balance"
+
+
+def create_org(dto: CreateOrgDto, request_id: str) -> OrgCreated:
+    created_at = now_iso()
+    opening = _credit_entry(dto.orgId, dto.tokens, OPENING_BALANCE, request_id, created_at) if dto.tokens else None
+    try:
+        ledger.open_account(dto.orgId, created_at, opening)
+    except ConditionFailed as failure:
+        if failure.failed(ledger.ACCOUNT):
+            raise Conflict(f"Organisation {dto.orgId} exists already.", code="org_exists") from failure
+        raise
+    logger.info("organisation created", extra={"createdOrgId": dto.orgId, "tokens": dto.tokens})
+    return OrgCreated(orgId=dto.orgId, balance=dto.tokens)
+
+
+def credit_tokens(org_id: str, dto: CreditDto, request_id: str) -> Credited:
+    entry = _credit_entry(org_id, dto.tokens, dto.reason, request_id, now_iso())
+    try:
+        balance = ledger.credit(entry)
+    except ConditionFailed as failure:
+        if failure.failed(ledger.ACCOUNT):
+            raise unknown_org(org_id) from failure
+        raise
+    logger.info("tokens credited", extra={"creditedOrgId": org_id, "tokens": dto.tokens, "entryId": entry.entry_id})
+    return Credited(orgId=org_id, balance=balance, entryId=entry.entry_id)
+
+
+def require_org(org_id: str) -> None:
+    if not ledger.account_exists(org_id):
+        raise unknown_org(org_id)
+
+
+def readable_org(caller: Caller, requested_org_id: str | None) -> str:
+    """The org whose data the caller asks for (`Caller.readable_org`); one other than the caller's own must exist.
+
+    The caller's own org needs no check (its key was issued for it), so a member's reads cost no extra read."""
+    org_id = caller.readable_org(requested_org_id)
+    if org_id != caller.org_id:
+        require_org(org_id)
+    return org_id
+
+
+def unknown_org(org_id: str) -> NotFound:
+    return NotFound(f"No organisation {org_id}.", code="org_not_found")
+
+
+def _credit_entry(org_id: str, tokens: int, reason: str, request_id: str, created_at: str) -> ledger.LedgerEntry:
+    return ledger.LedgerEntry(
+        org_id=org_id,
+        entry_id=new_id("le"),
+        route=ledger.CREDIT_ROUTE,
+        tokens=tokens,
+        request_id=request_id,
+        created_at=created_at,
+        reason=reason,
+    )
