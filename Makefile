@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy layers/shared/robotappel functions local tests bench
+	$(BIN)/mypy layers/shared/robotappel functions local tests bench robotappel_admin
 
 pytest: install
 	$(BIN)/pytest -n 2 --dist loadgroup

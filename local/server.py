@@ -27,7 +27,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from local import template
-from local.aws import LocalAws
+from local.aws import FAKE_CREDENTIALS, REGION, LocalAws
+from robotappel_admin.stage import local_stage_file
 
 if TYPE_CHECKING:
     from flask import Response
@@ -230,14 +231,17 @@ class DevServer:
         _clear_layer_caches()
 
     def _seed(self) -> None:
-        # needs the environment set above
-        from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
-        from robotappel.tenants.api_keys import issue_api_key
-        from robotappel.tenants.orgs import create_org
+        """The seed's orgs, onboarded as an operator onboards one (`python -m robotappel_admin onboard`)."""
+        from robotappel_admin.onboarding import onboard  # needs the environment set above
 
         for org in self.orgs:
-            create_org(CreateOrgDto(orgId=org.org_id, tokens=org.tokens), request_id="seed")
-            issue_api_key(org.org_id, IssueApiKeyDto.model_validate({"role": org.role}), api_key=org.api_key)
+            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key)
+
+    def stage_environment(self) -> dict[str, str]:
+        """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""
+        environment = self.function_environment()
+        names = ("NUMBERS_TABLE", "TOKENS_TABLE", "API_KEYS_TABLE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION")
+        return {name: environment[name] for name in names} | {"AWS_DEFAULT_REGION": REGION, **FAKE_CREDENTIALS}
 
     def banner(self) -> str:
         curl_key = self.orgs[0].api_key if self.orgs else "<api key>"
@@ -249,7 +253,7 @@ class DevServer:
             f"  Twilio emulator           {self.twilio_base_url or 'NOT RUNNING'}",
             f"    TWILIO_ACCOUNT_SID={self.twilio_account_sid}",
             f"    TWILIO_AUTH_TOKEN={self.twilio_auth_token}",
-            f"  Organisations (seed: {self.seed_file})",
+            f"  Organisations (seed: {self.seed_file}); more with .venv/bin/python -m robotappel_admin --local --help",
             *(f"    {org.org_id:<14} {org.role:<7} key {org.api_key:<14} {org.tokens} tokens" for org in self.orgs),
             "  Routes",
             *self._route_lines(),
@@ -316,11 +320,15 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     server = DevServer.from_environment().start(port=int(os.environ.get("PORT") or DEFAULT_PORT))
+    stage_file = local_stage_file()
+    stage_file.parent.mkdir(parents=True, exist_ok=True)
+    stage_file.write_text(json.dumps(server.stage_environment()))
     print(server.banner(), flush=True)
     try:
         while not stopping.wait(timeout=1):
             pass
     finally:
+        stage_file.unlink(missing_ok=True)
         server.stop()
 
 

@@ -1,0 +1,151 @@
+"""The commands. Each prints what the matching /admin route answers, as JSON; a refusal is one line on stderr and
+exit status 1 (2 for a usage error)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Any, get_args
+
+import click
+from pydantic import BaseModel, ValidationError
+
+from robotappel.errors import DomainError
+from robotappel.models.tenants import CreateOrgDto, CreditDto, IssueApiKeyDto, Role
+from robotappel.observability import logger
+from robotappel.tenants import api_keys, orgs
+from robotappel_admin import stage
+from robotappel_admin.onboarding import onboard
+
+ROLES = click.Choice(get_args(Role))
+
+
+def _request_id() -> str:
+    """What a ledger entry made by the tool names as its request (the routes name API Gateway's request id)."""
+    return f"cli-{uuid.uuid4()}"
+
+
+def _run(context: click.Context, command: Callable[[], BaseModel | list[Any] | dict[str, Any]]) -> None:
+    """Run `command` on the chosen stage and print its answer; domain refusals and invalid input exit 1."""
+    target: stage.Stage = context.obj
+    try:
+        with target.active():
+            answer = command()
+    except DomainError as refused:
+        raise click.ClickException(f"{refused.error_code}: {refused.message}") from refused
+    except ValidationError as invalid:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
+        raise click.ClickException(f"validation_error: {problems}") from invalid
+    click.echo(json.dumps(_plain(answer), indent=2))
+
+
+def _plain(answer: BaseModel | list[Any] | dict[str, Any]) -> Any:
+    if isinstance(answer, BaseModel):
+        return answer.model_dump(mode="json")
+    if isinstance(answer, list):
+        return [_plain(item) for item in answer]
+    return {name: _plain(value) for name, value in answer.items()}
+
+
+@click.group()
+@click.option("--stack", help="CloudFormation stack of the deployed stage (sam deploy's stack name).")
+@click.option("--region", envvar="AWS_REGION", help="AWS region of the stack (default: $AWS_REGION).")
+@click.option("--local", "use_local", is_flag=True, help="The running `make run` instead of a deployed stage.")
+@click.pass_context
+def cli(context: click.Context, stack: str | None, region: str | None, use_local: bool) -> None:
+    """Operate RobotAppel's phone-number API: organisations, API keys, tokens.
+
+    Works on a deployed stage (--stack and --region, with your AWS credentials) or on `make run` (--local).
+    """
+    if use_local == bool(stack):
+        raise click.UsageError("Give either --stack (and --region) or --local.")
+    try:
+        if use_local:
+            context.obj = stage.local()
+        elif not region:
+            raise click.UsageError("--stack needs --region (or AWS_REGION).")
+        else:
+            context.obj = stage.deployed(str(stack), region)
+    except stage.StageNotFound as error:
+        raise click.ClickException(str(error)) from error
+
+
+@cli.command("onboard")
+@click.argument("org_id")
+@click.option("--tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Opening balance.")
+@click.option("--role", type=ROLES, default="member", show_default=True, help="Role of its first API key.")
+@click.pass_context
+def onboard_command(context: click.Context, org_id: str, tokens: int, role: Role) -> None:
+    """Create ORG_ID with its opening balance and its first API key (shown once: hand it over now)."""
+
+    def run() -> dict[str, Any]:
+        onboarded = onboard(org_id, tokens, role, _request_id())
+        return {"org": onboarded.org, "apiKey": onboarded.key}
+
+    _run(context, run)
+
+
+@cli.group("orgs")
+def orgs_group() -> None:
+    """Organisations."""
+
+
+@orgs_group.command("create")
+@click.argument("org_id")
+@click.option("--tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Opening balance.")
+@click.pass_context
+def create_org(context: click.Context, org_id: str, tokens: int) -> None:
+    """Create ORG_ID, with its opening balance credited to its ledger."""
+    _run(context, lambda: orgs.create_org(CreateOrgDto(orgId=org_id, tokens=tokens), _request_id()))
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """API keys."""
+
+
+@keys_group.command("issue")
+@click.argument("org_id")
+@click.option("--role", type=ROLES, default="member", show_default=True)
+@click.pass_context
+def issue_key(context: click.Context, org_id: str, role: Role) -> None:
+    """A new API key for ORG_ID. It is shown this once; only its hash is stored."""
+    _run(context, lambda: api_keys.issue_api_key(org_id, IssueApiKeyDto(role=role)))
+
+
+@keys_group.command("list")
+@click.argument("org_id")
+@click.pass_context
+def list_keys(context: click.Context, org_id: str) -> None:
+    """ORG_ID's keys by their last 4 characters, revoked ones included."""
+    _run(context, lambda: api_keys.list_api_keys(org_id))
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def revoke_key(context: click.Context, key_id: str) -> None:
+    """Revoke KEY_ID: refused from now on (API Gateway may still allow it for up to 300 s from its cache)."""
+    _run(context, lambda: api_keys.revoke_api_key(key_id))
+
+
+@cli.command("credit")
+@click.argument("org_id")
+@click.argument("tokens", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why (invoice, goodwill...): kept in the ledger entry.")
+@click.pass_context
+def credit(context: click.Context, org_id: str, tokens: int, reason: str) -> None:
+    """Top up ORG_ID with TOKENS, as a ledger entry."""
+    _run(context, lambda: orgs.credit_tokens(org_id, CreditDto(tokens=tokens, reason=reason), _request_id()))
+
+
+def main() -> None:
+    # The layer's JSON log lines are for CloudWatch: here stdout carries the answers, and what was done is the answer.
+    logger.setLevel("WARNING")
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)
+    cli(prog_name="python -m robotappel_admin")

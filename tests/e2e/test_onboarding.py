@@ -1,0 +1,75 @@
+"""Onboarding a customer on `make run` as the README tells an operator to: the operators' tool (`--local`) creates
+the org and its key, the customer calls the API with that key, the tool tops it up and revokes keys."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fixtures.server import ROOT, LocalServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
+TIMEOUT = 30
+
+
+def admin_tool(server: LocalServer, *arguments: str) -> Any:
+    """`python -m robotappel_admin --local ...` against this server; its JSON answer."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "robotappel_admin", "--local", *arguments],
+        cwd=ROOT,
+        env={**os.environ, "LOCAL_STAGE_FILE": str(server.stage_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def balance(server: LocalServer, api_key: str) -> requests.Response:
+    return requests.get(f"{server.url}/tokens/balance", headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT)
+
+
+def test_an_operator_onboards_a_customer_who_then_calls_the_api(local_server: LocalServer) -> None:
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    # When the operator onboards it with 100 tokens
+    onboarded = admin_tool(local_server, "onboard", org_id, "--tokens", "100")
+    # Then the customer's key works at once, with 100 tokens
+    answer = balance(local_server, onboarded["apiKey"]["apiKey"])
+    assert (answer.status_code, answer.json()) == (200, {"orgId": org_id, "balance": 100})
+
+    # When the operator tops it up, then the customer sees the new balance and the credit in its ledger
+    admin_tool(local_server, "credit", org_id, "50", "--reason", "Invoice 42")
+    assert balance(local_server, onboarded["apiKey"]["apiKey"]).json()["balance"] == 150
+
+    # When the operator issues a second key and revokes it before it is ever used
+    second = admin_tool(local_server, "keys", "issue", org_id)
+    admin_tool(local_server, "keys", "revoke", second["keyId"])
+    # Then that key is refused, the first still works, and the list shows both by their hint
+    assert balance(local_server, second["apiKey"]).status_code == 401
+    assert balance(local_server, onboarded["apiKey"]["apiKey"]).status_code == 200
+    listed = admin_tool(local_server, "keys", "list", org_id)
+    assert [(key["hint"], key["revokedAt"] is not None) for key in listed] == [
+        (onboarded["apiKey"]["apiKey"][-4:], False),
+        (second["apiKey"][-4:], True),
+    ]
+
+
+def test_the_tool_refuses_an_org_that_exists(local_server: LocalServer) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "robotappel_admin", "--local", "orgs", "create", "org-demo"],
+        cwd=ROOT,
+        env={**os.environ, "LOCAL_STAGE_FILE": str(local_server.stage_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == "Error: org_exists: Organisation org-demo exists already."

@@ -1,0 +1,111 @@
+"""The operators' tool (`python -m robotappel_admin`) on a deployed stage: a CloudFormation stack whose outputs
+name the tables, as template.yaml's do (moto's CloudFormation and DynamoDB)."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+
+from robotappel.dal import api_keys, ledger
+from robotappel_admin.cli import cli
+from tests.fixtures.aws import REGION, ledger_entries
+
+STACK = "robotappel-phone-numbers-dev"
+
+
+@pytest.fixture
+def stack(aws: dict[str, str]) -> str:
+    """A stack with the outputs of template.yaml that name the tables (the aws fixture's tables)."""
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},  # a stack needs a resource; any will do
+        "Outputs": {
+            output: {"Value": aws[logical_id]}
+            for output, logical_id in (
+                ("NumbersTableName", "NumbersTable"),
+                ("TokensTableName", "TokensTable"),
+                ("ApiKeysTableName", "ApiKeysTable"),
+            )
+        },
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    return STACK
+
+
+def run(*arguments: str) -> Result:
+    return CliRunner(mix_stderr=False).invoke(cli, list(arguments))
+
+
+def admin(*arguments: str) -> Result:
+    return run("--stack", STACK, "--region", REGION, *arguments)
+
+
+def answer(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+class TestOnADeployedStack:
+    def test_onboard_creates_the_org_with_its_balance_and_a_first_key_that_works(self, stack: str) -> None:
+        # When an operator onboards org-acme with 500 tokens and an admin key
+        onboarded = answer(admin("onboard", "org-acme", "--tokens", "500", "--role", "admin"))
+        # Then the org has 500 tokens, credited to its ledger, and the key shown authenticates as its admin
+        assert onboarded["org"] == {"orgId": "org-acme", "balance": 500}
+        assert ledger.get_balance("org-acme") == 500
+        assert [entry["status"] for entry in ledger_entries("org-acme", credits=True)] == ["credited"]
+        record = api_keys.find(onboarded["apiKey"]["apiKey"])
+        assert record is not None
+        assert (record.org_id, record.role, record.key_id) == ("org-acme", "admin", onboarded["apiKey"]["keyId"])
+
+    def test_keys_are_issued_listed_by_hint_and_revoked(self, stack: str) -> None:
+        # Given org-acme
+        answer(admin("orgs", "create", "org-acme"))
+        # When a key is issued, then revoked
+        issued = answer(admin("keys", "issue", "org-acme"))
+        revoked = answer(admin("keys", "revoke", issued["keyId"]))
+        # Then the list shows it by its hint, revoked, and the key no longer authenticates
+        [listed] = answer(admin("keys", "list", "org-acme"))
+        assert listed == {
+            "keyId": issued["keyId"],
+            "orgId": "org-acme",
+            "role": "member",
+            "createdAt": issued["createdAt"],
+            "revokedAt": revoked["revokedAt"],
+            "hint": issued["apiKey"][-4:],
+        }
+        record = api_keys.find(issued["apiKey"])
+        assert record is not None
+        assert record.revoked_at == revoked["revokedAt"]
+
+    def test_a_credit_is_a_ledger_entry_with_its_reason(self, stack: str) -> None:
+        answer(admin("orgs", "create", "org-acme", "--tokens", "10"))
+        credited = answer(admin("credit", "org-acme", "90", "--reason", "Invoice 42"))
+        assert (credited["orgId"], credited["balance"]) == ("org-acme", 100)
+        reasons = {entry["entryId"]: entry["reason"] for entry in ledger_entries("org-acme", credits=True)}
+        assert reasons[credited["entryId"]] == "Invoice 42"
+
+    def test_a_refusal_is_one_line_on_stderr_and_exit_status_1(self, stack: str) -> None:
+        # When an operator credits an org that does not exist
+        result = admin("credit", "org-ghost", "5", "--reason", "gift")
+        # Then it says so, and nothing is created
+        assert result.exit_code == 1
+        assert result.stderr.strip() == "Error: org_not_found: No organisation org-ghost."
+        assert not ledger.account_exists("org-ghost")
+
+    def test_an_invalid_org_id_is_refused_before_anything_is_written(self, stack: str) -> None:
+        result = admin("onboard", "org acme")
+        assert result.exit_code == 1
+        assert "orgId" in result.stderr
+        assert not ledger.account_exists("org acme")
+
+    def test_an_unknown_stack_is_refused_with_its_name(self, stack: str) -> None:
+        result = run("--stack", "nope", "--region", REGION, "orgs", "create", "org-acme")
+        assert result.exit_code == 1
+        assert "nope" in result.stderr
+
+
+def test_a_stage_must_be_named() -> None:
+    result = run("orgs", "create", "org-acme")
+    assert result.exit_code == 2
+    assert "--stack" in result.stderr
