@@ -117,6 +117,11 @@ _TOKEN_HEADERS = {
     "X-Tokens-Charged": "Tokens this call cost.",
     "X-Tokens-Remaining": "The organisation's balance after this call.",
 }
+_NEXT_CURSOR = "X-Next-Cursor"
+_NEXT_CURSOR_HEADER = {
+    "description": "Present while more rows exist: pass it as `cursor` for the next page (bound to this list and org).",
+    "schema": {"type": "string"},
+}
 _TWILIO_SIGNATURE = {
     "name": "X-Twilio-Signature",
     "in": "header",
@@ -263,8 +268,17 @@ def _decorate(method: str, path: str, operation: dict[str, Any], function: templ
     for status, response in responses.items():
         if status.startswith("2") and cost:
             response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in _TOKEN_HEADERS}
+        if status.startswith("2") and _pages_by_header(operation, response):
+            response.setdefault("headers", {})[_NEXT_CURSOR] = {"$ref": f"#/components/headers/{_NEXT_CURSOR}"}
     responses.update(_error_responses(method, path, authorized, cost))
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def _pages_by_header(operation: dict[str, Any], response: dict[str, Any]) -> bool:
+    """A list route with a `cursor` parameter answers an array, and its next page's cursor in X-Next-Cursor."""
+    takes_cursor = any(parameter.get("name") == "cursor" for parameter in operation.get("parameters", []))
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return takes_cursor and schema.get("type") == "array"
 
 
 def _components(schemas: dict[str, Any]) -> dict[str, Any]:
@@ -284,8 +298,11 @@ def _components(schemas: dict[str, Any]) -> dict[str, Any]:
         "schemas": {**schemas, **ERROR_SCHEMAS},
         "responses": responses,
         "headers": {
-            name: {"description": description, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
-            for name, description in _TOKEN_HEADERS.items()
+            **{
+                name: {"description": description, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+                for name, description in _TOKEN_HEADERS.items()
+            },
+            _NEXT_CURSOR: _NEXT_CURSOR_HEADER,
         },
         "securitySchemes": {
             BEARER: {

@@ -1,15 +1,18 @@
-"""GET /phoneNumber/getAllClientPhoneNumbers (5 tokens): the org's client phones, newest first.
+"""GET /phoneNumber/getAllClientPhoneNumbers (5 tokens a page): the org's client phones, newest first.
 
-Admins may pass `?id=<orgId>` to read another organisation.
+Admins may pass `?id=<orgId>` to read another organisation. `limit` and `cursor` page the list (X-Next-Cursor).
 """
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from robotappel.api import call_context, create_app, lambda_handler
+from robotappel.api.pages import Cursor, Limit, page_response
 from robotappel.models.client_phones import ClientOrgPhone
 from robotappel.numbers.queries import list_client_phones
+from robotappel.paging import MAX_LIMIT, PageRequest
 
 app = create_app()
 
@@ -17,8 +20,10 @@ app = create_app()
 @app.get("/phoneNumber/getAllClientPhoneNumbers")
 def get_all_client_phone_numbers(
     id: Annotated[str | None, Query(description="Organisation id (admins only)", max_length=128)] = None,
-) -> list[ClientOrgPhone]:
-    return list_client_phones(call_context(app), id)
+    limit: Limit = MAX_LIMIT,
+    cursor: Cursor = None,
+) -> Response[list[ClientOrgPhone]]:
+    return page_response(list_client_phones(call_context(app), id, PageRequest(limit, cursor)))
 
 
 handler = lambda_handler(app)

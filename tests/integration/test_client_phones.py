@@ -26,7 +26,7 @@ def verification_callback(emulator: TwilioEmulator, params: dict[str, str], sign
 
 
 def pending_record(org: str) -> numbers.ClientPhoneRecord:
-    [record] = numbers.list_client_phones(org)
+    [record] = numbers.list_client_phones(org).records
     return record
 
 
@@ -96,7 +96,7 @@ def test_add_when_twilio_fails_stores_and_charges_nothing(org: str, twilio_layer
     # Then 502 with Twilio's code, nothing stored, the hold refunded
     assert result.status == 502
     assert result.body["twilioCode"] == 20500
-    assert numbers.list_numbers(org) == []
+    assert numbers.list_numbers(org).records == []
     assert ledger.get_balance(org) == 100
     assert [e["status"] for e in ledger_entries(org)] == ["refunded"]
 
@@ -197,7 +197,7 @@ def test_delete_removes_caller_id_and_record_and_charges_5(org: str, twilio_laye
     assert set(result.body) == {"phoneNumber", "twillioResponse", "dbResponse"}
     assert result.body["phoneNumber"] == "+33612345678"
     assert all(isinstance(value, str) for value in result.body.values())
-    assert numbers.list_numbers(org) == []
+    assert numbers.list_numbers(org).records == []
     assert ledger.get_balance(org) == 85
     # And the number can be registered again
     assert add().status == 201
@@ -209,7 +209,7 @@ def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: Tw
     result = call("delete_phone_number", org="org-b", path_params={"id": created["id"]})
     assert result.status == 404
     assert ledger.get_balance("org-b") == 50
-    assert len(numbers.list_numbers(org)) == 1
+    assert len(numbers.list_numbers(org).records) == 1
 
 
 def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -217,7 +217,7 @@ def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str,
     twilio_layer.inject_fault(method="GET", path_pattern=r"OutgoingCallerIds\.json$", status=503, code=20503)
     result = call("delete_phone_number", org=org, path_params={"id": created["id"]})
     assert result.status == 502
-    assert len(numbers.list_numbers(org)) == 1
+    assert len(numbers.list_numbers(org).records) == 1
     assert ledger.get_balance(org) == 90
 
 

@@ -138,10 +138,10 @@ def charged_entries() -> int:
 
 def assert_twilio_and_table_agree(emulator: TwilioEmulator) -> None:
     owned = {number["sid"] for number in emulator.incoming_numbers()}
-    recorded = {record.phone_number_sid for record in numbers.list_twilio_numbers("org-a")}
+    recorded = {record.phone_number_sid for record in numbers.list_twilio_numbers("org-a").records}
     assert owned == recorded, "a number is bought but unrecorded, or recorded but gone at Twilio"
     caller_ids = {caller_id["sid"] for caller_id in emulator.caller_ids()}
-    for phone in numbers.list_client_phones("org-a"):
+    for phone in numbers.list_client_phones("org-a").records:
         assert phone.caller_id_sid in (None, *caller_ids), "a client phone points to a deleted caller ID"
 
 

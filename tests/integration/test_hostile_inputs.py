@@ -59,7 +59,7 @@ def test_hostile_input_is_refused_cleanly(org: str, twilio_layer: TwilioEmulator
     assert result.body["message"]
     if status == 422:
         assert result.body["field"]
-    assert numbers.list_numbers(org) == []
+    assert numbers.list_numbers(org).records == []
     assert ledger.get_balance(org) == 100
     assert twilio_layer.requests_log == []
 

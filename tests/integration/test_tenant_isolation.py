@@ -30,7 +30,7 @@ def org_a_resources(org: str, twilio_layer: TwilioEmulator) -> dict[str, Any]:
 
 
 def snapshot() -> tuple[list[numbers.NumberRecord], int]:
-    return numbers.list_numbers("org-a"), ledger.get_balance("org-a")
+    return numbers.list_numbers("org-a").records, ledger.get_balance("org-a")
 
 
 CROSS_TENANT_CALLS: dict[str, tuple[Callable[[dict[str, Any]], HttpResult], int]] = {

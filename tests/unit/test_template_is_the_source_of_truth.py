@@ -27,6 +27,7 @@ def test_every_route_of_the_template_has_a_cost_and_no_cost_names_a_missing_rout
         ("GET /phoneNumber/getOrgPhoneNumberList", 5),
         ("PATCH /phoneNumber/updatePhoneNumber/{id}", 5),
         ("GET /tokens/balance", 0),
+        ("GET /tokens/ledger", 0),
         ("POST /phoneNumber/twilio/validationStatus", 0),
         ("POST /phoneNumber/twilio/callStatus", 0),
         ("POST /admin/orgs", 0),

@@ -1,10 +1,10 @@
 """The DynamoDB client, item (de)serialisation and translation of boto3 errors into domain errors."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 Item = dict[str, Any]
+R = TypeVar("R")
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -89,6 +90,34 @@ def unavailable_on_throttling() -> Iterator[None]:
         raise
     except BotoCoreError as error:
         raise ServiceUnavailable("The database could not be reached; retry in a moment.") from error
+
+
+@dataclass(frozen=True)
+class Rows(Generic[R]):
+    """A page of records, and the sort key of its last one when more follow (where the next page starts)."""
+
+    records: list[R]
+    last_sk: str | None = None
+
+
+def query_rows(record: Callable[[Item], R], limit: int, after: Item | None, **request: Any) -> Rows[R]:
+    """Up to `limit` records of a Query, from after the `after` key. One item more than asked is read, so that a
+    page ending the results says so (no next page that would be empty). When a FilterExpression left the first
+    read short, the rest is read in DynamoDB's own pages (1 MB): the next page starts after the last record kept."""
+    items: list[Item] = []
+    if after is not None:
+        request["ExclusiveStartKey"] = to_ddb(after)
+    page_size: dict[str, Any] = {"Limit": limit + 1}
+    while True:
+        with unavailable_on_throttling():
+            response = client().query(**request, **page_size)
+        items += [from_ddb(item) for item in response["Items"]]
+        if len(items) > limit or "LastEvaluatedKey" not in response:
+            break
+        page_size = {}
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    page = items[:limit]
+    return Rows([record(item) for item in page], page[-1]["sk"] if len(items) > limit else None)
 
 
 def update(name: str, **request: Any) -> Item:

@@ -22,18 +22,21 @@ from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
     ConditionFailed,
     Item,
+    Rows,
     Write,
     client,
     from_ddb,
+    query_rows,
     to_ddb,
     unavailable_on_throttling,
     update,
     values,
 )
-from robotappel.errors import InsufficientTokens
+from robotappel.errors import InsufficientTokens, InvalidInput
 from robotappel.ids import now_iso
 
 ACCOUNT_SK = "account"
+LEDGER_PREFIX = "ledger#"
 HELD, CHARGED, REFUNDED, CREDITED = "held", "charged", "refunded", "credited"
 # The route of a top-up's ledger entry: it is no API call's cost.
 CREDIT_ROUTE = "credit"
@@ -54,7 +57,7 @@ class LedgerEntry:
 
     @property
     def sk(self) -> str:
-        return f"ledger#{self.created_at}#{self.entry_id}"
+        return f"{LEDGER_PREFIX}{self.created_at}#{self.entry_id}"
 
     @property
     def hold_attribute(self) -> str:
@@ -86,6 +89,18 @@ class LedgerEntry:
     def with_status(self, status: str) -> Item:
         """The account's `lastEntry` for a change of this entry's status."""
         return {**self.attributes(), "status": status, "at": now_iso()}
+
+
+@dataclass(frozen=True)
+class RecordedEntry:
+    """A ledger item: the entry and the latest status the stream wrote for it."""
+
+    entry: LedgerEntry
+    status: str
+
+    @classmethod
+    def from_item(cls, item: Item) -> "RecordedEntry":
+        return cls(LedgerEntry.from_attributes(item), item["status"])
 
 
 def _table() -> str:
@@ -212,6 +227,21 @@ def credit(entry: LedgerEntry) -> int:
         ReturnValues="UPDATED_NEW",
     )
     return int(attributes["balance"])
+
+
+def list_entries(org_id: str, limit: int, after: str | None) -> Rows[RecordedEntry]:
+    """A page of the org's ledger, newest first, after the sort key `after`."""
+    if after is not None and not after.startswith(LEDGER_PREFIX):
+        raise InvalidInput("cursor", "This cursor belongs to another listing.")
+    return query_rows(
+        RecordedEntry.from_item,
+        limit,
+        {"orgId": org_id, "sk": after} if after else None,
+        TableName=_table(),
+        KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues=values(org=org_id, prefix=LEDGER_PREFIX),
+        ScanIndexForward=False,
+    )
 
 
 def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:

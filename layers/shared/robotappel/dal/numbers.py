@@ -1,6 +1,7 @@
 """Client phones and Twilio numbers (NumbersTable: orgId + sk), handed to the use cases as typed records.
 
-sk = "number#<id>"          a client phone (id "cp_…") or a Twilio number (id "tn_…"); ids sort by time
+sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number (id "tn_…"); ids sort by time
+sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
@@ -17,8 +18,20 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from robotappel.config import get_settings
-from robotappel.dal.dynamodb import Item, Write, client, from_ddb, to_ddb, unavailable_on_throttling, values
+from robotappel.dal.dynamodb import (
+    Item,
+    Rows,
+    Write,
+    client,
+    from_ddb,
+    query_rows,
+    to_ddb,
+    unavailable_on_throttling,
+    values,
+)
+from robotappel.errors import InvalidInput
 from robotappel.models.phone import NumberType
+from robotappel.paging import MAX_LIMIT
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
@@ -26,6 +39,7 @@ CALL_MEMORY_SECONDS = 7 * 24 * 3600
 
 # Names of transaction parts whose condition a use case may ask about.
 NUMBER = "number"
+TOMBSTONE = "tombstone"
 CLIENT_PHONE_GUARD = "client_phone_guard"
 LINKED_CLIENT_PHONE = "linked_client_phone"
 CALL_MARKER = "call_marker"
@@ -89,6 +103,10 @@ def number_sk(number_id: str) -> str:
     return f"number#{number_id}"
 
 
+def released_sk(number_id: str) -> str:
+    return f"released#{number_id}"
+
+
 def _guard_sk(e164: str) -> str:
     return f"clientphone#{e164}"
 
@@ -99,9 +117,18 @@ def _query(**kwargs: Any) -> list[NumberRecord]:
         return [_record(from_ddb(item)) for page in pages for item in page["Items"]]
 
 
-def _live_numbers(org_id: str, prefix: str) -> list[NumberRecord]:
-    return _query(
+def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Rows[NumberRecord]:
+    """A page of the org's live numbers under `prefix`, newest first, after the sort key `after`."""
+    if after is not None and not after.startswith(prefix):
+        raise InvalidInput("cursor", "This cursor belongs to another listing.")
+    return query_rows(
+        _record,
+        limit,
+        {"orgId": org_id, "sk": after} if after else None,
+        TableName=_table(),
         KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
+        # Released numbers are kept under released#, out of this range; the filter only hides the tombstones
+        # written in place before that (#16), so it removes nothing from data written since.
         FilterExpression="#status <> :released",
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=values(org=org_id, prefix=prefix, released="released"),
@@ -116,17 +143,19 @@ def get_number(org_id: str, number_id: str) -> NumberRecord | None:
     return _record(from_ddb(response["Item"])) if "Item" in response else None
 
 
-def list_numbers(org_id: str) -> list[NumberRecord]:
-    """The org's client phones and active Twilio numbers, newest first, in one query."""
-    return _live_numbers(org_id, number_sk(""))
+def list_numbers(org_id: str, limit: int = MAX_LIMIT, after: str | None = None) -> Rows[NumberRecord]:
+    """The org's client phones and active Twilio numbers, newest first (all Twilio numbers, then client phones)."""
+    return _live_numbers(org_id, number_sk(""), limit, after)
 
 
-def list_client_phones(org_id: str) -> list[ClientPhoneRecord]:
-    return [record for record in _live_numbers(org_id, number_sk(f"{CLIENT_PHONE}_")) if record.kind == "client"]
+def list_client_phones(org_id: str, limit: int = MAX_LIMIT, after: str | None = None) -> Rows[ClientPhoneRecord]:
+    rows = _live_numbers(org_id, number_sk(f"{CLIENT_PHONE}_"), limit, after)
+    return Rows([record for record in rows.records if isinstance(record, ClientPhoneRecord)], rows.last_sk)
 
 
-def list_twilio_numbers(org_id: str) -> list[TwilioNumberRecord]:
-    return [record for record in _live_numbers(org_id, number_sk(f"{TWILIO_NUMBER}_")) if record.kind == "twilio"]
+def list_twilio_numbers(org_id: str, limit: int = MAX_LIMIT, after: str | None = None) -> Rows[TwilioNumberRecord]:
+    rows = _live_numbers(org_id, number_sk(f"{TWILIO_NUMBER}_"), limit, after)
+    return Rows([record for record in rows.records if isinstance(record, TwilioNumberRecord)], rows.last_sk)
 
 
 def client_phone_exists(org_id: str, e164: str) -> bool:
@@ -144,6 +173,25 @@ def find_linked_twilio_number(org_id: str, client_e164: str) -> TwilioNumberReco
         ExpressionAttributeValues=values(org=org_id, phone=client_e164, active="active"),
     )
     return next((record for record in records if record.kind == "twilio"), None)
+
+
+def find_linked_twilio_numbers(org_id: str, client_phones: list[str]) -> dict[str, TwilioNumberRecord]:
+    """client phone -> the active Twilio number linked to it, for these client phones (one query of their range)."""
+    if not client_phones:
+        return {}
+    records = _query(
+        IndexName="byClientPhoneNumber",
+        KeyConditionExpression="orgId = :org AND clientPhoneNumber BETWEEN :low AND :high",
+        FilterExpression="#status = :active",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=values(org=org_id, low=min(client_phones), high=max(client_phones), active="active"),
+    )
+    wanted = set(client_phones)
+    return {
+        record.client_phone_number: record
+        for record in records
+        if isinstance(record, TwilioNumberRecord) and record.client_phone_number in wanted
+    }
 
 
 def find_by_phone_number(e164: str) -> list[NumberRecord]:
@@ -213,6 +261,32 @@ def client_phone_still_exists(org_id: str, e164: str) -> Write:
 
 def put_twilio_number(record: TwilioNumberRecord) -> Write:
     return Write(NUMBER, {"Put": {"TableName": _table(), "Item": to_ddb(record.item())}})
+
+
+def release_twilio_number(record: TwilioNumberRecord, released_at: str) -> list[Write]:
+    """The number leaves the live key range: deleted from it (NUMBER fails if it is gone or no longer active) and
+    kept, unlinked, as a tombstone under released#<id> (TOMBSTONE), which no listing of live numbers reads."""
+    tombstone = record.model_copy(
+        update={"status": "released", "released_at": released_at, "client_phone_number": None}
+    )
+    return [
+        Write(
+            NUMBER,
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": _key(record.org_id, number_sk(record.id)),
+                    "ConditionExpression": "attribute_exists(sk) AND #status = :active",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values(active="active"),
+                }
+            },
+        ),
+        Write(
+            TOMBSTONE,
+            {"Put": {"TableName": _table(), "Item": to_ddb({**tombstone.item(), "sk": released_sk(record.id)})}},
+        ),
+    ]
 
 
 def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:

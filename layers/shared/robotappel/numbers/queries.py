@@ -1,4 +1,8 @@
-"""The read use cases of numbers: DynamoDB only, so a read function never loads the Twilio SDK."""
+"""The read use cases of numbers: DynamoDB only, so a read function never loads the Twilio SDK.
+
+The three lists come a page at a time (`robotappel.paging`); an admin naming an org that does not exist gets 404,
+before anything is read or charged.
+"""
 
 from urllib.parse import unquote
 
@@ -10,21 +14,27 @@ from robotappel.models.phone import parse_e164
 from robotappel.models.twilio_numbers import InboundClientNumber, TwilioNumber
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import client_org_phone, inbound_client_number, org_list_row, twilio_number
+from robotappel.paging import Listing, Page, PageRequest
+from robotappel.tenants.orgs import readable_org
 
 
-def list_client_phones(ctx: CallContext, requested_org_id: str | None) -> list[ClientOrgPhone]:
-    records = numbers.list_client_phones(ctx.caller.readable_org(requested_org_id))
+def list_client_phones(ctx: CallContext, requested_org_id: str | None, page: PageRequest) -> Page[ClientOrgPhone]:
+    listing = Listing(readable_org(ctx.caller, requested_org_id), "clientPhones")
+    rows = numbers.list_client_phones(listing.org_id, page.limit, listing.position(page.cursor))
+    records = rows.records
     if any(record.status == "pending" for record in records):
         # The one exception to "reads never call Twilio": a pending phone whose callback never came is asked
         # about at Twilio. Imported here so that lists without pending phones never load the SDK.
         from robotappel.numbers.verification import rechecked_if_stale
 
         records = [rechecked_if_stale(record) for record in records]
-    return [client_org_phone(record) for record in records]
+    return Page([client_org_phone(record) for record in records], listing.cursor(rows.last_sk))
 
 
-def list_twilio_numbers(ctx: CallContext) -> list[TwilioNumber]:
-    return [twilio_number(record) for record in numbers.list_twilio_numbers(ctx.caller.org_id)]
+def list_twilio_numbers(ctx: CallContext, page: PageRequest) -> Page[TwilioNumber]:
+    listing = Listing(ctx.caller.org_id, "twilioNumbers")
+    rows = numbers.list_twilio_numbers(listing.org_id, page.limit, listing.position(page.cursor))
+    return Page([twilio_number(record) for record in rows.records], listing.cursor(rows.last_sk))
 
 
 def find_by_client_phone(ctx: CallContext, raw_client_phone: str) -> InboundClientNumber:
@@ -39,12 +49,21 @@ def find_by_client_phone(ctx: CallContext, raw_client_phone: str) -> InboundClie
     return inbound_client_number(record, client_phone)
 
 
-def org_phone_number_list(ctx: CallContext, requested_org_id: str | None) -> list[OrgPhoneNumberItem]:
+def org_phone_number_list(
+    ctx: CallContext, requested_org_id: str | None, page: PageRequest
+) -> Page[OrgPhoneNumberItem]:
     """One row per client phone (outbound) and per active Twilio number (inbound)."""
-    records = numbers.list_numbers(ctx.caller.readable_org(requested_org_id))
+    listing = Listing(readable_org(ctx.caller, requested_org_id), "orgPhoneNumbers")
+    rows = numbers.list_numbers(listing.org_id, page.limit, listing.position(page.cursor))
     linked = {
         record.client_phone_number: record
-        for record in records
+        for record in rows.records
         if isinstance(record, numbers.TwilioNumberRecord) and record.client_phone_number
     }
-    return [org_list_row(record, linked.get(record.phone_number)) for record in records]
+    if page.cursor is not None:
+        # Twilio numbers sort before client phones: a first page that reaches the client phones holds them all, a
+        # later one may not hold those its client phones are linked to.
+        phones = [record.phone_number for record in rows.records if isinstance(record, numbers.ClientPhoneRecord)]
+        linked |= numbers.find_linked_twilio_numbers(listing.org_id, phones)
+    rows_out = [org_list_row(record, linked.get(record.phone_number)) for record in rows.records]
+    return Page(rows_out, listing.cursor(rows.last_sk))

@@ -205,12 +205,7 @@ def _restore_at_twilio(record: TwilioNumberRecord) -> None:
 def release_number(ctx: CallContext, record: TwilioNumberRecord) -> DeleteResult:
     ctx.meter.hold()
     released = gateway.release_number(record.phone_number_sid)
-    tombstone = [
-        numbers.save_number(
-            record,
-            record.model_copy(update={"status": "released", "released_at": now_iso(), "client_phone_number": None}),
-        )
-    ]
+    tombstone = numbers.release_twilio_number(record, now_iso())
     try:
         ctx.meter.commit(tombstone)
     except Exception as failure:

@@ -19,6 +19,7 @@ ROUTE_COSTS = MappingProxyType(
         "GET /phoneNumber/getOrgPhoneNumberList": 5,
         "PATCH /phoneNumber/updatePhoneNumber/{id}": 5,
         "GET /tokens/balance": 0,
+        "GET /tokens/ledger": 0,
         "POST /phoneNumber/twilio/validationStatus": 0,
         "POST /phoneNumber/twilio/callStatus": 0,
         "POST /admin/orgs": 0,
