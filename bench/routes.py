@@ -246,7 +246,7 @@ def verified_client_phone() -> None:
 def pending_verification(world: World) -> dict[str, str]:
     """A client phone just added (the emulator verifies it at once): the callback Twilio would post."""
     world.call("add_client_phone", api_event("add_client_phone"))
-    [record] = numbers.list_client_phones(ORG)
+    [record] = numbers.list_client_phones(ORG).records
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         sids = [c["sid"] for c in world.emulator.caller_ids() if c["phone_number"] == record.phone_number]
@@ -482,6 +482,134 @@ def bench_world() -> Iterator[World]:
         emulator.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+# ------------------------------------------------------------------ lists at scale
+LIVE_NUMBERS = 20  # one page of them
+RELEASED_BEHIND = 10_000
+# moto scans the whole table for every Query (~0.2-0.5 s with 10,000 items where DynamoDB reads only the key
+# range): a few samples are enough, and the time that is ours is told apart from the time inside the calls.
+LISTING_ITERATIONS = 8
+
+
+@dataclass(frozen=True)
+class ListingCost:
+    """One page of an org's live Twilio numbers (GET GetTwilioPhoneNumberByOrg?limit=LIVE_NUMBERS), read with
+    `released` numbers of the same org in the table."""
+
+    layout: str
+    released: int
+    rows: int
+    calls: list[str]
+    items_read: int  # the Queries' ScannedCount: the items DynamoDB reads, and bills, for the page
+    warm_ms: float
+    dynamodb_ms: float  # inside the DynamoDB calls (botocore + moto, which scans the whole table for a Query)
+
+    @property
+    def ours_ms(self) -> float:
+        """What the handler and the layer spend, around the calls: the part that is the same as on AWS."""
+        return self.warm_ms - self.dynamodb_ms
+
+
+def _twilio_number_record(released: bool) -> numbers.TwilioNumberRecord:
+    number_id = new_id(numbers.TWILIO_NUMBER)
+    return numbers.TwilioNumberRecord(
+        id=number_id,
+        org_id=ORG,
+        phone_number="+1415" + str(int(number_id[3:], 16))[-7:],
+        phone_number_sid="PN" + number_id[3:].rjust(32, "0"),
+        friendly_name="bench",
+        country_code="US",
+        number_type="local",
+        voice_url="https://voice.example.test/inbound",
+        created_at=now_iso(),
+        status="released" if released else "active",
+    )
+
+
+def _write_all(world: World, items: list[Any]) -> None:
+    """Straight into the table, 25 at a time (set-up, not measured)."""
+    table = world.tables["NumbersTable"]
+    for start in range(0, len(items), 25):
+        batch: Any = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        world.ddb.batch_write_item(RequestItems={table: batch})
+
+
+def _released_items(count: int, in_place: bool) -> list[Any]:
+    """Tombstones as a release writes them (under released#), or in place as before #16 (number#, status released)."""
+    if in_place:
+        return [dynamodb.to_ddb(_twilio_number_record(released=True).item()) for _ in range(count)]
+    return [
+        numbers.release_twilio_number(_twilio_number_record(released=False), now_iso())[1].request["Put"]["Item"]
+        for _ in range(count)
+    ]
+
+
+def listing_cost(world: World, layout: str, released: int, in_place: bool) -> ListingCost:
+    world.reset()
+    # Released first: older than the live numbers, as numbers bought, released and bought again over the years.
+    _write_all(world, _released_items(released, in_place))
+    _write_all(world, [dynamodb.to_ddb(_twilio_number_record(released=False).item()) for _ in range(LIVE_NUMBERS)])
+    event = api_event("get_twilio_numbers_by_org")
+    event["queryStringParameters"] = {"limit": str(LIVE_NUMBERS)}
+    event["multiValueQueryStringParameters"] = {"limit": [str(LIVE_NUMBERS)]}
+    scanned: list[int] = []
+    in_calls: list[float] = []  # start, stop, start, stop...
+
+    def started(**_: Any) -> None:
+        in_calls.append(time.perf_counter())
+
+    def ended(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        in_calls.append(time.perf_counter())
+        if model.name == "Query":
+            scanned.append(int(parsed.get("ScannedCount", 0)))
+
+    events = dynamodb.client().meta.events
+    events.register("before-call.dynamodb", started)
+    events.register("after-call.dynamodb", ended)
+    timings: list[tuple[float, float]] = []
+    rows, calls = 0, []
+    # moto keeps the 10,000 items in this process's heap, where DynamoDB keeps them on its servers: frozen, the
+    # garbage collector does not walk them during our code.
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(LISTING_ITERATIONS + 1):  # the balance (1,000,000) pays for them all: the state can stay
+            gc.collect()
+            scanned.clear()
+            in_calls.clear()
+            with world.recorder.recording() as recorded:
+                start = time.perf_counter()
+                result = world.invoke("get_twilio_numbers_by_org", event)
+                elapsed = time.perf_counter() - start
+            assert result["statusCode"] == 200, result["body"]
+            rows, calls = len(json.loads(result["body"])), [call.operation for call in recorded]
+            timings.append((elapsed, sum(in_calls[1::2]) - sum(in_calls[0::2])))
+    finally:
+        gc.unfreeze()
+        events.unregister("before-call.dynamodb", started)
+        events.unregister("after-call.dynamodb", ended)
+    warm = timings[1:]
+    return ListingCost(
+        layout=layout,
+        released=released,
+        rows=rows,
+        calls=calls,
+        items_read=sum(scanned),
+        warm_ms=statistics.median(t for t, _ in warm) * 1000,
+        dynamodb_ms=statistics.median(d for _, d in warm) * 1000,
+    )
+
+
+def listing_costs() -> list[ListingCost]:
+    """The same page with no released number behind it, with RELEASED_BEHIND of them (tombstones out of the live
+    key range), and with as many written in place as before #16 (what the key range saves)."""
+    with bench_world() as world:
+        return [
+            listing_cost(world, "none", 0, in_place=False),
+            listing_cost(world, "released# tombstones", RELEASED_BEHIND, in_place=False),
+            listing_cost(world, "in place (before #16)", RELEASED_BEHIND, in_place=True),
+        ]
 
 
 def run_all(iterations: int) -> list[RouteResult]:
