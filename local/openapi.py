@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import threading
 import tomllib
@@ -177,11 +178,17 @@ def load_function_module(function: template.Function) -> ModuleType:
         raise ImportError(f"{source} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    # Functions validate their settings at init; the document needs none of their values.
+    missing = {key: value for key, value in template.placeholder_environment(function).items() if key not in os.environ}
+    os.environ.update(missing)
     try:
         spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise
+    finally:
+        for key in missing:
+            del os.environ[key]
     return module
 
 

@@ -161,5 +161,13 @@ def resolve_environment(function: Function, references: dict[str, str]) -> dict[
     return env
 
 
+def placeholder_environment(function: Function) -> dict[str, str]:
+    """The function's environment as a deployed stage would set it, every reference resolved to a plausible
+    name: enough to import a function (its settings are validated at init) where no table exists."""
+    references = {name: f"robotappel-{name}-dev" for name in resources("AWS::DynamoDB::Table")}
+    references |= parameter_defaults() | {"TwilioSecretArn": "robotappel/twilio-dev"}
+    return resolve_environment(function, references)
+
+
 def parameter_defaults() -> dict[str, str]:
     return {name: str(p.get("Default", "")) for name, p in load().get("Parameters", {}).items()}

@@ -4,6 +4,7 @@ Whether it may is read from the template: only functions granted the Twilio secr
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -30,7 +31,14 @@ def grants_twilio_secret(function: template.Function) -> bool:
 
 def twilio_modules_loaded_by(function: template.Function) -> list[str]:
     probe = _PROBE.format(code_dir=str(function.code_dir), layer=str(LAYER))
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, **template.placeholder_environment(function)},
+    )
     return list(json.loads(result.stdout.splitlines()[-1]))
 
 

@@ -74,3 +74,10 @@ def test_functions_only_use_scoped_policy_templates_never_wildcard_actions() -> 
             [(policy_template, parameters)] = policy.items()
             assert policy_template in SCOPED_POLICY_TEMPLATES, f"{name}: {policy_template}"
             assert "Statement" not in parameters
+
+
+def test_the_token_costs_parameters_example_names_real_route_keys() -> None:
+    description = template.load()["Parameters"]["TokenCosts"]["Description"]
+    example = json.loads(description[description.index("{") : description.rindex("}") + 1])
+    assert example
+    assert set(example) <= set(ROUTE_COSTS)

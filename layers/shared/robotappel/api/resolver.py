@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
-from robotappel.tokens.costs import cost_of
+from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
 
@@ -41,7 +41,10 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 
 def create_app(*, charged: bool = True) -> APIGatewayRestResolver:
-    """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost)."""
+    """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost).
+
+    Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
+    route_costs()
     app = APIGatewayRestResolver(enable_validation=True)
     register_error_handlers(app)
     if charged:
