@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
-import importlib.util
 import json
 import os
 import statistics
@@ -21,7 +20,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -35,7 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from local import template
 from local.aws import table_name
-from local.lambda_runner import FakeLambdaContext
+from local.lambda_runtime import REGION, FakeLambdaContext, load_function
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import api_keys, dynamodb, numbers
 from robotappel.dal import tokens as ledger
@@ -43,7 +41,6 @@ from robotappel.dal.dynamodb import transact
 from robotappel.ids import new_id, now_iso
 
 ROOT = Path(__file__).resolve().parent.parent
-REGION = "eu-west-3"
 ORG = "org-demo"  # the org of the events in events/
 API_KEY = "bench-key"
 CLIENT_PHONE = "+33612345678"
@@ -121,7 +118,6 @@ class World:
         self.tables = {logical_id: table_name(logical_id) for logical_id in template.tables()}
         self.ddb = boto3.client("dynamodb", region_name=REGION)
         self.recorder = Recorder()
-        self.modules: dict[str, ModuleType] = {}
         self.devnull = open(os.devnull, "w")  # noqa: SIM115  # lives as long as the run
         self._saved: tuple[Any, Any] | None = None
 
@@ -165,16 +161,9 @@ class World:
             api.incoming, api.caller_ids, api.log = incoming, caller_ids, []
 
     def handler(self, function: str) -> Callable[[Event, Any], dict[str, Any]]:
-        if function not in self.modules:
-            path = ROOT / "functions" / function / "app.py"
-            spec = importlib.util.spec_from_file_location(f"bench_{function}_app", path)
-            assert spec is not None
-            assert spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            with contextlib.redirect_stdout(self.devnull):  # Powertools' Logger binds sys.stdout when created
-                spec.loader.exec_module(module)
-            self.modules[function] = module
-        handler: Callable[[Event, Any], dict[str, Any]] = self.modules[function].handler
+        with contextlib.redirect_stdout(self.devnull):  # Powertools' Logger binds sys.stdout when created
+            module = load_function(function)
+        handler: Callable[[Event, Any], dict[str, Any]] = module.handler
         return handler
 
     def invoke(self, function: str, event: Event) -> dict[str, Any]:

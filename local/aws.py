@@ -14,8 +14,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 
 from local import template
+from local.lambda_runtime import REGION
 
-REGION = "eu-west-3"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials

@@ -17,7 +17,6 @@ UI at /docs, with Powertools' own Swagger UI assets: nothing is fetched from a C
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import threading
@@ -25,20 +24,18 @@ import tomllib
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from local import template
+from local.lambda_runtime import load_function
 
 if TYPE_CHECKING:
     from flask import Flask, Response
 
 ROOT = template.ROOT
 DOCUMENT = ROOT / "openapi.json"
-LAYER_DIR = ROOT / "layers" / "shared"
 LOCAL_SERVER_URL = "http://127.0.0.1:3000"
 BEARER = "bearerAuth"
-_MODULE_PREFIX = "_robotappel_openapi_"
 _REF_PREFIX = "#/components/schemas/"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Powertools' own error models, replaced by the API's error format.
@@ -164,32 +161,11 @@ def _version() -> str:
     return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 
 
-def load_function_module(function: template.Function) -> ModuleType:
-    """A function's handler module, imported from its file under a name of its own (every handler is app.py)."""
-    name = _MODULE_PREFIX + function.name
-    if name in sys.modules:
-        return sys.modules[name]
-    if str(LAYER_DIR) not in sys.path:  # the layer, as Lambda provides it (/opt/python); never a function folder
-        sys.path.append(str(LAYER_DIR))
-    source = function.code_dir / f"{function.handler.rpartition('.')[0].replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(name, source)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{source} cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
 def _function_schemas() -> Iterator[tuple[template.Function, dict[str, Any]]]:
     functions = template.functions()
     with_routes = sorted({route.function for route in template.routes()})
     for logical_id in with_routes:
-        module = load_function_module(functions[logical_id])
+        module = load_function(functions[logical_id].name)
         yield functions[logical_id], json.loads(module.app.get_openapi_json_schema())
 
 
@@ -235,7 +211,7 @@ def _decorate(method: str, path: str, operation: dict[str, Any], function: templ
     route = routes.get((method.upper(), path))
     authorized = route is None or route.authorized  # a route unknown to the template: fail closed
     cost = ROUTE_COSTS.get(f"{method.upper()} {path}", 0)
-    module_doc = (sys.modules[_MODULE_PREFIX + function.name].__doc__ or "").strip()
+    module_doc = (load_function(function.name).__doc__ or "").strip()
     if module_doc and "description" not in operation:
         operation["description"] = module_doc
     operation["tags"] = [path.split("/")[1] if authorized else "webhooks"]

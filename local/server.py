@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from local import template
 from local.aws import LocalAws
+from local.lambda_runtime import put_layer_on_path
 
 if TYPE_CHECKING:
     from flask import Response
@@ -41,7 +42,6 @@ ACCESS_LOG = logging.getLogger("local.api")
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_SEED_FILE = Path(__file__).with_name("seed.json")
-LAYER_DIR = template.ROOT / "layers" / "shared"
 # Fixed defaults, so that a restarted server keeps signing webhooks with the same credentials.
 DEFAULT_TWILIO_ACCOUNT_SID = "AC" + hashlib.sha256(b"robotappel-local-account").hexdigest()[:32]
 DEFAULT_TWILIO_AUTH_TOKEN = hashlib.sha256(b"robotappel-local-auth-token").hexdigest()[:32]
@@ -225,8 +225,7 @@ class DevServer:
         """Function workers start with this process's environment (on first use); the seeding uses it too."""
         self._saved_environ = dict(os.environ)
         os.environ.update(self.function_environment())
-        if str(LAYER_DIR) not in sys.path:
-            sys.path.insert(0, str(LAYER_DIR))
+        put_layer_on_path()
         _clear_layer_caches()
 
     def _seed(self) -> None:
