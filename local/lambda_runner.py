@@ -404,10 +404,6 @@ class WorkerLambdaRunner:
             stderr.flush()
 
 
-# The name the dev server and the tests know the runner by (it ran functions in-process once).
-InProcessLambdaRunner = WorkerLambdaRunner
-
-
 def _stop(pools: list[WorkerPool], zygotes: list[Zygote]) -> None:
     for pool in pools:
         pool.stop()

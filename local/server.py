@@ -146,11 +146,8 @@ class DevServer:
     def _start_twilio(self) -> None:
         if self.twilio_api_base_url:
             return
-        try:
-            from local.twilio_emulator import TwilioEmulator  # written in parallel, may be absent
-        except ImportError:
-            LOG.warning("local.twilio_emulator is not available: the routes that call Twilio will fail")
-            return
+        from local.twilio_emulator import TwilioEmulator
+
         self.twilio = TwilioEmulator(
             account_sid=self.twilio_account_sid, auth_token=self.twilio_auth_token, host=self.host, port=0
         ).start()
@@ -160,11 +157,11 @@ class DevServer:
         from werkzeug.serving import make_server
 
         from local.gateway import LocalApiGateway, build_api
-        from local.lambda_runner import InProcessLambdaRunner, function_configs
+        from local.lambda_runner import WorkerLambdaRunner, function_configs
 
         api = build_api(self._parameters(public_base_url=""))
         self.gateway = LocalApiGateway(
-            api=api, lambda_runner=InProcessLambdaRunner(function_configs()), port=port, host=self.host
+            api=api, lambda_runner=WorkerLambdaRunner(function_configs()), port=port, host=self.host
         )
         self.gateway.create()
         self._deliver_streams_after_requests(self.gateway)
