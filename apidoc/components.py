@@ -20,6 +20,16 @@ TAGS: list[Tag | str] = [
 _SCHEMA_REF = "#/components/schemas/"
 
 _ERROR_CODE = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "snake_case error code"}
+
+
+def _error_with(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """The schema of an error body that carries more than `error` and `message`."""
+    extension: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        extension["required"] = required
+    return {"allOf": [{"$ref": _SCHEMA_REF + "Error"}, extension]}
+
+
 ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {
         "type": "object",
@@ -28,48 +38,27 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["error", "message"],
         "additionalProperties": True,
     },
-    "InsufficientTokensError": {
-        "allOf": [
-            {"$ref": _SCHEMA_REF + "Error"},
-            {
-                "type": "object",
-                "properties": {
-                    "error": {"const": "insufficient_tokens"},
-                    "required": {"type": "integer", "description": "Tokens the route costs."},
-                    "balance": {"type": "integer", "description": "Tokens the organisation has."},
-                },
-                "required": ["required", "balance"],
+    "InsufficientTokensError": _error_with(
+        {
+            "error": {"const": "insufficient_tokens"},
+            "required": {"type": "integer", "description": "Tokens the route costs."},
+            "balance": {"type": "integer", "description": "Tokens the organisation has."},
+        },
+        required=["required", "balance"],
+    ),
+    "InvalidRequestError": _error_with(
+        {
+            "field": {"type": "string", "description": "The first invalid field, e.g. phoneNumber."},
+            "problems": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
             },
-        ]
-    },
-    "InvalidRequestError": {
-        "allOf": [
-            {"$ref": _SCHEMA_REF + "Error"},
-            {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string", "description": "The first invalid field, e.g. phoneNumber."},
-                    "problems": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                        },
-                    },
-                },
-                "required": ["field"],
-            },
-        ]
-    },
-    "TwilioFailureError": {
-        "allOf": [
-            {"$ref": _SCHEMA_REF + "Error"},
-            {
-                "type": "object",
-                "properties": {"twilioCode": {"type": "integer", "description": "Twilio's error code, if any."}},
-            },
-        ]
-    },
+        },
+        required=["field"],
+    ),
+    "TwilioFailureError": _error_with(
+        {"twilioCode": {"type": "integer", "description": "Twilio's error code, if any."}},
+    ),
 }
 
 # status -> (description, schema name)
