@@ -52,7 +52,7 @@ def build() -> dict[str, Any]:
     models: dict[str, Any] = dict(components.ERROR_SCHEMAS)
     for logical_id, routes in _routes_by_function().items():
         schema = _function_schema(functions[logical_id], routes, ROUTE_COSTS)
-        _check_model_names(schema, models, functions[logical_id])
+        check_model_names(schema, models, functions[logical_id])
         merge.add_schema(schema)
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     document["paths"] = dict(sorted(document["paths"].items()))
@@ -109,7 +109,7 @@ def _describe(operation: dict[str, Any], route: template.Route, cost: int, descr
     operation["responses"] = dict(sorted(responses.items()))
 
 
-def _check_model_names(schema: dict[str, Any], models: dict[str, Any], function: template.Function) -> None:
+def check_model_names(schema: dict[str, Any], models: dict[str, Any], function: template.Function) -> None:
     """Powertools' merge keeps the last of two models with the same name: a route would be described with
     another's model, or a model would replace an error schema."""
     for name, definition in schema.get("components", {}).get("schemas", {}).items():

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apidoc import components
+from apidoc import components, document
 from apidoc.document import DOCUMENT
 from local import template
 
@@ -84,3 +84,24 @@ def test_every_reference_resolves(committed: dict[str, Any]) -> None:
         for part in reference.removeprefix("#/").split("/"):
             node = node[part]
         assert node, reference
+
+
+def test_a_model_named_like_another_schema_fails_the_build() -> None:
+    # Given the schemas of the document so far, the API's Error among them
+    models = dict(components.ERROR_SCHEMAS)
+    # When a function brings another model also called Error (Powertools' merge would keep only the last)
+    schema = {"components": {"schemas": {"Error": {"type": "string"}}}}
+    # Then the build fails, naming the function and the model
+    with pytest.raises(ValueError, match="GetTokenBalanceFunction has a model called Error"):
+        document.check_model_names(schema, models, template.functions()["GetTokenBalanceFunction"])
+
+
+def test_the_same_model_brought_by_two_functions_is_one_schema() -> None:
+    # Given a model that two functions both use
+    models: dict[str, Any] = {}
+    schema = {"components": {"schemas": {"TokenBalance": {"type": "object"}}}}
+    # When both functions' schemas are checked
+    for logical_id in ("GetTokenBalanceFunction", "GetAllClientPhoneNumbersFunction"):
+        document.check_model_names(schema, models, template.functions()[logical_id])
+    # Then the model is known once, as it is
+    assert models == {"TokenBalance": {"type": "object"}}
