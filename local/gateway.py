@@ -205,6 +205,19 @@ def build_api(parameters: dict[str, str]) -> Api:
     return ApiProvider(stacks, cwd=str(template.ROOT)).api
 
 
+# The samcli internals LocalApiGateway relies on: the LocalApigwService methods it overrides (samcli calls them, and
+# the overrides call samcli's back) and the attributes samcli sets that it reads. tests/unit/test_samcli_internals.py
+# checks them against the installed aws-sam-cli, so that an upgrade that changes one fails a test, not `make run`.
+SAMCLI_OVERRIDDEN_METHODS = (
+    "create",
+    "_construct_error_handling",
+    "_generate_lambda_event",
+    "_invoke_lambda_function",
+    "_invoke_parse_lambda_authorizer",
+)
+SAMCLI_ATTRIBUTES = ("_app", "api", "lambda_runner", "stderr")
+
+
 class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
     """LocalApigwService, closer to API Gateway (see the module docstring)."""
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from local import template
 from local.aws import LocalAws
+from local.lambda_runtime import put_layer_on_path
 
 if TYPE_CHECKING:
     from flask import Response
@@ -41,7 +42,6 @@ ACCESS_LOG = logging.getLogger("local.api")
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_SEED_FILE = Path(__file__).with_name("seed.json")
-LAYER_DIR = template.ROOT / "layers" / "shared"
 # Fixed defaults, so that a restarted server keeps signing webhooks with the same credentials.
 DEFAULT_TWILIO_ACCOUNT_SID = "AC" + hashlib.sha256(b"robotappel-local-account").hexdigest()[:32]
 DEFAULT_TWILIO_AUTH_TOKEN = hashlib.sha256(b"robotappel-local-auth-token").hexdigest()[:32]
@@ -146,11 +146,8 @@ class DevServer:
     def _start_twilio(self) -> None:
         if self.twilio_api_base_url:
             return
-        try:
-            from local.twilio_emulator import TwilioEmulator  # written in parallel, may be absent
-        except ImportError:
-            LOG.warning("local.twilio_emulator is not available: the routes that call Twilio will fail")
-            return
+        from local.twilio_emulator import TwilioEmulator
+
         self.twilio = TwilioEmulator(
             account_sid=self.twilio_account_sid, auth_token=self.twilio_auth_token, host=self.host, port=0
         ).start()
@@ -160,11 +157,11 @@ class DevServer:
         from werkzeug.serving import make_server
 
         from local.gateway import LocalApiGateway, build_api
-        from local.lambda_runner import InProcessLambdaRunner, function_configs
+        from local.lambda_runner import WorkerLambdaRunner, function_configs
 
         api = build_api(self._parameters(public_base_url=""))
         self.gateway = LocalApiGateway(
-            api=api, lambda_runner=InProcessLambdaRunner(function_configs()), port=port, host=self.host
+            api=api, lambda_runner=WorkerLambdaRunner(function_configs()), port=port, host=self.host
         )
         self.gateway.create()
         self._deliver_streams_after_requests(self.gateway)
@@ -225,8 +222,7 @@ class DevServer:
         """Function workers start with this process's environment (on first use); the seeding uses it too."""
         self._saved_environ = dict(os.environ)
         os.environ.update(self.function_environment())
-        if str(LAYER_DIR) not in sys.path:
-            sys.path.insert(0, str(LAYER_DIR))
+        put_layer_on_path()
         _clear_layer_caches()
 
     def _seed(self) -> None:

@@ -47,6 +47,12 @@ class Function:
         """The folder name under functions/ (e.g. add_client_phone)."""
         return self.code_dir.name
 
+    @property
+    def source(self) -> Path:
+        """The handler's file: Handler `app.handler` -> <CodeUri>/app.py."""
+        module_name = self.handler.rpartition(".")[0]
+        return self.code_dir / f"{module_name.replace('.', '/')}.py"
+
 
 @cache
 def load() -> dict[str, Any]:
@@ -140,6 +146,14 @@ def routes() -> list[Route]:
             authorizer = props.get("Auth", {}).get("Authorizer")
             found.append(Route(props["Method"].upper(), props["Path"], name, authorizer != "NONE"))
     return found
+
+
+def function_named(name: str) -> Function:
+    """The function whose code is functions/<name>, e.g. function_named("token_ledger")."""
+    for function in functions().values():
+        if function.name == name:
+            return function
+    raise KeyError(f"No function of template.yaml has its code in functions/{name}")
 
 
 def function_for(method: str, path: str) -> Function:

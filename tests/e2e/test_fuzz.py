@@ -8,7 +8,6 @@ so a run is short and a failure comes back on the next run.
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from local import openapi
+from apidoc.document import DOCUMENT
 from tests.fixtures.server import server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
@@ -38,7 +37,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 Operation = APIOperation[Any, Any, Any, Any]
 AnyCase = Case[Operation]
-SCHEMA = schemathesis.openapi.from_path(openapi.DOCUMENT)
+SCHEMA = schemathesis.openapi.from_path(DOCUMENT)
 
 
 def _operations() -> list[Operation]:
@@ -166,4 +165,4 @@ def test_every_route_of_the_document_is_fuzzed() -> None:
     documented = {f"{method.upper()} {path}" for path, item in SCHEMA.raw_schema["paths"].items() for method in item}
     assert fuzzed == documented
     assert len(WEBHOOKS) == 2
-    assert Path(openapi.DOCUMENT).is_file()
+    assert DOCUMENT.is_file()

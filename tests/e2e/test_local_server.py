@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from local import template
 from local.gateway import LocalApiGateway, build_api
-from local.lambda_runner import FunctionConfig, InProcessLambdaRunner
+from local.lambda_runner import FunctionConfig, WorkerLambdaRunner
 from robotappel.dal.api_keys import hash_key
 from tests.fixtures.server import LocalServer, server_table
 
@@ -193,7 +193,7 @@ def gateway(tmp_path: Path) -> FlaskClient:
     configs = {logical_id: stand_in(tmp_path, logical_id, source) for logical_id, source in functions.items()}
     parameters = {**template.parameter_defaults(), "TwilioSecretArn": "arn:aws:secretsmanager:local:twilio"}
     service = LocalApiGateway(
-        api=build_api(parameters), lambda_runner=InProcessLambdaRunner(configs), port=3000, host="127.0.0.1"
+        api=build_api(parameters), lambda_runner=WorkerLambdaRunner(configs), port=3000, host="127.0.0.1"
     )
     service.create()
     client: FlaskClient = service.app.test_client()
