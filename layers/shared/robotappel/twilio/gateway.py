@@ -3,7 +3,7 @@
 Results are small frozen dataclasses so nothing outside this package depends on the SDK's objects.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -111,7 +111,8 @@ def buy_number(
             friendly_name=friendly_name,
             bundle_sid=_or_unset(bundle_sid),
             address_sid=_or_unset(address_sid),
-        )
+        ),
+        sent=[name for name, value in (("BundleSid", bundle_sid), ("AddressSid", address_sid)) if value],
     )
     return _incoming_number(bought)
 
@@ -135,11 +136,12 @@ def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool
     return bool(validator.validate(url, params, signature))
 
 
-def _call(operation: Callable[[Client], T]) -> T:
+def _call(operation: Callable[[Client], T], sent: Collection[str] = ()) -> T:
+    """`sent`: the optional Twilio parameters the operation sends, for errors whose meaning depends on them."""
     try:
         return retry.call_with_retries(lambda: operation(get_twilio_client()), is_retryable, retry.DEFAULT_POLICY)
     except (TwilioException, RequestException) as exc:
-        raise to_domain_error(exc) from exc
+        raise to_domain_error(exc, sent) from exc
 
 
 def _delete(operation: Callable[[Client], object]) -> bool:
