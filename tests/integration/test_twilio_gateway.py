@@ -1,5 +1,7 @@
 """The Twilio gateway over HTTP against the local emulator: every call, Twilio's magic numbers and faults."""
 
+import sys
+
 import phonenumbers
 import pytest
 
@@ -143,6 +145,56 @@ def test_french_numbers_offered_include_ones_reserved_for_automated_calling(twil
     # Then some are in a range reserved for automated calling systems, and all are valid
     assert any(assess(number).status == "allowed" for number in found)
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(number)) for number in found)
+
+
+@pytest.mark.parametrize(
+    ("bundle_sid", "status"), [(BUNDLE_SID, "twilio-approved"), (REJECTED_BUNDLE, "twilio-rejected")]
+)
+def test_fetch_bundle_status_tells_the_status_twilio_gives(
+    twilio_emulator: TwilioEmulator, bundle_sid: str, status: str
+) -> None:
+    # Given a bundle of the account
+    # When we fetch its status
+    # Then it is Twilio's status of that bundle
+    assert gateway.fetch_bundle_status(bundle_sid) == status
+
+
+def test_fetch_bundle_status_does_not_import_the_sdks_numbers_domain(twilio_emulator: TwilioEmulator) -> None:
+    # Given the Lambda build ships no compiled modules of the SDK's domains other than `api`
+    # When we fetch a bundle's status
+    gateway.fetch_bundle_status(BUNDLE_SID)
+    # Then the SDK's `numbers` domain was not imported for it
+    assert "twilio.rest.numbers" not in sys.modules
+
+
+def test_fetch_bundle_status_of_an_unknown_bundle_is_none(twilio_emulator: TwilioEmulator) -> None:
+    # Given a bundle SID the account does not have
+    # When we fetch its status
+    # Then there is none
+    assert gateway.fetch_bundle_status("BUnope") is None
+
+
+def test_fetch_bundle_status_retries_a_rate_limit(
+    twilio_emulator: TwilioEmulator, fast_twilio_retries: list[float]
+) -> None:
+    # Given Twilio throttles the next bundle fetch
+    twilio_emulator.inject_fault("GET", r"/Bundles/", status=429, code=20429)
+    # When we fetch a bundle's status
+    status = gateway.fetch_bundle_status(BUNDLE_SID)
+    # Then the retry got it
+    assert (status, len(fast_twilio_retries)) == ("twilio-approved", 1)
+
+
+def test_fetch_bundle_status_when_twilio_fails_is_an_upstream_failure_with_the_code(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given Twilio fails the bundle fetch with an internal error
+    twilio_emulator.inject_fault("GET", r"/Bundles/", status=500, code=20500)
+    # When we fetch a bundle's status
+    with pytest.raises(UpstreamFailure) as raised:
+        gateway.fetch_bundle_status(BUNDLE_SID)
+    # Then Twilio's code is carried
+    assert raised.value.details == {"twilioCode": 20500}
 
 
 def test_buying_the_magic_unavailable_number_is_a_conflict(twilio_emulator: TwilioEmulator) -> None:

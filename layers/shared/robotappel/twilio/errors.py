@@ -65,8 +65,9 @@ _KNOWN_WHEN_SENT: dict[tuple[int, str], Callable[[], DomainError]] = {
 
 
 def as_rest_exception(exc: Exception) -> Exception:
-    """The SDK reports a failed list page as a bare TwilioException("Unable to fetch page", response)."""
-    if not _is_page_error(exc):
+    """The SDK reports a failed list page as a bare TwilioException("Unable to fetch page", response), and the
+    gateway a failed plain request the same way."""
+    if not _is_bare_response_error(exc):
         return exc
     response = exc.args[1]
     status: int = response.status_code
@@ -78,7 +79,7 @@ def as_rest_exception(exc: Exception) -> Exception:
     return translated
 
 
-def _is_page_error(exc: Exception) -> bool:
+def _is_bare_response_error(exc: Exception) -> bool:
     return (
         isinstance(exc, TwilioException)
         and not isinstance(exc, TwilioRestException)
