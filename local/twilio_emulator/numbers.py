@@ -36,6 +36,7 @@ PREFIXES: dict[tuple[str, str], tuple[str, ...]] = {
     ("FR", "Local"): ("1", "2", "3", "4", "5", "162", "163", "270", "271", "377", "378", "424", "425", "568", "569"),
     ("FR", "National"): ("9", "948", "949", "9475", "9476", "9477", "9478", "9479"),
 }
+_CONTAINS = re.compile(r"[0-9A-Za-z*]+")
 _ATTEMPTS_PER_NUMBER = 60
 _KEPT_EXAMPLE_DIGITS = 2
 
@@ -61,7 +62,9 @@ def is_supported_country(country: str) -> bool:
 
 
 def contains_pattern(contains: str) -> str:
-    """Twilio's Contains: digits, letters (phone keypad) and `*` for any one digit."""
+    """Twilio's Contains: digits, letters (phone keypad) and `*` for any one digit; anything else is a ValueError."""
+    if _CONTAINS.fullmatch(contains) is None:
+        raise ValueError(f"Contains may only have digits, letters and '*': {contains!r}")
     return "".join(_KEYPAD.get(char, char) for char in contains.upper())
 
 

@@ -53,6 +53,17 @@ def test_search_honours_area_code_and_contains(twilio_emulator: TwilioEmulator) 
     assert all(n.startswith("+1415") and "77" in n[2:] for n in found)
 
 
+def test_search_with_a_character_twilio_does_not_allow_in_contains_is_refused_not_crashed(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given a Contains pattern with "+", which Twilio's spec does not allow (digits, letters and "*" only)
+    # When we search with it
+    with pytest.raises(UpstreamFailure) as raised:
+        gateway.search_available_numbers("FR", "local", contains="+33162")
+    # Then Twilio answers that a parameter is invalid
+    assert raised.value.details == {"twilioCode": 20001}
+
+
 def test_search_in_magic_area_code_533_finds_no_numbers(twilio_emulator: TwilioEmulator) -> None:
     # Given Twilio's test area code that has no numbers
     # When we search in it
