@@ -1,13 +1,15 @@
 """What Twilio requires before it sells a number of a country: an approved regulatory bundle, an address.
 
-Twilio refuses such a purchase with HTTP 400 and
+Twilio refuses such a purchase with HTTP 400 (as its other IncomingPhoneNumbers parameter errors; users report 400
+for a refused address) and
 - 21649 when the bundle is missing or is not approved: "API calls to provision regulated phone numbers that do not
   include a compliant BundleSID that is valid for the phone number will fail with error code 21649" (Twilio
   changelog, 12 February 2020, "Regulated Number Bundle Provisioning Requirement");
 - 21631 when the address is missing: "API calls to provisioned phone numbers that do not submit a valid address will
   fail with error code 21631" (Twilio changelog, 10 September 2019; https://www.twilio.com/docs/errors/21631).
 The messages are the ones Twilio's API gives (as quoted by the Twilio CLI) or, for an unapproved bundle, as reported
-by Twilio users; Twilio documents no other code for a bundle that is not approved.
+by Twilio users. The only other bundle code found in Twilio's docs, 22170 ("Port In Error - Invalid Bundle"), is
+for port-ins, not purchases.
 """
 
 import re
