@@ -9,11 +9,12 @@ use because it costs cold-start time (see `robotappel.models.phone`).
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from robotappel.models.phone import NumberType
+
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
 Status = Literal["allowed", "forbidden", "not_assessed"]
-NumberType = Literal["local", "mobile", "tollFree", "national"]
 
 ARCEP_DECISION = "Arcep decision n° 2022-1583, in force since 1 January 2023"
 TWILIO_FRANCE_TERMS = "Twilio's service terms for France phone numbers"
