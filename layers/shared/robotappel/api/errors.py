@@ -76,6 +76,12 @@ def _from_validation(error: RequestValidationError) -> Response[Any]:
     )
 
 
+def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
+    """Powertools decodes a base64 body before parsing it, and turns only a JSONDecodeError into a validation error:
+    bytes that are not UTF-8 escape as this."""
+    return _from_validation(RequestValidationError([{"loc": ("body",), "msg": "The body is not UTF-8 text."}]))
+
+
 def _unexpected(error: Exception) -> Response[Any]:
     logger.exception("unhandled error", extra={"errorType": type(error).__name__})
     return error_response(
@@ -90,5 +96,6 @@ def _route_not_found(_: Exception) -> Response[Any]:
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     app.exception_handler(DomainError)(_from_domain)
     app.exception_handler(RequestValidationError)(_from_validation)
+    app.exception_handler(UnicodeDecodeError)(_undecodable_body)
     app.not_found()(_route_not_found)
     app.exception_handler(Exception)(_unexpected)
