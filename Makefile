@@ -54,9 +54,9 @@ requirements-check: install
 		| diff -u layers/shared/requirements.txt - \
 		|| (echo "layers/shared/requirements.txt is stale: run 'make requirements'" && exit 1)
 
-validate: install
+validate: install ## sam validate --lint; cfn-lint with awslabs' serverless rules
 	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
 checkov: install ## checkov on template.yaml (skips justified in .checkov.yaml)
 	$(BIN)/uv tool run --quiet --from checkov==3.3.30 checkov --config-file .checkov.yaml --skip-download -f template.yaml
