@@ -7,10 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 LOCAL_TEMPLATE := build/template.local.yaml
+EXPANDED_TEMPLATE := build/template.expanded.yaml
 
 .DEFAULT_GOAL := install
 
 export SAM_CLI_TELEMETRY := 0
+# template.yaml's Fn::ForEach loops (AWS::LanguageExtensions): sam expands them only when asked to.
+export SAM_CLI_ENABLE_LANGUAGE_EXTENSIONS := 1
 export AWS_DEFAULT_REGION ?= eu-west-3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -58,8 +61,11 @@ validate: install ## sam validate --lint; cfn-lint with awslabs' serverless rule
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
+# checkov does not expand Fn::ForEach: it reads the template with its loops expanded.
 checkov: install ## checkov on template.yaml (skips justified in .checkov.yaml)
-	$(BIN)/uv tool run --quiet --from checkov==3.3.30 checkov --config-file .checkov.yaml --skip-download -f template.yaml
+	$(BIN)/python -m local.template $(EXPANDED_TEMPLATE)
+	$(BIN)/uv tool run --quiet --from checkov==3.3.30 checkov --config-file .checkov.yaml --skip-download \
+		-f $(EXPANDED_TEMPLATE)
 
 openapi: install ## Regenerate openapi.json (the whole API's OpenAPI document) from the code
 	$(BIN)/python -m local.openapi --write

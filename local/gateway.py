@@ -203,7 +203,9 @@ def request_id() -> str:
 
 def build_api(parameters: dict[str, str]) -> Api:
     """The Api (routes, stage, authorizers) exactly as `sam local start-api` builds it from template.yaml."""
-    stacks, _ = SamLocalStackProvider.get_stacks(str(template.TEMPLATE), parameter_overrides=parameters)
+    stacks, _ = SamLocalStackProvider.get_stacks(
+        str(template.TEMPLATE), parameter_overrides=parameters, language_extensions_enabled=True
+    )
     return ApiProvider(stacks, cwd=str(template.ROOT)).api
 
 
