@@ -310,12 +310,17 @@ def _clear_layer_caches() -> None:
         parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def configure_logging(level: int) -> None:
+    """Our lines at `level`; the libraries' only when they go wrong."""
+    logging.basicConfig(level=level, format="%(message)s")
     for noisy in ("samcli", "werkzeug", "botocore", "boto3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     # Powertools warns on every request of a route that publishes no metric; that is normal here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def main() -> None:
+    configure_logging(logging.INFO)
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
