@@ -50,7 +50,7 @@ def create_tables(dynamodb: Any) -> dict[str, str]:
 
 @dataclass
 class LocalAws:
-    """A moto server on a free loopback port holding the template's tables and the Twilio secret."""
+    """A moto server on a loopback port holding the template's tables and the Twilio secret."""
 
     host: str = "127.0.0.1"
     table_names: dict[str, str] = field(default_factory=dict)
@@ -64,9 +64,10 @@ class LocalAws:
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
-    def start(self, twilio_credentials: dict[str, str]) -> LocalAws:
+    def start(self, twilio_credentials: dict[str, str], port: int = 0) -> LocalAws:
+        """Listening on `port` (0: any free one)."""
         isolate_dynamodb_writes()
-        self._server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._server.start()
         self.table_names = create_tables(self.client("dynamodb"))
         self._create_twilio_secret(twilio_credentials)

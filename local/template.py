@@ -1,18 +1,25 @@
 """Reads template.yaml, the single source of truth, for the local server and the tests.
 
 Functions, their routes and environment, and the DynamoDB table definitions all come from here, so nothing
-about them is repeated outside the template.
+about them is repeated outside the template. Its `Fn::ForEach` loops (AWS::LanguageExtensions) are expanded by
+samcli's own processor, as `sam build --language-extensions` expands them; nothing else is resolved.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse
+from samcli.lib.cfn_language_extensions.api import create_default_intrinsic_resolver
+from samcli.lib.cfn_language_extensions.models import TemplateProcessingContext
+from samcli.lib.cfn_language_extensions.pipeline import ProcessingPipeline
+from samcli.lib.cfn_language_extensions.processors import ForEachProcessor, TemplateParsingProcessor
+from samcli.yamlhelper import yaml_dump, yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -56,7 +63,14 @@ class Function:
 
 @cache
 def load() -> dict[str, Any]:
-    return dict(yaml_parse(TEMPLATE.read_text()))
+    """The template with its Fn::ForEach loops expanded (the resources they generate are listed like the others)."""
+    return expand_loops(yaml_parse(TEMPLATE.read_text()))
+
+
+def expand_loops(document: dict[str, Any]) -> dict[str, Any]:
+    context = TemplateProcessingContext(fragment=copy.deepcopy(document))
+    loops = ForEachProcessor(create_default_intrinsic_resolver(context))
+    return dict(ProcessingPipeline([TemplateParsingProcessor(), loops]).process_template(context))
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -185,3 +199,14 @@ def placeholder_environment(function: Function) -> dict[str, str]:
 
 def parameter_defaults() -> dict[str, str]:
     return {name: str(p.get("Default", "")) for name, p in load().get("Parameters", {}).items()}
+
+
+def main() -> None:
+    """`python -m local.template FILE`: write the template with its loops expanded (what checkov reads)."""
+    target = Path(sys.argv[1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml_dump(load()))
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ The others run SAM's gateway as `local.gateway` configures it over stand-in func
 folder, to reach what the real functions cannot be made to do on demand (crash, deny, echo their event).
 """
 
+import base64
 import json
 import textwrap
 import uuid
@@ -112,15 +113,21 @@ def test_lowercase_authorization_header_is_accepted(local_server: LocalServer) -
 
 
 @on_local_server
-def test_unknown_route_answers_a_json_error(local_server: LocalServer) -> None:
-    # Given a path that is not a route of the template
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/no/such/route"), ("GET", "/phoneNumber/addClientPhone")],
+    ids=["unknown-path", "method-the-path-does-not-have"],
+)
+def test_a_route_the_api_does_not_have_is_404_not_found(local_server: LocalServer, method: str, path: str) -> None:
+    # Given a path, or a method of a path, that is not a route of the template; and a valid API key
     # When it is called
-    response = requests.get(f"{local_server.url}/no/such/route", headers=local_server.headers(), timeout=TIMEOUT)
+    response = requests.request(method, f"{local_server.url}{path}", headers=local_server.headers(), timeout=TIMEOUT)
 
-    # Then API Gateway's "Missing Authentication Token" 403 comes through the template's DEFAULT_4XX, as JSON
-    assert response.status_code == 403
+    # Then the template's MISSING_AUTHENTICATION_TOKEN response says 404 not_found (API Gateway's default: 403)
+    assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/json"
-    assert response.json()["message"] == "Missing Authentication Token"
+    assert response.json() == gateway_response_body("MISSING_AUTHENTICATION_TOKEN")
+    assert response.json()["error"] == "not_found"
 
 
 @on_local_server
@@ -280,6 +287,18 @@ def test_route_event_describes_the_route_and_the_stage(gateway: FlaskClient) -> 
     assert event["requestContext"]["stage"] == "dev"
     assert event["requestContext"]["domainName"]
     assert event["requestContext"]["requestId"]
+
+
+def test_a_body_that_is_not_utf8_reaches_the_function_base64_encoded(gateway: FlaskClient) -> None:
+    # Given a body in Latin-1
+    body = '{"friendlyName": "Café"}'.encode("latin-1")
+
+    # When it is sent to a route
+    event = echoed_event(gateway.delete("/phoneNumber/deletePhoneNumber/n1", headers=ALLOW, data=body))
+
+    # Then the function gets the client's bytes, as a binary body travels (samcli answered 502)
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
 
 
 def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:

@@ -567,6 +567,27 @@ def test_update_linking_a_client_phone_deleted_meanwhile_is_422_and_keeps_the_nu
     assert ledger.get_balance(org) == 60
 
 
+@pytest.mark.parametrize(
+    ("body", "problems"),
+    [
+        ({"clientPhoneNumber": "not a number"}, {"clientPhoneNumber"}),
+        ({"clientPhoneNumber": 33612345678}, {"clientPhoneNumber"}),
+        ({"voiceUrl": "ftp://voice.example.test", "friendlyName": ""}, {"voiceUrl", "friendlyName"}),
+    ],
+    ids=["garbage-phone", "phone-as-number", "two-fields"],
+)
+def test_update_with_an_invalid_field_names_it_as_the_client_wrote_it(
+    org: str, twilio_layer: TwilioEmulator, body: dict[str, Any], problems: set[str]
+) -> None:
+    # Given a field whose type is a union (an E.164 number, "" to unlink, or null)
+    # When org-a sends an update with invalid values
+    result = update("tn_x", body)
+    # Then each problem names the field by its JSON key, not by the validator that refused it
+    assert result.status == 422
+    assert result.body["field"] in problems
+    assert {problem["field"] for problem in result.body["problems"]} == problems
+
+
 def test_update_with_an_empty_body_is_422_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a bought number
     number = bought()

@@ -1,5 +1,6 @@
 """The resolver every route function uses, and its Lambda entry point (logging, metrics, token charging)."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -40,12 +41,21 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
     return response
 
 
+def _parse_json_body(text: str) -> Any:
+    """json.loads failing only with JSONDecodeError, the one error Powertools answers as an invalid body (422): a
+    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, hence a 500."""
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise json.JSONDecodeError(str(error), text, 0) from error
+
+
 def create_app(*, charged: bool = True) -> APIGatewayRestResolver:
     """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost).
 
     Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
     route_costs()
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json_body)
     register_error_handlers(app)
     if charged:
         app.use(middlewares=[charge_tokens])
