@@ -49,6 +49,8 @@ KINDS = {
     "buy_twilio_number": "write",
     "update_phone_number": "write",
     "delete_phone_number": "write",
+    "set_regulatory_default": "write",
+    "get_regulatory_defaults": "read",
     "validation_status_webhook": "webhook",
     "call_status_webhook": "webhook",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same

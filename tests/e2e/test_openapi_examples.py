@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from local import openapi
+from apidoc.document import DOCUMENT as DOCUMENT_FILE
 from tests.fixtures.server import server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 30
 ORG = {"orgId": "org-examples", "apiKey": "examples-key", "role": "member", "tokens": 1000}
 HEADERS = {"Authorization": f"Bearer {ORG['apiKey']}"}
-DOCUMENT: dict[str, Any] = json.loads(openapi.DOCUMENT.read_text())
+DOCUMENT: dict[str, Any] = json.loads(DOCUMENT_FILE.read_text())
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,17 @@ def test_list_returns_the_orgs_phones_newest_first(org: str, twilio_layer: Twili
     add(phone="+33612345679")
     result = call("get_all_client_phone_numbers", org=org)
     assert [p["phoneNumber"] for p in result.body] == ["+33612345679", "+33612345678"]
-    assert set(result.body[0]) == {"id", "orgId", "phoneNumber", "friendlyName", "status", "createdAt", "verifiedAt"}
+    assert set(result.body[0]) == {
+        "id",
+        "orgId",
+        "phoneNumber",
+        "friendlyName",
+        "status",
+        "createdAt",
+        "verifiedAt",
+        "automatedCalling",
+        "automatedCallingRule",
+    }
 
 
 def test_stale_pending_phone_is_rechecked_at_twilio_when_read(org: str, twilio_layer: TwilioEmulator) -> None:

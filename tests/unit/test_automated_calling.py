@@ -2,7 +2,8 @@
 
 import pytest
 
-from robotappel.numbers.automated_calling import RULES, assess, number_type
+from robotappel.models.phone import number_type
+from robotappel.numbers.automated_calling import RULES, assess
 
 METROPOLITAN_RESERVED = [
     "+33162123456",

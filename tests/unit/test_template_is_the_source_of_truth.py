@@ -66,7 +66,12 @@ def test_tables_keep_their_data_point_in_time_and_encrypted() -> None:
 
 
 # SAM policy templates that grant named actions on one named resource (none grants "*" actions).
-SCOPED_POLICY_TEMPLATES = {"DynamoDBReadPolicy", "DynamoDBCrudPolicy", "AWSSecretsManagerGetSecretValuePolicy"}
+SCOPED_POLICY_TEMPLATES = {
+    "DynamoDBReadPolicy",
+    "DynamoDBWritePolicy",
+    "DynamoDBCrudPolicy",
+    "AWSSecretsManagerGetSecretValuePolicy",
+}
 
 
 def test_functions_only_use_scoped_policy_templates_never_wildcard_actions() -> None:

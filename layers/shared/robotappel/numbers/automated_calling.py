@@ -9,8 +9,6 @@ use because it costs cold-start time (see `robotappel.models.phone`).
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from robotappel.models.phone import NumberType
-
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
@@ -76,17 +74,6 @@ NOT_ASSESSED = Assessment(
     "(it covers French numbers, except 08 and short numbers).",
 )
 
-# phonenumbers' type names -> Twilio's number lists (AvailablePhoneNumbers Local, Mobile, TollFree, National).
-_TWILIO_TYPES: dict[str, NumberType] = {
-    "FIXED_LINE": "local",
-    "FIXED_LINE_OR_MOBILE": "local",
-    "MOBILE": "mobile",
-    "TOLL_FREE": "tollFree",
-    "VOIP": "national",
-    "UAN": "national",
-    "PERSONAL_NUMBER": "national",
-}
-
 
 def assess(e164: str) -> Assessment:
     """Whether an automated calling system may present `e164` as its caller ID, and the rule that says so."""
@@ -108,14 +95,6 @@ def assess(e164: str) -> Assessment:
         return NOT_ASSESSED
     _, rule = max(matches, key=lambda match: match[0])
     return Assessment(rule.status, f"{rule.says} ({rule.source}).")
-
-
-def number_type(e164: str) -> NumberType | None:
-    """The Twilio number type `e164` really has, or None when it is none of them (premium rate, shared cost...)."""
-    import phonenumbers
-
-    found = phonenumbers.number_type(_parse(e164))
-    return _TWILIO_TYPES.get(phonenumbers.PhoneNumberType.to_string(found))
 
 
 def _parse(e164: str) -> "PhoneNumber":

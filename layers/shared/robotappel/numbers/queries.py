@@ -2,14 +2,21 @@
 
 from urllib.parse import unquote
 
+from robotappel.caller import Caller
 from robotappel.dal import numbers
 from robotappel.errors import InvalidInput, NotFound
 from robotappel.models.client_phones import ClientOrgPhone
 from robotappel.models.listing import OrgPhoneNumberItem
 from robotappel.models.phone import parse_e164
-from robotappel.models.twilio_numbers import InboundClientNumber, TwilioNumber
+from robotappel.models.twilio_numbers import InboundClientNumber, RegulatoryDefault, TwilioNumber
 from robotappel.numbers.context import CallContext
-from robotappel.numbers.views import client_org_phone, inbound_client_number, org_list_row, twilio_number
+from robotappel.numbers.views import (
+    client_org_phone,
+    inbound_client_number,
+    org_list_row,
+    regulatory_default,
+    twilio_number,
+)
 
 
 def list_client_phones(ctx: CallContext, requested_org_id: str | None) -> list[ClientOrgPhone]:
@@ -48,3 +55,7 @@ def org_phone_number_list(ctx: CallContext, requested_org_id: str | None) -> lis
         if isinstance(record, numbers.TwilioNumberRecord) and record.client_phone_number
     }
     return [org_list_row(record, linked.get(record.phone_number)) for record in records]
+
+
+def list_regulatory_defaults(caller: Caller) -> list[RegulatoryDefault]:
+    return [regulatory_default(record) for record in numbers.list_regulatory_defaults(caller.org_id)]

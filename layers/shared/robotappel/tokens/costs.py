@@ -22,6 +22,8 @@ ROUTE_COSTS = MappingProxyType(
         "GET /tokens/balance": 0,
         "POST /phoneNumber/twilio/validationStatus": 0,
         "POST /phoneNumber/twilio/callStatus": 0,
+        "PUT /phoneNumber/regulatory/{countryCode}": 0,
+        "GET /phoneNumber/regulatory": 0,
     }
 )
 
