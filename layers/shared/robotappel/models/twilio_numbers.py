@@ -30,7 +30,8 @@ class InboundParamsDto(BaseModel):
     countryCode: CountryCode = DEFAULT_COUNTRY
     numberType: NumberType = "local"
     areaCode: str | None = Field(default=None, pattern=r"^\d{1,6}$")
-    contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*+]{1,16}$")
+    # Twilio allows digits, letters and * in Contains; anything else is its error 20001 (a 502 for the client).
+    contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*]{1,16}$")
     phoneNumber: E164Number | None = None
     clientPhoneNumber: E164Number | None = None
     friendlyName: FriendlyName | None = None
