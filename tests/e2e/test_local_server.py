@@ -72,9 +72,9 @@ def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: 
     # When a protected route is called with it
     response = requests.get(f"{local_server.url}/tokens/balance", headers=headers, timeout=TIMEOUT)
 
-    # Then the authorizer's "Unauthorized" becomes a 401 with the template's body (not samcli's 502)
+    # Then the authorizer's Deny becomes the template's ACCESS_DENIED: a 401 with the unauthorized body
     assert response.status_code == 401
-    assert response.json() == gateway_response_body("UNAUTHORIZED")
+    assert response.json() == gateway_response_body("ACCESS_DENIED") == gateway_response_body("UNAUTHORIZED")
 
 
 @on_local_server
@@ -238,8 +238,8 @@ def test_deny_policy_gets_the_templates_access_denied_response(gateway: FlaskCli
     # When a protected route is called
     response = gateway.get("/tokens/balance", headers={"Authorization": "Bearer deny"})
 
-    # Then API Gateway's ACCESS_DENIED response of the template answers
-    assert response.status_code == 403
+    # Then API Gateway's ACCESS_DENIED response of the template answers (401: only a rejected key is denied)
+    assert response.status_code == 401
     assert response.get_json() == gateway_response_body("ACCESS_DENIED")
 
 

@@ -137,3 +137,17 @@ def test_every_table_has_a_throttles_alarm() -> None:
     metrics = alarmed_metrics("TableName")
     for name in template.tables():
         assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= metrics.get(name, set()), name
+
+
+def test_twilio_callbacks_are_not_throttled_by_the_limits_meant_for_api_clients() -> None:
+    # Given the stage's method settings (API Gateway encodes a resource path's slashes as ~1)
+    settings = template.resources("AWS::Serverless::Api")["Api"]["Properties"]["MethodSettings"]
+    by_path = {(item["ResourcePath"].replace("~1", "/"), item["HttpMethod"]): item for item in settings}
+    clients = by_path[("/*", "*")]
+    # Then each callback route has limits of its own, above the clients' rate and burst
+    for route in template.routes():
+        if route.authorized:
+            continue
+        own = by_path[(f"/{route.path}", route.method)]
+        assert own["ThrottlingRateLimit"] > clients["ThrottlingRateLimit"], route.path
+        assert own["ThrottlingBurstLimit"] > clients["ThrottlingBurstLimit"], route.path
