@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from local import template
-from tests.fixtures.lambdas import FakeLambdaContext, api_event, load_function
+from tests.fixtures.lambdas import api_event, run_handler
 
 
 def authorize(authorization: str | None, header_name: str = "Authorization") -> dict[str, Any]:
@@ -12,7 +12,7 @@ def authorize(authorization: str | None, header_name: str = "Authorization") -> 
     event["headers"] = {"Host": event["headers"]["Host"]}
     if authorization is not None:
         event["headers"][header_name] = authorization
-    return load_function("authorizer").handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
+    return run_handler("authorizer", event)  # type: ignore[no-any-return]
 
 
 def test_valid_key_is_allowed_with_its_org_and_role_in_the_context(org: str) -> None:

@@ -16,6 +16,7 @@ from robotappel.tokens import meter
 from robotappel.twilio import gateway
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.lambdas import HttpResult, call
+from tests.iam.calls import made_by_the_test
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
@@ -755,8 +756,8 @@ def test_an_in_flight_purchase_holds_its_key_only_until_the_invocation_deadline(
     real_buy = gateway.buy_number
 
     def observing_buy(*args: Any, **kwargs: Any) -> Any:
-        table = boto3.client("dynamodb", region_name="eu-west-3")
-        seen.extend(table.scan(TableName="idempotency")["Items"])
+        with made_by_the_test():
+            seen.extend(boto3.client("dynamodb", region_name="eu-west-3").scan(TableName="idempotency")["Items"])
         return real_buy(*args, **kwargs)
 
     monkeypatch.setattr(gateway, "buy_number", observing_buy)

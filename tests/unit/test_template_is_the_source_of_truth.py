@@ -66,21 +66,21 @@ def test_tables_keep_their_data_point_in_time_and_encrypted() -> None:
 
 
 # SAM policy templates that grant named actions on one named resource (none grants "*" actions).
-SCOPED_POLICY_TEMPLATES = {
-    "DynamoDBReadPolicy",
-    "DynamoDBWritePolicy",
-    "DynamoDBCrudPolicy",
-    "AWSSecretsManagerGetSecretValuePolicy",
-}
+SCOPED_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy"}
 
 
-def test_functions_only_use_scoped_policy_templates_never_wildcard_actions() -> None:
+def test_functions_grant_named_actions_on_named_resources_never_wildcards() -> None:
     for name, resource in template.resources("AWS::Serverless::Function").items():
         for policy in resource["Properties"].get("Policies", []):
             assert isinstance(policy, dict), f"{name}: managed policy {policy!r} is not scoped to our resources"
-            [(policy_template, parameters)] = policy.items()
-            assert policy_template in SCOPED_POLICY_TEMPLATES, f"{name}: {policy_template}"
-            assert "Statement" not in parameters
+            [(kind, parameters)] = policy.items()
+            if kind != "Statement":
+                assert kind in SCOPED_POLICY_TEMPLATES, f"{name}: {kind}"
+                continue
+            for statement in parameters:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert all("*" not in action for action in actions), f"{name}: {actions}"
+                assert statement["Resource"] != "*", f"{name}: {actions} on every resource"
 
 
 def test_the_token_costs_parameters_example_names_real_route_keys() -> None:
