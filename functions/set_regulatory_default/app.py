@@ -6,18 +6,31 @@ use this default for their country and number type.
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.models import Example
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from robotappel.api import caller_of, create_app, lambda_handler
 from robotappel.models.twilio_numbers import RegulatoryDefault, RegulatoryDefaultDto
 from robotappel.numbers.regulatory import set_regulatory_default
 
 app = create_app()
+# What Swagger UI's "Try it out" sends: a request that succeeds locally (the emulator approves this bundle).
+EXAMPLES = {
+    "france": Example(
+        summary="The bundle and address approved for French local numbers",
+        value={
+            "numberType": "local",
+            "bundleSid": "BU" + "0123456789abcdef" * 2,
+            "addressSid": "AD" + "0123456789abcdef" * 2,
+        },
+    ),
+}
 
 
 @app.put("/phoneNumber/regulatory/<countryCode>")
 def set_default(
-    countryCode: Annotated[str, Path(min_length=2, max_length=2, examples=["FR"])], body: RegulatoryDefaultDto
+    countryCode: Annotated[str, Path(min_length=2, max_length=2, examples=["FR"])],
+    body: Annotated[RegulatoryDefaultDto, Body(openapi_examples=EXAMPLES)],
 ) -> RegulatoryDefault:
     return set_regulatory_default(caller_of(app), countryCode, body)
 

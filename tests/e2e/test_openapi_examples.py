@@ -64,7 +64,7 @@ def path_values(examples_server: str) -> dict[str, str]:
         f"{examples_server}/phoneNumber/buyTwilioNumberAndActivate", json=body, headers=HEADERS, timeout=TIMEOUT
     )
     assert response.status_code == 201, response.text
-    return {"id": response.json()["id"]}
+    return {"id": response.json()["id"], "countryCode": "FR"}
 
 
 def test_every_json_request_body_of_the_document_has_examples() -> None:

@@ -517,6 +517,18 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5
 
 
+def test_unlinking_a_number_that_has_no_link_is_a_charged_no_op(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a bought number linked to nothing
+    number = bought()
+    # When org-a unlinks it (what Swagger UI's "unlink" example sends)
+    result = update(number["id"], {"clientPhoneNumber": ""})
+    # Then the call succeeds (it was a 500: an empty update expression), changes nothing and is charged
+    assert result.status == 200, result.body
+    assert result.body["clientPhoneNumber"] is None
+    assert result.body["friendlyName"] == number["friendlyName"]
+    assert ledger.get_balance(org) == 100 - 40 - 5
+
+
 def test_update_links_then_unlinks_a_client_phone_without_calling_twilio(
     org: str, twilio_layer: TwilioEmulator
 ) -> None:

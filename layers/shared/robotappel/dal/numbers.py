@@ -269,6 +269,19 @@ def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -
     old, new = before.item(), after.item()
     changed = {attribute: value for attribute, value in new.items() if old.get(attribute) != value}
     removed = [attribute for attribute in old if attribute not in new]
+    if not changed and not removed:  # e.g. unlinking a number that has no link: only the condition remains
+        return Write(
+            name,
+            {
+                "ConditionCheck": {
+                    "TableName": _table(),
+                    "Key": _key(before.org_id, number_sk(before.id)),
+                    "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values(expected=before.status),
+                }
+            },
+        )
     names = {f"#a{i}": attribute for i, attribute in enumerate(changed)}
     names |= {f"#r{i}": attribute for i, attribute in enumerate(removed)}
     names["#status"] = "status"
