@@ -93,12 +93,19 @@ def functions(template: Mapping[str, Any]) -> dict[str, Function]:
 
 def translate(template: Mapping[str, Any]) -> dict[str, Any]:
     """The CloudFormation template the SAM transform makes of `template`, intrinsics unresolved."""
+    # Fn::ForEach loops only generate log groups and alarms here. Expanding them (AWS::LanguageExtensions) would
+    # also pre-resolve every Fn::Sub with default pseudo parameters (us-east-1) into plain strings, breaking the
+    # ARNs of the policies: the loops are left out instead.
+    without_loops = copy.deepcopy(dict(template))  # the validator also replaces local CodeUris in place
+    without_loops["Resources"] = {
+        name: resource for name, resource in without_loops["Resources"].items() if not name.startswith("Fn::ForEach")
+    }
     validator = SamTemplateValidator(
-        copy.deepcopy(dict(template)),  # it replaces local CodeUris in place
+        without_loops,
         _NoManagedPolicyNames(),
         region=REGION,
         parameter_overrides=PARAMETERS,
-        language_extensions_enabled=True,
+        language_extensions_enabled=False,
     )
     return dict(yaml_parse(validator.get_translated_template_if_valid()))
 
