@@ -127,7 +127,7 @@ def test_policies_and_environment_name_the_stages_resources(deployed_functions: 
     assert check.allows(balance.policies, "dynamodb:GetItem", balance.resolve(TABLE + "${TOKENS_TABLE}"))
 
 
-def test_fn_foreach_resources_are_expanded_and_every_function_keeps_its_role() -> None:
+def test_fn_foreach_blocks_are_left_out_and_policies_keep_their_intrinsics() -> None:
     # Given the template with AWS::LanguageExtensions and a Fn::ForEach block of alarms, one per function
     extended = copy.deepcopy(template.load())
     extended["Transform"] = ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
@@ -152,6 +152,13 @@ def test_fn_foreach_resources_are_expanded_and_every_function_keeps_its_role() -
     ]
     # When it is deployed
     resources = deployed.translate(extended)["Resources"]
-    # Then the block became its alarms, and every function still has its role
-    assert {"AuthorizerProbeAlarm", "GetTokenBalanceProbeAlarm"} <= set(resources)
+    # Then the block, which defines no function, is left out; every function still has its role, and a policy's
+    # Fn::Sub is still an intrinsic (expanding the loops would have resolved it with us-east-1 into a plain string)
+    assert not {"AuthorizerProbeAlarm", "GetTokenBalanceProbeAlarm"} & set(resources)
     assert set(deployed.functions(extended)) == set(template.functions())
+    statements = [
+        statement
+        for policy in resources["CallStatusWebhookFunctionRole"]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    assert {"Fn::Sub": "${NumbersTable.Arn}/index/byPhoneNumber"} in [statement["Resource"] for statement in statements]
