@@ -9,8 +9,6 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from apidoc.document import build, render
-
 if TYPE_CHECKING:
     from flask import Flask, Response
 
@@ -21,6 +19,9 @@ _build_lock = threading.Lock()
 
 @cache
 def _built() -> str:
+    # Imported on the first request for it: Powertools' OpenAPI models would add seconds to the server's start.
+    from apidoc.document import build, render
+
     return render(build())
 
 
