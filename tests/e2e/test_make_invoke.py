@@ -1,4 +1,7 @@
-"""`make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json`: one function on one event, offline."""
+"""`make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json`: one function on one event, offline.
+
+It starts the dev server's stack (moto, Twilio emulator, runner), so it runs with the other local servers'
+tests (xdist group "local_server"), never beside them."""
 
 import json
 import os
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 300
