@@ -32,7 +32,8 @@ class InboundParamsDto(BaseModel):
     areaCode: str | None = Field(default=None, pattern=r"^\d{1,6}$")
     # Twilio allows digits, letters and * in Contains; anything else is its error 20001 (a 502 for the client).
     contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*]{1,16}$")
-    phoneNumber: E164Number | None = None
+    # Its own example: E164Number's (a French mobile) is a number this route refuses to buy.
+    phoneNumber: E164Number | None = Field(default=None, examples=["+15005550006"], description="Buy exactly this one")
     clientPhoneNumber: E164Number | None = None
     friendlyName: FriendlyName | None = None
     voiceUrl: HttpUrl | None = None
