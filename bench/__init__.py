@@ -1,9 +1,6 @@
 """Benchmarks (`make bench`): measured by scripts, never by timed tests."""
 
-import sys
-from pathlib import Path
+from local.lambda_runtime import put_layer_on_path
 
 # The layer's package, as the local server and pytest see it (pyproject: pythonpath / mypy_path).
-_LAYER = str(Path(__file__).resolve().parent.parent / "layers" / "shared")
-if _LAYER not in sys.path:
-    sys.path.insert(0, _LAYER)
+put_layer_on_path()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
-import importlib.util
 import json
 import os
 import statistics
@@ -20,10 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import boto3
 import requests
@@ -31,11 +27,11 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
-from twilio.request_validator import RequestValidator
 
-from local import template
-from local.aws import table_name
-from local.lambda_runner import FakeLambdaContext
+from local import events, template
+from local.aws import create_tables, table_name
+from local.events import api_event, twilio_callback_event
+from local.lambda_runtime import REGION, FakeLambdaContext, load_function
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import dynamodb, numbers
 from robotappel.dal.dynamodb import transact
@@ -44,8 +40,6 @@ from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
 from robotappel.tenants.api_keys import issue_api_key
 from robotappel.tenants.orgs import create_org
 
-ROOT = Path(__file__).resolve().parent.parent
-REGION = "eu-west-3"
 ORG = "org-demo"  # the org of the events in events/
 API_KEY = "bench-key"
 CLIENT_PHONE = "+33612345678"
@@ -123,7 +117,6 @@ class World:
         self.tables = {logical_id: table_name(logical_id) for logical_id in template.tables()}
         self.ddb = boto3.client("dynamodb", region_name=REGION)
         self.recorder = Recorder()
-        self.modules: dict[str, ModuleType] = {}
         self.devnull = open(os.devnull, "w")  # noqa: SIM115  # lives as long as the run
         self._saved: tuple[Any, Any] | None = None
 
@@ -143,11 +136,10 @@ class World:
 
     def reset(self) -> None:
         """Empty tables, the bench org (1,000,000 tokens) and its API key, an emulator without numbers."""
-        for logical_id, definition in template.tables().items():
-            name = self.tables[logical_id]
+        for name in self.tables.values():
             with contextlib.suppress(self.ddb.exceptions.ResourceNotFoundException):
                 self.ddb.delete_table(TableName=name)
-            self.ddb.create_table(TableName=name, **definition)
+        create_tables(self.ddb)
         self.emulator.reset()
         create_org(CreateOrgDto(orgId=ORG, tokens=1_000_000), request_id="bench")
         issue_api_key(ORG, IssueApiKeyDto(role="member"), api_key=API_KEY)
@@ -167,16 +159,9 @@ class World:
             api.incoming, api.caller_ids, api.log = incoming, caller_ids, []
 
     def handler(self, function: str) -> Callable[[Event, Any], dict[str, Any]]:
-        if function not in self.modules:
-            path = ROOT / "functions" / function / "app.py"
-            spec = importlib.util.spec_from_file_location(f"bench_{function}_app", path)
-            assert spec is not None
-            assert spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            with contextlib.redirect_stdout(self.devnull):  # Powertools' Logger binds sys.stdout when created
-                spec.loader.exec_module(module)
-            self.modules[function] = module
-        handler: Callable[[Event, Any], dict[str, Any]] = self.modules[function].handler
+        with contextlib.redirect_stdout(self.devnull):  # Powertools' Logger binds sys.stdout when created
+            module = load_function(function)
+        handler: Callable[[Event, Any], dict[str, Any]] = module.handler
         return handler
 
     def invoke(self, function: str, event: Event) -> dict[str, Any]:
@@ -195,35 +180,10 @@ class World:
 
 
 # ------------------------------------------------------------------ events
-def api_event(
-    name: str,
-    *,
-    body: Any = None,
-    path_params: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Event:
-    """events/<name>.json with a fresh request id, and the given body, path parameters and headers."""
-    event: Event = json.loads((ROOT / "events" / f"{name}.json").read_text())
-    event["requestContext"]["requestId"] = str(uuid.uuid4())
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-    if path_params is not None:
-        event["pathParameters"] = path_params
-        path = event["resource"]
-        for key, value in path_params.items():
-            path = path.replace("{" + key + "}", quote(value, safe=""))
-        event["path"] = path
-    if headers:
-        event["headers"] = {**event["headers"], **headers}
-        event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
-    return event
-
-
 def signed_webhook(world: World, name: str, params: dict[str, str]) -> Event:
     """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token."""
-    path = json.loads((ROOT / "events" / f"{name}.json").read_text())["path"]
-    signature = RequestValidator(world.emulator.auth_token).compute_signature(PUBLIC_BASE_URL + path, params)
-    return api_event(name, body=urlencode(params), headers={"X-Twilio-Signature": signature})
+    url = PUBLIC_BASE_URL + events.load(name)["path"]
+    return twilio_callback_event(name, url, world.emulator.auth_token, params)
 
 
 # ------------------------------------------------------------------ preconditions
@@ -278,7 +238,7 @@ def call_status_params(world: World, to: str) -> dict[str, str]:
 
 
 def _authorizer(_: World) -> Event:
-    event: Event = json.loads((ROOT / "events" / "authorizer.json").read_text())
+    event = events.load("authorizer")
     event["headers"]["Authorization"] = f"Bearer {API_KEY}"
     return event
 

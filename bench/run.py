@@ -50,6 +50,8 @@ KINDS = {
     "buy_twilio_number": "write",
     "update_phone_number": "write",
     "delete_phone_number": "write",
+    "set_regulatory_default": "write",
+    "get_regulatory_defaults": "read",
     "validation_status_webhook": "webhook",
     "call_status_webhook": "webhook",
     "create_org": "read",  # the admin routes and the ledger read DynamoDB only: the read routes' target

@@ -14,8 +14,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 
 from local import template
+from local.lambda_runtime import REGION
 
-REGION = "eu-west-3"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials
@@ -39,9 +39,18 @@ def table_name(logical_id: str) -> str:
     return logical_id.removesuffix("Table").lower() or logical_id.lower()
 
 
+def create_tables(dynamodb: Any) -> dict[str, str]:
+    """Creates every table of template.yaml with `dynamodb` (a boto3 client); returns {logical id: table name}."""
+    names = {}
+    for logical_id, definition in template.tables().items():
+        names[logical_id] = table_name(logical_id)
+        dynamodb.create_table(TableName=names[logical_id], **definition)
+    return names
+
+
 @dataclass
 class LocalAws:
-    """A moto server on a free loopback port holding the template's tables and the Twilio secret."""
+    """A moto server on a loopback port holding the template's tables and the Twilio secret."""
 
     host: str = "127.0.0.1"
     table_names: dict[str, str] = field(default_factory=dict)
@@ -55,11 +64,12 @@ class LocalAws:
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
-    def start(self, twilio_credentials: dict[str, str]) -> LocalAws:
+    def start(self, twilio_credentials: dict[str, str], port: int = 0) -> LocalAws:
+        """Listening on `port` (0: any free one)."""
         isolate_dynamodb_writes()
-        self._server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._server.start()
-        self._create_tables()
+        self.table_names = create_tables(self.client("dynamodb"))
         self._create_twilio_secret(twilio_credentials)
         return self
 
@@ -89,14 +99,6 @@ class LocalAws:
             "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         }
-
-    def _create_tables(self) -> None:
-        dynamodb = self.client("dynamodb")
-        for logical_id, definition in template.tables().items():
-            name = table_name(logical_id)
-            kwargs = {"BillingMode": "PAY_PER_REQUEST", **definition}
-            dynamodb.create_table(TableName=name, **kwargs)
-            self.table_names[logical_id] = name
 
     def _create_twilio_secret(self, credentials: dict[str, str]) -> None:
         secret = self.client("secretsmanager").create_secret(

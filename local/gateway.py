@@ -3,6 +3,7 @@
 - Routes, stage and the Lambda authorizer are built by samcli's own providers from template.yaml.
 - The template's `GatewayResponses` (ignored by samcli) shape every response API Gateway itself produces:
   missing route, missing/invalid API key, Deny policy, authorizer failure, function crash.
+- A body that is not UTF-8 reaches the function base64-encoded (samcli: 502).
 - An authorizer failing with "Unauthorized" is a 401 (samcli: 502), and a missing or failing authorizer never
   lets the request through (samcli logs a warning and invokes the route anyway).
 - Each request gets its own `requestContext.requestId`/`requestTime` (samcli fixes them once per process) and
@@ -33,6 +34,7 @@ from samcli.lib.providers.provider import Api
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.apigw import local_apigw_service
+from samcli.local.apigw.event_constructor import construct_v1_event
 from samcli.local.apigw.exceptions import InvalidLambdaAuthorizerResponse, LambdaResponseParseException
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.apigw.service_error_responses import ServiceErrorResponses
@@ -201,8 +203,23 @@ def request_id() -> str:
 
 def build_api(parameters: dict[str, str]) -> Api:
     """The Api (routes, stage, authorizers) exactly as `sam local start-api` builds it from template.yaml."""
-    stacks, _ = SamLocalStackProvider.get_stacks(str(template.TEMPLATE), parameter_overrides=parameters)
+    stacks, _ = SamLocalStackProvider.get_stacks(
+        str(template.TEMPLATE), parameter_overrides=parameters, language_extensions_enabled=True
+    )
     return ApiProvider(stacks, cwd=str(template.ROOT)).api
+
+
+# The samcli internals LocalApiGateway relies on: the LocalApigwService methods it overrides (samcli calls them, and
+# the overrides call samcli's back) and the attributes samcli sets that it reads. tests/unit/test_samcli_internals.py
+# checks them against the installed aws-sam-cli, so that an upgrade that changes one fails a test, not `make run`.
+SAMCLI_OVERRIDDEN_METHODS = (
+    "create",
+    "_construct_error_handling",
+    "_generate_lambda_event",
+    "_invoke_lambda_function",
+    "_invoke_parse_lambda_authorizer",
+)
+SAMCLI_ATTRIBUTES = ("_app", "api", "lambda_runner", "stderr")
 
 
 class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
@@ -228,7 +245,21 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         self._app.register_error_handler(GatewayError, gateway_response)
 
     def _generate_lambda_event(self, flask_request: Any, route: Any, method: str, endpoint: str) -> dict[str, Any]:
-        event: dict[str, Any] = super()._generate_lambda_event(flask_request, route, method, endpoint)
+        event: dict[str, Any]
+        try:
+            event = super()._generate_lambda_event(flask_request, route, method, endpoint)
+        except UnicodeDecodeError:
+            # samcli decodes a text body as UTF-8 and fails the request (502) when it cannot. Such a body travels
+            # as a binary one does, base64-encoded: the function sees the client's bytes and refuses them (422).
+            event = construct_v1_event(
+                flask_request,
+                self.port,
+                binary_types=["*/*"],
+                stage_name=self.api.stage_name,
+                stage_variables=self.api.stage_variables,
+                operation_name=route.operation_name,
+                api_type=route.event_type,
+            )
         now = datetime.now(UTC)
         context = event.setdefault("requestContext", {})
         context["requestId"] = request_id()

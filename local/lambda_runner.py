@@ -25,7 +25,7 @@ Stopping the runner (or its garbage collection, or exit) kills the workers and e
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 import json
 import logging
 import os
@@ -35,24 +35,27 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import traceback
-import uuid
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
+from local.lambda_runtime import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_SECONDS,
+    LAYER_DIR,
+    FakeLambdaContext,
+    import_handler_module,
+)
+
 LOG = logging.getLogger(__name__)
-REGION = "eu-west-3"
-ACCOUNT_ID = "123456789012"
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_DIR = ROOT / "layers" / "shared"  # on a worker's import path, as Lambda puts layers on /opt/python
 MAX_WORKERS_PER_FUNCTION = 8
 # Lambda allows 10 s of init; here one machine may be importing many functions at once, so be generous.
 INIT_TIMEOUT_SECONDS = 60
@@ -70,39 +73,6 @@ PRELOADED_MODULES = (
 _QUIET_WARNING = "No application metrics to publish"
 
 Handler = Callable[[dict[str, Any], Any], Any]
-
-
-@dataclass
-class FakeLambdaContext:
-    """The attributes and method of the Python runtime's LambdaContext that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    identity: Any = None
-    client_context: Any = None
-    tenant_id: str | None = None
-    _deadline: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/[{self.function_version}]{self.aws_request_id}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -123,13 +93,12 @@ def function_configs() -> dict[str, FunctionConfig]:
     configs = {}
     for logical_id, function in template.functions().items():
         props = resources[logical_id]["Properties"]
-        module_name, _, handler_name = function.handler.rpartition(".")
         configs[logical_id] = FunctionConfig(
             logical_id=logical_id,
-            source=function.code_dir / f"{module_name.replace('.', '/')}.py",
-            handler_name=handler_name,
-            timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
-            memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+            source=function.source,
+            handler_name=function.handler.rpartition(".")[2],
+            timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", DEFAULT_TIMEOUT_SECONDS))),
+            memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", DEFAULT_MEMORY_MB))),
         )
     return configs
 
@@ -435,10 +404,6 @@ class WorkerLambdaRunner:
             stderr.flush()
 
 
-# The name the dev server and the tests know the runner by (it ran functions in-process once).
-InProcessLambdaRunner = WorkerLambdaRunner
-
-
 def _stop(pools: list[WorkerPool], zygotes: list[Zygote]) -> None:
     for pool in pools:
         pool.stop()
@@ -451,13 +416,7 @@ def _stop(pools: list[WorkerPool], zygotes: list[Zygote]) -> None:
 
 def _import_handler(source: Path, handler_name: str) -> Handler:
     warnings.filterwarnings("ignore", message=_QUIET_WARNING)
-    # Every function's file is app.py: imported by path under Lambda's module name, not from sys.path.
-    spec = importlib.util.spec_from_file_location(source.stem, source)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"Unable to import module '{source.stem}': {source}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[source.stem] = module
-    spec.loader.exec_module(module)
+    module = import_handler_module(source, source.stem)  # Lambda's module name: a worker runs one function
     handler: Handler = getattr(module, handler_name)
     return handler
 

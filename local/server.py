@@ -3,11 +3,12 @@
 SAM's API Gateway emulator (routes and authorizer from template.yaml) invokes the functions in worker processes
 (`local.lambda_runner`, a pool per function, like Lambda's execution environments);
 DynamoDB and Secrets Manager are a moto server, Twilio is the local emulator. `DevServer` is the same thing
-for tests: `DevServer().start(port=0)`, `.url`, `.twilio`, `.stop()`.
+for tests: `DevServer().start()` (on free ports), `.url`, `.twilio`, `.stop()`.
 
-Settings by environment: PORT (3000), SEED_FILE (local/seed.json), TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN
-(the emulator's account), PUBLIC_BASE_URL (http://127.0.0.1:$PORT), TWILIO_API_BASE_URL (use a Twilio emulator
-that is already running instead of starting one).
+Settings by environment: PORT (3000; moto listens on PORT+1 and the Twilio emulator on PORT+2, where
+local/sam-local-env.json points `sam local invoke`; PORT=0 takes free ports), SEED_FILE (local/seed.json),
+TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (the emulator's account), PUBLIC_BASE_URL (http://127.0.0.1:$PORT),
+TWILIO_API_BASE_URL (use a Twilio emulator that is already running instead of starting one).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from local import template
-from local.aws import FAKE_CREDENTIALS, REGION, LocalAws
+from local.aws import FAKE_CREDENTIALS, LocalAws
+from local.lambda_runtime import REGION, put_layer_on_path
 from robotappel_admin.stage import local_stage_file
 
 if TYPE_CHECKING:
@@ -41,8 +43,9 @@ LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("local.api")
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
+AWS_PORT_OFFSET = 1
+TWILIO_PORT_OFFSET = 2
 DEFAULT_SEED_FILE = Path(__file__).with_name("seed.json")
-LAYER_DIR = template.ROOT / "layers" / "shared"
 # Fixed defaults, so that a restarted server keeps signing webhooks with the same credentials.
 DEFAULT_TWILIO_ACCOUNT_SID = "AC" + hashlib.sha256(b"robotappel-local-account").hexdigest()[:32]
 DEFAULT_TWILIO_AUTH_TOKEN = hashlib.sha256(b"robotappel-local-auth-token").hexdigest()[:32]
@@ -75,6 +78,7 @@ class DevServer:
     public_base_url: str | None = None
     twilio_api_base_url: str | None = None
     host: str = HOST
+    api_port: int = 0  # 0: any free one, and so for moto and the Twilio emulator
     orgs: list[SeedOrg] = field(default_factory=list)
     twilio: TwilioEmulator | None = None
     aws: LocalAws = field(default_factory=LocalAws)
@@ -91,7 +95,11 @@ class DevServer:
             twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN") or DEFAULT_TWILIO_AUTH_TOKEN,
             public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
             twilio_api_base_url=os.environ.get("TWILIO_API_BASE_URL") or None,
+            api_port=int(os.environ.get("PORT") or DEFAULT_PORT),
         )
+
+    def _beside_the_api(self, offset: int) -> int:
+        return self.api_port + offset if self.api_port else 0
 
     @property
     def port(self) -> int:
@@ -109,12 +117,13 @@ class DevServer:
             return self.twilio.base_url
         return self.twilio_api_base_url or ""
 
-    def start(self, port: int = 0) -> DevServer:
+    def start(self) -> DevServer:
         self.orgs = load_seed(self.seed_file)
         try:
             self._start_twilio()
-            self.aws.start({"accountSid": self.twilio_account_sid, "authToken": self.twilio_auth_token})
-            self._bind(port)
+            credentials = {"accountSid": self.twilio_account_sid, "authToken": self.twilio_auth_token}
+            self.aws.start(credentials, port=self._beside_the_api(AWS_PORT_OFFSET))
+            self._bind(self.api_port)
             self._configure_environment()
             self._seed()
         except BaseException:
@@ -147,13 +156,13 @@ class DevServer:
     def _start_twilio(self) -> None:
         if self.twilio_api_base_url:
             return
-        try:
-            from local.twilio_emulator import TwilioEmulator  # written in parallel, may be absent
-        except ImportError:
-            LOG.warning("local.twilio_emulator is not available: the routes that call Twilio will fail")
-            return
+        from local.twilio_emulator import TwilioEmulator
+
         self.twilio = TwilioEmulator(
-            account_sid=self.twilio_account_sid, auth_token=self.twilio_auth_token, host=self.host, port=0
+            account_sid=self.twilio_account_sid,
+            auth_token=self.twilio_auth_token,
+            host=self.host,
+            port=self._beside_the_api(TWILIO_PORT_OFFSET),
         ).start()
 
     def _bind(self, port: int) -> None:
@@ -161,11 +170,11 @@ class DevServer:
         from werkzeug.serving import make_server
 
         from local.gateway import LocalApiGateway, build_api
-        from local.lambda_runner import InProcessLambdaRunner, function_configs
+        from local.lambda_runner import WorkerLambdaRunner, function_configs
 
         api = build_api(self._parameters(public_base_url=""))
         self.gateway = LocalApiGateway(
-            api=api, lambda_runner=InProcessLambdaRunner(function_configs()), port=port, host=self.host
+            api=api, lambda_runner=WorkerLambdaRunner(function_configs()), port=port, host=self.host
         )
         self.gateway.create()
         self._deliver_streams_after_requests(self.gateway)
@@ -226,8 +235,7 @@ class DevServer:
         """Function workers start with this process's environment (on first use); the seeding uses it too."""
         self._saved_environ = dict(os.environ)
         os.environ.update(self.function_environment())
-        if str(LAYER_DIR) not in sys.path:
-            sys.path.insert(0, str(LAYER_DIR))
+        put_layer_on_path()
         _clear_layer_caches()
 
     def _seed(self) -> None:
@@ -240,7 +248,15 @@ class DevServer:
     def stage_environment(self) -> dict[str, str]:
         """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""
         environment = self.function_environment()
-        names = ("NUMBERS_TABLE", "TOKENS_TABLE", "API_KEYS_TABLE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_REGION")
+        names = (
+            "NUMBERS_TABLE",
+            "TOKENS_TABLE",
+            "API_KEYS_TABLE",
+            "IDEMPOTENCY_TABLE",
+            "TWILIO_SECRET_ID",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_REGION",
+        )
         return {name: environment[name] for name in names} | {"AWS_DEFAULT_REGION": REGION, **FAKE_CREDENTIALS}
 
     def banner(self) -> str:
@@ -305,12 +321,17 @@ def _clear_layer_caches() -> None:
         parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def configure_logging(level: int) -> None:
+    """Our lines at `level`; the libraries' only when they go wrong."""
+    logging.basicConfig(level=level, format="%(message)s")
     for noisy in ("samcli", "werkzeug", "botocore", "boto3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     # Powertools warns on every request of a route that publishes no metric; that is normal here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def main() -> None:
+    configure_logging(logging.INFO)
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -319,7 +340,7 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    server = DevServer.from_environment().start(port=int(os.environ.get("PORT") or DEFAULT_PORT))
+    server = DevServer.from_environment().start()
     stage_file = local_stage_file()
     stage_file.parent.mkdir(parents=True, exist_ok=True)
     stage_file.write_text(json.dumps(server.stage_environment()))

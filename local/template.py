@@ -1,18 +1,25 @@
 """Reads template.yaml, the single source of truth, for the local server and the tests.
 
 Functions, their routes and environment, and the DynamoDB table definitions all come from here, so nothing
-about them is repeated outside the template.
+about them is repeated outside the template. Its `Fn::ForEach` loops (AWS::LanguageExtensions) are expanded by
+samcli's own processor, as `sam build --language-extensions` expands them; nothing else is resolved.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse
+from samcli.lib.cfn_language_extensions.api import create_default_intrinsic_resolver
+from samcli.lib.cfn_language_extensions.models import TemplateProcessingContext
+from samcli.lib.cfn_language_extensions.pipeline import ProcessingPipeline
+from samcli.lib.cfn_language_extensions.processors import ForEachProcessor, TemplateParsingProcessor
+from samcli.yamlhelper import yaml_dump, yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -47,10 +54,23 @@ class Function:
         """The folder name under functions/ (e.g. add_client_phone)."""
         return self.code_dir.name
 
+    @property
+    def source(self) -> Path:
+        """The handler's file: Handler `app.handler` -> <CodeUri>/app.py."""
+        module_name = self.handler.rpartition(".")[0]
+        return self.code_dir / f"{module_name.replace('.', '/')}.py"
+
 
 @cache
 def load() -> dict[str, Any]:
-    return dict(yaml_parse(TEMPLATE.read_text()))
+    """The template with its Fn::ForEach loops expanded (the resources they generate are listed like the others)."""
+    return expand_loops(yaml_parse(TEMPLATE.read_text()))
+
+
+def expand_loops(document: dict[str, Any]) -> dict[str, Any]:
+    context = TemplateProcessingContext(fragment=copy.deepcopy(document))
+    loops = ForEachProcessor(create_default_intrinsic_resolver(context))
+    return dict(ProcessingPipeline([TemplateParsingProcessor(), loops]).process_template(context))
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -142,6 +162,14 @@ def routes() -> list[Route]:
     return found
 
 
+def function_named(name: str) -> Function:
+    """The function whose code is functions/<name>, e.g. function_named("token_ledger")."""
+    for function in functions().values():
+        if function.name == name:
+            return function
+    raise KeyError(f"No function of template.yaml has its code in functions/{name}")
+
+
 def function_for(method: str, path: str) -> Function:
     """The function serving a route, e.g. function_for("GET", "/tokens/balance")."""
     for route in routes():
@@ -161,5 +189,24 @@ def resolve_environment(function: Function, references: dict[str, str]) -> dict[
     return env
 
 
+def placeholder_environment(function: Function) -> dict[str, str]:
+    """The function's environment as a deployed stage would set it, every reference resolved to a plausible
+    name: enough to import a function (its settings are validated at init) where no table exists."""
+    references = {name: f"robotappel-{name}-dev" for name in resources("AWS::DynamoDB::Table")}
+    references |= parameter_defaults() | {"TwilioSecretArn": "robotappel/twilio-dev"}
+    return resolve_environment(function, references)
+
+
 def parameter_defaults() -> dict[str, str]:
     return {name: str(p.get("Default", "")) for name, p in load().get("Parameters", {}).items()}
+
+
+def main() -> None:
+    """`python -m local.template FILE`: write the template with its loops expanded (what checkov reads)."""
+    target = Path(sys.argv[1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml_dump(load()))
+
+
+if __name__ == "__main__":
+    main()

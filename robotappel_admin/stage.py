@@ -25,7 +25,10 @@ TABLE_OUTPUTS = {
     "NumbersTableName": "NUMBERS_TABLE",
     "TokensTableName": "TOKENS_TABLE",
     "ApiKeysTableName": "API_KEYS_TABLE",
+    "IdempotencyTableName": "IDEMPOTENCY_TABLE",
 }
+# The stack's parameters -> the settings they fill (the layer requires every setting, used or not).
+SETTING_PARAMETERS = {"TwilioSecretArn": "TWILIO_SECRET_ID"}
 
 
 class StageNotFound(Exception):
@@ -62,8 +65,10 @@ def deployed(stack_name: str, region: str) -> Stage:
     missing = sorted(set(TABLE_OUTPUTS) - set(outputs))
     if missing:
         raise StageNotFound(f"Stack {stack_name} has no output {', '.join(missing)}: is it this project's stack?")
-    tables = {setting: outputs[output] for output, setting in TABLE_OUTPUTS.items()}
-    return Stage(f"stack {stack_name} ({region})", {**tables, "AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+    parameters = {parameter["ParameterKey"]: parameter["ParameterValue"] for parameter in stack.get("Parameters", [])}
+    settings = {setting: outputs[output] for output, setting in TABLE_OUTPUTS.items()}
+    settings |= {setting: parameters[name] for name, setting in SETTING_PARAMETERS.items() if name in parameters}
+    return Stage(f"stack {stack_name} ({region})", {**settings, "AWS_REGION": region, "AWS_DEFAULT_REGION": region})
 
 
 def local_stage_file() -> Path:

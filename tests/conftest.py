@@ -4,4 +4,4 @@ import os
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "phone-numbers")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RobotAppel")
 
-pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.twilio", "tests.fixtures.server"]
+pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.twilio", "tests.fixtures.server", "tests.iam.plugin"]

@@ -5,7 +5,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from robotappel.api.authorizer import authorize
+from robotappel.config import get_settings
 from robotappel.observability import logger
+
+get_settings()  # a misconfigured function fails its init, naming the variable
 
 
 @logger.inject_lambda_context(clear_state=True)

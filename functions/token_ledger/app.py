@@ -1,4 +1,4 @@
-"""TokensTable stream -> token ledger: writes the ledger entry each account change made (see robotappel.dal.tokens).
+"""TokensTable stream -> token ledger: writes the ledger entry each account change made (see robotappel.dal.ledger).
 
 Partial batch responses: a batch is retried from its first failed record, in order; the writes are idempotent.
 """
@@ -9,8 +9,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from robotappel.config import get_settings
 from robotappel.observability import logger
 from robotappel.tokens.ledger_stream import record_ledger_entry
+
+get_settings()  # a misconfigured function fails its init, naming the variable
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from local.twilio_emulator import numbers, resources
+from local.twilio_emulator import numbers, regulations, resources
 from local.twilio_emulator.callbacks import post_signed
 
 # Twilio's test-credential magic numbers (https://www.twilio.com/docs/iam/test-credentials).
@@ -81,6 +81,7 @@ class TwilioApi:
         with self.lock:
             self.incoming: dict[str, dict[str, Any]] = {}
             self.caller_ids: dict[str, dict[str, Any]] = {}
+            self.bundles: dict[str, dict[str, Any]] = {}
             self.faults: list[Fault] = []
             self.log: list[RecordedRequest] = []
             self.generation += 1
@@ -102,7 +103,7 @@ class TwilioApi:
         for method, pattern, handler in _ROUTES:
             match = pattern.match(request.path)
             if match and method == request.method:
-                if match["account"] != self.account_sid:
+                if match.groupdict().get("account", self.account_sid) != self.account_sid:
                     break
                 try:
                     with self.lock:
@@ -171,10 +172,10 @@ class TwilioApi:
             contains=request.query.get("Contains"),
             exclude=self._owned_numbers(),
         )
+        requirements = regulations.regulation_of_country(country).address_requirements
+        region = request.query.get("InRegion")
         offered = [
-            resources.available_number(
-                numbers.e164(n), numbers.national_format(n), country, request.query.get("InRegion")
-            )
+            resources.available_number(numbers.e164(n), numbers.national_format(n), country, region, requirements)
             for n in found
         ]
         return Reply(200, resources.page(offered, "available_phone_numbers", request.path, request.query))
@@ -183,7 +184,13 @@ class TwilioApi:
 
     def buy_number(self, request: Request) -> Reply:
         phone_number = self._number_to_buy(request.form)
-        number = resources.incoming_number(self.account_sid, phone_number, request.form)
+        regulation = regulations.regulation_of_number(phone_number)
+        refusal = regulation.refusal(request.form)
+        if refusal is not None:
+            raise TwilioError(400, refusal.code, refusal.message)
+        number = resources.incoming_number(
+            self.account_sid, phone_number, request.form, regulation.address_requirements
+        )
         self.incoming[number["sid"]] = number
         return Reply(201, number)
 
@@ -203,6 +210,15 @@ class TwilioApi:
         self._incoming(request)
         del self.incoming[request.params["sid"]]
         return Reply(204)
+
+    # --- Numbers v2: RegulatoryCompliance/Bundles ---
+
+    def fetch_bundle(self, request: Request) -> Reply:
+        sid = request.params["sid"]
+        status = regulations.bundle_status(sid)
+        if status is None:
+            raise not_found(request.path)
+        return Reply(200, self.bundles.setdefault(sid, resources.bundle(self.account_sid, sid, status)))
 
     # --- helpers ---
 
@@ -313,6 +329,11 @@ def _route(method: str, path: str, handler: Handler) -> tuple[str, re.Pattern[st
     return method, re.compile(_ACCOUNT + path + "$"), handler
 
 
+def _numbers_route(method: str, path: str, handler: Handler) -> tuple[str, re.Pattern[str], Handler]:
+    """Numbers v2 (numbers.twilio.com): no account in the path, the credentials name it."""
+    return method, re.compile(r"^/v2" + path + "$"), handler
+
+
 _AVAILABLE = r"/AvailablePhoneNumbers/(?P<country>[A-Z]{2})/(?P<kind>Local|Mobile|TollFree|National)\.json"
 _ROUTES = [
     _route("POST", r"/OutgoingCallerIds\.json", TwilioApi.create_validation_request),
@@ -326,4 +347,5 @@ _ROUTES = [
     _route("GET", rf"/IncomingPhoneNumbers/{_SID}\.json", TwilioApi.fetch_incoming_number),
     _route("POST", rf"/IncomingPhoneNumbers/{_SID}\.json", TwilioApi.update_incoming_number),
     _route("DELETE", rf"/IncomingPhoneNumbers/{_SID}\.json", TwilioApi.release_incoming_number),
+    _numbers_route("GET", rf"/RegulatoryCompliance/Bundles/{_SID}", TwilioApi.fetch_bundle),
 ]

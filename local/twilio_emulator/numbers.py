@@ -28,6 +28,15 @@ _KEYPAD = {
     }.items()
     for letter in letters
 }
+# First digits of the national number to draw from, where the example number's own would offer too narrow a choice.
+# The French ones include the ranges Arcep reserves for automated calling systems (decision n° 2022-1583:
+# 0162, 0163, 0270, 0271, 0377, 0378, 0424, 0425, 0568, 0569, 0948, 0949; overseas 09475 to 09479), so a purchase of
+# a number allowed for automated calling can be tried locally.
+PREFIXES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("FR", "Local"): ("1", "2", "3", "4", "5", "162", "163", "270", "271", "377", "378", "424", "425", "568", "569"),
+    ("FR", "National"): ("9", "948", "949", "9475", "9476", "9477", "9478", "9479"),
+}
+_CONTAINS = re.compile(r"[0-9A-Za-z*]+")
 _ATTEMPTS_PER_NUMBER = 60
 _KEPT_EXAMPLE_DIGITS = 2
 
@@ -53,7 +62,9 @@ def is_supported_country(country: str) -> bool:
 
 
 def contains_pattern(contains: str) -> str:
-    """Twilio's Contains: digits, letters (phone keypad) and `*` for any one digit."""
+    """Twilio's Contains: digits, letters (phone keypad) and `*` for any one digit; anything else is a ValueError."""
+    if _CONTAINS.fullmatch(contains) is None:
+        raise ValueError(f"Contains may only have digits, letters and '*': {contains!r}")
     return "".join(_KEYPAD.get(char, char) for char in contains.upper())
 
 
@@ -70,13 +81,13 @@ def generate(
     if example is None:
         return []
     national = str(example.national_number)
-    prefix = area_code or national[:_KEPT_EXAMPLE_DIGITS]
+    prefixes = (area_code,) if area_code else PREFIXES.get((country, kind), (national[:_KEPT_EXAMPLE_DIGITS],))
     pattern = contains_pattern(contains) if contains else None
     found: dict[str, PhoneNumber] = {}
     for _ in range(count * _ATTEMPTS_PER_NUMBER):
         if len(found) >= count:
             break
-        candidate = _candidate(example.country_code or 0, prefix, len(national), pattern)
+        candidate = _candidate(example.country_code or 0, secrets.choice(prefixes), len(national), pattern)
         if candidate is not None and _fits(candidate, kind, pattern) and e164(candidate) not in exclude:
             found.setdefault(e164(candidate), candidate)
     return list(found.values())

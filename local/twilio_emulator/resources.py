@@ -1,4 +1,4 @@
-"""Twilio's JSON shapes (API 2010-04-01) for the resources the emulator keeps."""
+"""Twilio's JSON shapes (API 2010-04-01, and Numbers v2 for bundles) for the resources the emulator keeps."""
 
 import secrets
 from datetime import UTC, datetime
@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 API_VERSION = "2010-04-01"
+NUMBERS_API_URL = "https://numbers.twilio.com"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
@@ -33,6 +34,11 @@ def new_sid(prefix: str) -> str:
 
 def rfc2822_now() -> str:
     return format_datetime(datetime.now(UTC).replace(microsecond=0))
+
+
+def iso8601_now() -> str:
+    """Numbers v2 dates: ISO 8601 in UTC, as "2019-07-30T22:29:24Z"."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def account_path(account_sid: str) -> str:
@@ -62,7 +68,9 @@ def caller_id(account_sid: str, phone_number: str, friendly_name: str) -> dict[s
     }
 
 
-def incoming_number(account_sid: str, phone_number: str, form: dict[str, str]) -> dict[str, Any]:
+def incoming_number(
+    account_sid: str, phone_number: str, form: dict[str, str], address_requirements: str
+) -> dict[str, Any]:
     sid = new_sid("PN")
     now = rfc2822_now()
     number: dict[str, Any] = {
@@ -71,7 +79,7 @@ def incoming_number(account_sid: str, phone_number: str, form: dict[str, str]) -
         "phone_number": phone_number,
         "friendly_name": phone_number,
         "address_sid": None,
-        "address_requirements": "none",
+        "address_requirements": address_requirements,
         "api_version": API_VERSION,
         "beta": False,
         "bundle_sid": None,
@@ -115,7 +123,9 @@ def apply_form(number: dict[str, Any], form: dict[str, str], *, date_updated: st
     number["date_updated"] = date_updated or rfc2822_now()
 
 
-def available_number(phone_number: str, friendly_name: str, iso_country: str, region: str | None) -> dict[str, Any]:
+def available_number(
+    phone_number: str, friendly_name: str, iso_country: str, region: str | None, address_requirements: str
+) -> dict[str, Any]:
     return {
         "friendly_name": friendly_name,
         "phone_number": phone_number,
@@ -127,9 +137,33 @@ def available_number(phone_number: str, friendly_name: str, iso_country: str, re
         "region": region,
         "postal_code": None,
         "iso_country": iso_country,
-        "address_requirements": "none",
+        "address_requirements": address_requirements,
         "beta": False,
         "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+    }
+
+
+def bundle(account_sid: str, sid: str, status: str) -> dict[str, Any]:
+    """A regulatory bundle (Numbers v2: absolute URLs on Twilio's Numbers host, as Twilio gives them)."""
+    url = f"{NUMBERS_API_URL}/v2/RegulatoryCompliance/Bundles/{sid}"
+    now = iso8601_now()
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "regulation_sid": new_sid("RN"),
+        "friendly_name": "Regulatory bundle",
+        "status": status,
+        "valid_until": None,
+        "email": "compliance@example.com",
+        "status_callback": None,
+        "date_created": now,
+        "date_updated": now,
+        "url": url,
+        "links": {
+            "evaluations": f"{url}/Evaluations",
+            "item_assignments": f"{url}/ItemAssignments",
+            "bundle_copies": f"{url}/Copies",
+        },
     }
 
 

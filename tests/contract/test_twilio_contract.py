@@ -1,7 +1,9 @@
-"""Our Twilio traffic against Twilio's own OpenAPI spec (API 2010-04-01, pinned in fetch_twilio_spec.py).
+"""Our Twilio traffic against Twilio's own OpenAPI specs (API 2010-04-01 and Numbers v2, pinned in
+fetch_twilio_spec.py).
 
-(a) every request the gateway sends and (b) every response the emulator gives are checked with openapi-core.
-Twilio's spec describes no error responses, so error bodies are checked against Twilio's documented error shape.
+(a) every request the gateway sends and (b) every response the emulator gives are checked with openapi-core, each
+against the spec of its Twilio host. Twilio's specs describe no error responses, so error bodies are checked
+against Twilio's documented error shape.
 """
 
 import base64
@@ -19,13 +21,16 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response.exceptions import InvalidData
 
 from local.twilio_emulator import RecordedRequest, TwilioEmulator
+from local.twilio_emulator.regulations import REJECTED_BUNDLE
 from robotappel.errors import DomainError
 from robotappel.twilio import gateway
-from tests.contract.fetch_twilio_spec import twilio_spec_path
+from tests.contract.fetch_twilio_spec import SpecName, twilio_spec_path
 from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.twilio import CallbackReceiver
 
 TWILIO_HOST = "https://api.twilio.com"
+NUMBERS_HOST = "https://numbers.twilio.com"
+BUNDLE_SID, ADDRESS_SID = "BU" + "1" * 32, "AD" + "2" * 32
 VOICE_URL = "https://voice.example.test/inbound"
 STATUS_URL = CALL_STATUS_URL
 TWILIO_ERROR_SCHEMA = {
@@ -41,25 +46,35 @@ TWILIO_ERROR_SCHEMA = {
 
 
 @pytest.fixture(scope="session")
-def twilio_openapi() -> OpenAPI:
-    spec = json.loads(twilio_spec_path().read_text())
-    # The spec itself is Twilio's published document: validating its own correctness would only cost time.
-    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+def twilio_openapi() -> dict[str, OpenAPI]:
+    """Twilio's spec of each host the emulator stands in for."""
+    # The specs are Twilio's published documents: validating their own correctness would only cost time.
+    config = Config(spec_validator_cls=None)
+    specs: dict[str, SpecName] = {TWILIO_HOST: "twilio_api_v2010", NUMBERS_HOST: "twilio_numbers_v2"}
+    return {
+        host: OpenAPI.from_dict(json.loads(twilio_spec_path(name).read_text()), config=config)
+        for host, name in specs.items()
+    }
+
+
+def host_of(record: RecordedRequest) -> str:
+    return NUMBERS_HOST if record.path.startswith("/v2/") else TWILIO_HOST
 
 
 @pytest.fixture
-def check(twilio_openapi: OpenAPI, twilio_emulator: TwilioEmulator) -> Callable[[RecordedRequest], None]:
+def check(twilio_openapi: dict[str, OpenAPI], twilio_emulator: TwilioEmulator) -> Callable[[RecordedRequest], None]:
     credentials = f"{twilio_emulator.account_sid}:{twilio_emulator.auth_token}".encode()
     authorization = "Basic " + base64.b64encode(credentials).decode()
 
     def check_exchange(record: RecordedRequest) -> None:
+        spec = twilio_openapi[host_of(record)]
         request = as_openapi_request(record, authorization)
-        twilio_openapi.validate_request(request)
+        spec.validate_request(request)
         if record.status >= 400:
             jsonschema.validate(record.response_json, TWILIO_ERROR_SCHEMA)
             assert record.response_json["status"] == record.status
         else:
-            twilio_openapi.validate_response(request, as_openapi_response(record))
+            spec.validate_response(request, as_openapi_response(record))
 
     return check_exchange
 
@@ -67,7 +82,7 @@ def check(twilio_openapi: OpenAPI, twilio_emulator: TwilioEmulator) -> Callable[
 def as_openapi_request(record: RecordedRequest, authorization: str) -> MockRequest:
     is_form = record.method == "POST"
     return MockRequest(
-        TWILIO_HOST,
+        host_of(record),
         record.method.lower(),
         record.path,
         args=record.query,
@@ -102,7 +117,7 @@ def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackRece
     for country, number_type in [("FR", "local"), ("FR", "national"), ("GB", "mobile"), ("US", "tollFree")]:
         gateway.search_available_numbers(country, number_type, limit=2)  # type: ignore[arg-type]
     offered = gateway.search_available_numbers("US", "local", area_code="415", contains="7", limit=3)
-    bought = gateway.buy_number(offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid="BU" + "0" * 32)
+    bought = gateway.buy_number(offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid=BUNDLE_SID)
     gateway.update_number(bought.sid, friendly_name="Sales", voice_url=VOICE_URL + "/sales")
     gateway.release_number(bought.sid)
     gateway.release_number(bought.sid)
@@ -112,6 +127,7 @@ def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackRece
     gateway.delete_caller_id(caller_id_sid)
     gateway.delete_caller_id(caller_id_sid)
     gateway.find_caller_id("+33612345678")
+    exercise_french_regulations()
     for failing in (
         lambda: gateway.search_available_numbers("US", "local", area_code="533"),
         lambda: gateway.buy_number("+15005550000", VOICE_URL, STATUS_URL, "x"),
@@ -125,6 +141,17 @@ def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackRece
     expect_domain_error(lambda: gateway.find_caller_id("+33612345678"))
 
 
+def exercise_french_regulations() -> None:
+    """Bundle fetches, and a French purchase refused for each missing or unapproved piece, then made."""
+    gateway.fetch_bundle_status(BUNDLE_SID)
+    gateway.fetch_bundle_status(REJECTED_BUNDLE)
+    french = gateway.search_available_numbers("FR", "local", limit=1)[0]
+    for bundle_sid, address_sid in ((None, ADDRESS_SID), (REJECTED_BUNDLE, ADDRESS_SID), (BUNDLE_SID, None)):
+        with pytest.raises(DomainError):
+            gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=bundle_sid, address_sid=address_sid)
+    gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=BUNDLE_SID, address_sid=ADDRESS_SID)
+
+
 @pytest.mark.usefixtures("twilio_layer")
 def test_every_gateway_request_and_emulator_response_conforms_to_twilio_spec(
     twilio_emulator: TwilioEmulator,
@@ -136,10 +163,13 @@ def test_every_gateway_request_and_emulator_response_conforms_to_twilio_spec(
     records = twilio_emulator.requests_log
     # When each exchange is checked against Twilio's OpenAPI spec
     found = violations(records, check)
-    # Then none violates it, and both successes and errors were checked
+    # Then none violates it, and successes, errors and both Twilio hosts were checked
     assert found == []
     statuses = {record.status for record in records}
     assert {200, 201, 204, 400, 404, 429, 500} <= statuses
+    error_codes = {record.response_json["code"] for record in records if record.status >= 400}
+    assert {21649, 21631} <= error_codes
+    assert {host_of(record) for record in records} == {TWILIO_HOST, NUMBERS_HOST}
 
 
 @pytest.fixture
@@ -228,6 +258,20 @@ def test_check_rejects_an_error_body_without_status(
     # When it is checked
     # Then the check fails
     with pytest.raises(jsonschema.ValidationError, match="status"):
+        check(broken)
+
+
+def test_check_rejects_a_bundle_with_a_status_twilio_does_not_have(
+    twilio_emulator: TwilioEmulator, twilio_session: requests.Session, check: Callable[[RecordedRequest], None]
+) -> None:
+    # Given a conforming bundle fetch whose status is then made up
+    twilio_session.get(f"{twilio_emulator.base_url}/v2/RegulatoryCompliance/Bundles/{BUNDLE_SID}")
+    record = twilio_emulator.requests_log[-1]
+    check(record)
+    broken = with_body(record, {**record.response_json, "status": "approved"})
+    # When it is checked
+    # Then the check fails: the Numbers spec is the one applied
+    with pytest.raises(InvalidData):
         check(broken)
 
 

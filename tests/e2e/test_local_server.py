@@ -5,6 +5,7 @@ The others run SAM's gateway as `local.gateway` configures it over stand-in func
 folder, to reach what the real functions cannot be made to do on demand (crash, deny, echo their event).
 """
 
+import base64
 import json
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 
 from local import template
 from local.gateway import LocalApiGateway, build_api
-from local.lambda_runner import FunctionConfig, InProcessLambdaRunner
+from local.lambda_runner import FunctionConfig, WorkerLambdaRunner
 from tests.fixtures.server import LocalServer
 
 pytestmark = pytest.mark.e2e
@@ -69,9 +70,9 @@ def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: 
     # When a protected route is called with it
     response = requests.get(f"{local_server.url}/tokens/balance", headers=headers, timeout=TIMEOUT)
 
-    # Then the authorizer's "Unauthorized" becomes a 401 with the template's body (not samcli's 502)
+    # Then the authorizer's Deny becomes the template's ACCESS_DENIED: a 401 with the unauthorized body
     assert response.status_code == 401
-    assert response.json() == gateway_response_body("UNAUTHORIZED")
+    assert response.json() == gateway_response_body("ACCESS_DENIED") == gateway_response_body("UNAUTHORIZED")
 
 
 @on_local_server
@@ -116,15 +117,21 @@ def test_lowercase_authorization_header_is_accepted(local_server: LocalServer) -
 
 
 @on_local_server
-def test_unknown_route_answers_a_json_error(local_server: LocalServer) -> None:
-    # Given a path that is not a route of the template
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/no/such/route"), ("GET", "/phoneNumber/addClientPhone")],
+    ids=["unknown-path", "method-the-path-does-not-have"],
+)
+def test_a_route_the_api_does_not_have_is_404_not_found(local_server: LocalServer, method: str, path: str) -> None:
+    # Given a path, or a method of a path, that is not a route of the template; and a valid API key
     # When it is called
-    response = requests.get(f"{local_server.url}/no/such/route", headers=local_server.headers(), timeout=TIMEOUT)
+    response = requests.request(method, f"{local_server.url}{path}", headers=local_server.headers(), timeout=TIMEOUT)
 
-    # Then API Gateway's "Missing Authentication Token" 403 comes through the template's DEFAULT_4XX, as JSON
-    assert response.status_code == 403
+    # Then the template's MISSING_AUTHENTICATION_TOKEN response says 404 not_found (API Gateway's default: 403)
+    assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/json"
-    assert response.json()["message"] == "Missing Authentication Token"
+    assert response.json() == gateway_response_body("MISSING_AUTHENTICATION_TOKEN")
+    assert response.json()["error"] == "not_found"
 
 
 @on_local_server
@@ -197,7 +204,7 @@ def gateway(tmp_path: Path) -> FlaskClient:
     configs = {logical_id: stand_in(tmp_path, logical_id, source) for logical_id, source in functions.items()}
     parameters = {**template.parameter_defaults(), "TwilioSecretArn": "arn:aws:secretsmanager:local:twilio"}
     service = LocalApiGateway(
-        api=build_api(parameters), lambda_runner=InProcessLambdaRunner(configs), port=3000, host="127.0.0.1"
+        api=build_api(parameters), lambda_runner=WorkerLambdaRunner(configs), port=3000, host="127.0.0.1"
     )
     service.create()
     client: FlaskClient = service.app.test_client()
@@ -235,8 +242,8 @@ def test_deny_policy_gets_the_templates_access_denied_response(gateway: FlaskCli
     # When a protected route is called
     response = gateway.get("/tokens/balance", headers={"Authorization": "Bearer deny"})
 
-    # Then API Gateway's ACCESS_DENIED response of the template answers
-    assert response.status_code == 403
+    # Then API Gateway's ACCESS_DENIED response of the template answers (401: only a rejected key is denied)
+    assert response.status_code == 401
     assert response.get_json() == gateway_response_body("ACCESS_DENIED")
 
 
@@ -284,6 +291,18 @@ def test_route_event_describes_the_route_and_the_stage(gateway: FlaskClient) -> 
     assert event["requestContext"]["stage"] == "dev"
     assert event["requestContext"]["domainName"]
     assert event["requestContext"]["requestId"]
+
+
+def test_a_body_that_is_not_utf8_reaches_the_function_base64_encoded(gateway: FlaskClient) -> None:
+    # Given a body in Latin-1
+    body = '{"friendlyName": "Café"}'.encode("latin-1")
+
+    # When it is sent to a route
+    event = echoed_event(gateway.delete("/phoneNumber/deletePhoneNumber/n1", headers=ALLOW, data=body))
+
+    # Then the function gets the client's bytes, as a binary body travels (samcli answered 502)
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
 
 
 def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:

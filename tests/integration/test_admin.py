@@ -6,10 +6,10 @@ from typing import Any
 import boto3
 import pytest
 
+from local.lambda_runtime import REGION
 from robotappel.dal import api_keys, ledger
-from robotappel.errors import Unauthenticated
-from tests.fixtures.aws import REGION, issue_key, ledger_entries, open_org
-from tests.fixtures.lambdas import FakeLambdaContext, HttpResult, api_event, call, load_function
+from tests.fixtures.aws import issue_key, ledger_entries, open_org
+from tests.fixtures.lambdas import HttpResult, api_event, call, run_handler
 
 ADMIN = "org-admin"
 
@@ -27,11 +27,10 @@ def as_admin(name: str, **kwargs: Any) -> HttpResult:
 
 
 def authorizes(api_key: str) -> dict[str, Any] | None:
-    """The authorizer's context for `api_key`, or None when it refuses it (401)."""
+    """The authorizer's context for `api_key`, or None when it refuses it (a Deny policy: 401)."""
     event = api_event("authorizer", headers={"Authorization": f"Bearer {api_key}"})
-    try:
-        policy = load_function("authorizer").handler(event, FakeLambdaContext())
-    except Unauthenticated:
+    policy = run_handler("authorizer", event)
+    if [statement["Effect"] for statement in policy["policyDocument"]["Statement"]] != ["Allow"]:
         return None
     context: dict[str, Any] = policy["context"]
     return context

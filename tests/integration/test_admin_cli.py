@@ -8,9 +8,12 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
+from local.lambda_runtime import REGION
+from robotappel.config import Settings
 from robotappel.dal import api_keys, ledger
 from robotappel_admin.cli import cli
-from tests.fixtures.aws import REGION, ledger_entries
+from robotappel_admin.stage import deployed
+from tests.fixtures.aws import TWILIO_SECRET_ID, ledger_entries
 
 STACK = "robotappel-phone-numbers-dev"
 
@@ -19,6 +22,7 @@ STACK = "robotappel-phone-numbers-dev"
 def stack(aws: dict[str, str]) -> str:
     """A stack with the outputs of template.yaml that name the tables (the aws fixture's tables)."""
     template = {
+        "Parameters": {"TwilioSecretArn": {"Type": "String"}},
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},  # a stack needs a resource; any will do
         "Outputs": {
             output: {"Value": aws[logical_id]}
@@ -26,10 +30,15 @@ def stack(aws: dict[str, str]) -> str:
                 ("NumbersTableName", "NumbersTable"),
                 ("TokensTableName", "TokensTable"),
                 ("ApiKeysTableName", "ApiKeysTable"),
+                ("IdempotencyTableName", "IdempotencyTable"),
             )
         },
     }
-    boto3.client("cloudformation", region_name=REGION).create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "TwilioSecretArn", "ParameterValue": TWILIO_SECRET_ID}],
+    )
     return STACK
 
 
@@ -109,3 +118,12 @@ def test_a_stage_must_be_named() -> None:
     result = run("orgs", "create", "org-acme")
     assert result.exit_code == 2
     assert "--stack" in result.stderr
+
+
+def test_a_deployed_stage_gives_the_layer_every_setting_it_requires(stack: str) -> None:
+    # Given a deployed stack
+    # When the tool reads its stage from it
+    environment = deployed(stack, REGION).environment
+    # Then every setting the layer requires is set, not only the tables the tool writes (the layer validates all)
+    required = {name.upper() for name, field in Settings.model_fields.items() if field.is_required()}
+    assert required <= set(environment)

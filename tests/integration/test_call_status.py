@@ -7,10 +7,12 @@ import boto3
 import pytest
 from twilio.request_validator import RequestValidator
 
+from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import ledger, numbers
-from tests.fixtures.aws import CALL_STATUS_URL, REGION, ledger_entries, open_org
+from robotappel.numbers.automated_calling import assess
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
 
@@ -27,6 +29,8 @@ ORG_LIST_KEYS = {
     "direction",
     "twilioNumber",
     "phoneNumberSid",
+    "automatedCalling",
+    "automatedCallingRule",
 }
 
 
@@ -203,6 +207,8 @@ def test_list_has_an_outbound_row_per_client_phone_and_an_inbound_row_per_twilio
             "direction": "inbound",
             "twilioNumber": number["phoneNumber"],
             "phoneNumberSid": number["phoneNumberSid"],
+            "automatedCalling": number["automatedCalling"],
+            "automatedCallingRule": number["automatedCallingRule"],
         },
     }
     assert len(result.body) == 3
@@ -222,17 +228,21 @@ def client_row(org: str, number_id: str) -> dict[str, str]:
         "direction": "outbound",
         "twilioNumber": "",
         "phoneNumberSid": "",
+        "automatedCalling": assess(record.phone_number).status,
+        "automatedCallingRule": assess(record.phone_number).rule,
     }
 
 
-def test_every_row_has_the_nine_keys_as_strings(org: str, twilio_layer: TwilioEmulator) -> None:
+def test_every_row_has_the_seeds_keys_and_the_automated_calling_pair_as_strings(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
     # Given a client phone and a Twilio number that took a call
     add_client_phone()
     number = bought()
     call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
     # When org-a lists its phone numbers
     rows: list[dict[str, Any]] = org_list().body
-    # Then every row has exactly the seed's nine keys, every value a string
+    # Then every row has exactly the seed's nine keys and automatedCalling(Rule), every value a string
     assert len(rows) == 2
     assert all(set(row) == ORG_LIST_KEYS for row in rows)
     assert all(isinstance(value, str) for row in rows for value in row.values())

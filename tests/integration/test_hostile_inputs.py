@@ -1,6 +1,7 @@
 """Hostile and malformed input: a clear 4xx in the spec's error format, nothing written, nothing charged, nothing
 sent to Twilio."""
 
+import base64
 from typing import Any
 
 import pytest
@@ -72,3 +73,32 @@ def test_a_plus_sent_unencoded_in_the_path_is_the_international_prefix(org: str,
     # Then the number is understood (nothing is linked to it: 404, not a validation error)
     assert result.status == 404
     assert result.body["error"] == "not_found"
+
+
+def _not_utf8(org: str) -> dict[str, Any]:
+    """A body in Latin-1 ("Café"), as a gateway hands over bytes that are not text: base64-encoded."""
+    event = api_event("add_client_phone", org=org)
+    body = '{"phoneNumber": "06 12 34 56 78", "friendlyName": "Café"}'.encode("latin-1")
+    return event | {"body": base64.b64encode(body).decode(), "isBase64Encoded": True}
+
+
+UNPARSEABLE_BODIES = {
+    "not JSON": lambda org: api_event("add_client_phone", org=org, body='{"phoneNumber": '),
+    # Python refuses to convert integers of more than sys.get_int_max_str_digits() (4,300) digits.
+    "a 200,000-digit number": lambda org: api_event("add_client_phone", org=org, body="1" * 200_000),
+    "not UTF-8": _not_utf8,
+}
+
+
+@pytest.mark.parametrize("case", list(UNPARSEABLE_BODIES))
+def test_a_body_that_cannot_be_parsed_is_422_naming_body(org: str, twilio_layer: TwilioEmulator, case: str) -> None:
+    # Given a body that is not JSON text
+    event = UNPARSEABLE_BODIES[case](org)
+    # When a route that reads a JSON body gets it
+    result = invoke("add_client_phone", event)
+    # Then it is a validation error naming the body, not a failure of ours; nothing done, nothing charged
+    assert result.status == 422, result.body
+    assert (result.body["error"], result.body["field"]) == ("validation_error", "body")
+    assert numbers.list_numbers(org).records == []
+    assert ledger.get_balance(org) == 100
+    assert twilio_layer.requests_log == []

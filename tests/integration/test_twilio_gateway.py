@@ -1,10 +1,15 @@
 """The Twilio gateway over HTTP against the local emulator: every call, Twilio's magic numbers and faults."""
 
+import sys
+
 import phonenumbers
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator.regulations import REJECTED_BUNDLE
 from robotappel.errors import Conflict, InvalidInput, RateLimited, UpstreamFailure
+from robotappel.models.phone import NumberType
+from robotappel.numbers.automated_calling import assess
 from robotappel.twilio import gateway
 from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.twilio import CallbackReceiver
@@ -14,10 +19,19 @@ pytestmark = pytest.mark.usefixtures("twilio_layer")
 VOICE_URL = "https://voice.example.test/inbound"
 STATUS_URL = CALL_STATUS_URL
 BUY_PATH = r"IncomingPhoneNumbers\.json$"
+BUNDLE_SID, ADDRESS_SID = "BU" + "1" * 32, "AD" + "2" * 32
 
 
 def buy(phone_number: str = "+15005550006") -> gateway.IncomingNumber:
     return gateway.buy_number(phone_number, VOICE_URL, STATUS_URL, "Support line")
+
+
+def buy_regulated(
+    phone_number: str, bundle_sid: str | None = BUNDLE_SID, address_sid: str | None = ADDRESS_SID
+) -> gateway.IncomingNumber:
+    return gateway.buy_number(
+        phone_number, VOICE_URL, STATUS_URL, "Support line", bundle_sid=bundle_sid, address_sid=address_sid
+    )
 
 
 def test_search_offers_distinct_valid_numbers_of_the_country(twilio_emulator: TwilioEmulator) -> None:
@@ -39,6 +53,17 @@ def test_search_honours_area_code_and_contains(twilio_emulator: TwilioEmulator) 
     assert all(n.startswith("+1415") and "77" in n[2:] for n in found)
 
 
+def test_search_with_a_character_twilio_does_not_allow_in_contains_is_refused_not_crashed(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given a Contains pattern with "+", which Twilio's spec does not allow (digits, letters and "*" only)
+    # When we search with it
+    with pytest.raises(UpstreamFailure) as raised:
+        gateway.search_available_numbers("FR", "local", contains="+33162")
+    # Then Twilio answers that a parameter is invalid
+    assert raised.value.details == {"twilioCode": 20001}
+
+
 def test_search_in_magic_area_code_533_finds_no_numbers(twilio_emulator: TwilioEmulator) -> None:
     # Given Twilio's test area code that has no numbers
     # When we search in it
@@ -51,8 +76,8 @@ def test_search_in_magic_area_code_533_finds_no_numbers(twilio_emulator: TwilioE
 def test_buying_a_number_activates_it_with_our_webhooks(twilio_emulator: TwilioEmulator) -> None:
     # Given a number offered by Twilio
     phone_number = gateway.search_available_numbers("FR", "national", limit=1)[0]
-    # When we buy it
-    bought = buy(phone_number)
+    # When we buy it, with the bundle and address France requires
+    bought = buy_regulated(phone_number)
     # Then Twilio owns it for us with our voice and status callback URLs
     assert (bought.phone_number, bought.voice_url, bought.friendly_name) == (phone_number, VOICE_URL, "Support line")
     [owned] = twilio_emulator.incoming_numbers()
@@ -61,12 +86,126 @@ def test_buying_a_number_activates_it_with_our_webhooks(twilio_emulator: TwilioE
 
 def test_bundle_and_address_are_passed_through_when_buying(twilio_emulator: TwilioEmulator) -> None:
     # Given a regulatory bundle and address
-    bundle_sid, address_sid = "BU" + "1" * 32, "AD" + "2" * 32
     # When we buy a number with them
-    gateway.buy_number("+15005550006", VOICE_URL, STATUS_URL, "x", bundle_sid=bundle_sid, address_sid=address_sid)
+    gateway.buy_number("+15005550006", VOICE_URL, STATUS_URL, "x", bundle_sid=BUNDLE_SID, address_sid=ADDRESS_SID)
     # Then Twilio received them
     [owned] = twilio_emulator.incoming_numbers()
-    assert (owned["bundle_sid"], owned["address_sid"]) == (bundle_sid, address_sid)
+    assert (owned["bundle_sid"], owned["address_sid"]) == (BUNDLE_SID, ADDRESS_SID)
+
+
+def french_number(number_type: NumberType = "local") -> str:
+    return gateway.search_available_numbers("FR", number_type, limit=1)[0]
+
+
+@pytest.mark.parametrize("number_type", ["local", "national", "tollFree"])
+def test_buying_a_french_number_without_a_bundle_is_refused_as_bundle_required(
+    twilio_emulator: TwilioEmulator, number_type: NumberType
+) -> None:
+    # Given a French number offered by Twilio
+    phone_number = french_number(number_type)
+    # When we buy it with an address but no regulatory bundle
+    with pytest.raises(InvalidInput) as raised:
+        buy_regulated(phone_number, bundle_sid=None)
+    # Then Twilio refuses it (21649) and nothing is bought
+    assert (raised.value.field, raised.value.error_code) == ("bundleSid", "bundle_required")
+    assert twilio_emulator.incoming_numbers() == []
+
+
+def test_buying_a_french_number_with_a_bundle_that_is_not_approved_is_refused_as_such(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given a French number and the emulator's rejected bundle
+    phone_number = french_number()
+    # When we buy the number with that bundle and an address
+    with pytest.raises(InvalidInput) as raised:
+        buy_regulated(phone_number, bundle_sid=REJECTED_BUNDLE)
+    # Then Twilio refuses the bundle (21649) and nothing is bought
+    assert (raised.value.field, raised.value.error_code) == ("bundleSid", "bundle_not_approved")
+    assert twilio_emulator.incoming_numbers() == []
+
+
+def test_buying_a_french_number_without_an_address_is_refused_as_address_required(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given a French number
+    phone_number = french_number()
+    # When we buy it with an approved bundle but no address
+    with pytest.raises(InvalidInput) as raised:
+        buy_regulated(phone_number, address_sid=None)
+    # Then Twilio refuses it (21631) and nothing is bought
+    assert (raised.value.field, raised.value.error_code) == ("addressSid", "address_required")
+    assert twilio_emulator.incoming_numbers() == []
+
+
+def test_buying_a_french_number_with_an_approved_bundle_and_an_address_succeeds(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given a French number
+    phone_number = french_number()
+    # When we buy it with an approved bundle and an address
+    bought = buy_regulated(phone_number)
+    # Then Twilio sells it, tied to both
+    [owned] = twilio_emulator.incoming_numbers()
+    assert (owned["sid"], owned["bundle_sid"], owned["address_sid"]) == (bought.sid, BUNDLE_SID, ADDRESS_SID)
+
+
+def test_french_numbers_offered_include_ones_reserved_for_automated_calling(twilio_emulator: TwilioEmulator) -> None:
+    # Given Twilio's French local numbers
+    # When we search twenty
+    found = gateway.search_available_numbers("FR", "local", limit=20)
+    # Then some are in a range reserved for automated calling systems, and all are valid
+    assert any(assess(number).status == "allowed" for number in found)
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(number)) for number in found)
+
+
+@pytest.mark.parametrize(
+    ("bundle_sid", "status"), [(BUNDLE_SID, "twilio-approved"), (REJECTED_BUNDLE, "twilio-rejected")]
+)
+def test_fetch_bundle_status_tells_the_status_twilio_gives(
+    twilio_emulator: TwilioEmulator, bundle_sid: str, status: str
+) -> None:
+    # Given a bundle of the account
+    # When we fetch its status
+    # Then it is Twilio's status of that bundle
+    assert gateway.fetch_bundle_status(bundle_sid) == status
+
+
+def test_fetch_bundle_status_does_not_import_the_sdks_numbers_domain(twilio_emulator: TwilioEmulator) -> None:
+    # Given the Lambda build ships no compiled modules of the SDK's domains other than `api`
+    # When we fetch a bundle's status
+    gateway.fetch_bundle_status(BUNDLE_SID)
+    # Then the SDK's `numbers` domain was not imported for it
+    assert "twilio.rest.numbers" not in sys.modules
+
+
+def test_fetch_bundle_status_of_an_unknown_bundle_is_none(twilio_emulator: TwilioEmulator) -> None:
+    # Given a bundle SID the account does not have
+    # When we fetch its status
+    # Then there is none
+    assert gateway.fetch_bundle_status("BUnope") is None
+
+
+def test_fetch_bundle_status_retries_a_rate_limit(
+    twilio_emulator: TwilioEmulator, fast_twilio_retries: list[float]
+) -> None:
+    # Given Twilio throttles the next bundle fetch
+    twilio_emulator.inject_fault("GET", r"/Bundles/", status=429, code=20429)
+    # When we fetch a bundle's status
+    status = gateway.fetch_bundle_status(BUNDLE_SID)
+    # Then the retry got it
+    assert (status, len(fast_twilio_retries)) == ("twilio-approved", 1)
+
+
+def test_fetch_bundle_status_when_twilio_fails_is_an_upstream_failure_with_the_code(
+    twilio_emulator: TwilioEmulator,
+) -> None:
+    # Given Twilio fails the bundle fetch with an internal error
+    twilio_emulator.inject_fault("GET", r"/Bundles/", status=500, code=20500)
+    # When we fetch a bundle's status
+    with pytest.raises(UpstreamFailure) as raised:
+        gateway.fetch_bundle_status(BUNDLE_SID)
+    # Then Twilio's code is carried
+    assert raised.value.details == {"twilioCode": 20500}
 
 
 def test_buying_the_magic_unavailable_number_is_a_conflict(twilio_emulator: TwilioEmulator) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import ledger, numbers
@@ -15,8 +16,9 @@ from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.tokens import meter
 from robotappel.twilio import gateway
-from tests.fixtures.aws import CALL_STATUS_URL, REGION, ledger_entries, open_org, top_up
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org, top_up
 from tests.fixtures.lambdas import HttpResult, call
+from tests.iam.calls import made_by_the_test
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
@@ -36,7 +38,11 @@ TWILIO_NUMBER_KEYS = {
     "clientPhoneNumber",
     "status",
     "createdAt",
+    "automatedCalling",
+    "automatedCallingRule",
 }
+# Derived from the number when it is shown (the rule table), not stored with it.
+STORED_TWILIO_NUMBER_KEYS = TWILIO_NUMBER_KEYS - {"automatedCalling", "automatedCallingRule"}
 
 
 # ------------------------------------------------------------------ helpers
@@ -157,7 +163,9 @@ def test_buy_records_the_number_in_the_table(org: str, twilio_layer: TwilioEmula
     # Then the record is the number returned, with the voice URL asked for
     assert isinstance(record, numbers.TwilioNumberRecord)
     stored = record.model_dump(by_alias=True)
-    assert {key: stored.get(key) for key in TWILIO_NUMBER_KEYS} == number
+    assert {key: stored.get(key) for key in STORED_TWILIO_NUMBER_KEYS} == {
+        key: number[key] for key in STORED_TWILIO_NUMBER_KEYS
+    }
     assert record.voice_url == "https://voice.example.test/custom"
     [owned] = twilio_layer.incoming_numbers()
     assert owned["voice_url"] == "https://voice.example.test/custom"
@@ -518,6 +526,18 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5
 
 
+def test_unlinking_a_number_that_has_no_link_is_a_charged_no_op(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a bought number linked to nothing
+    number = bought()
+    # When org-a unlinks it (what Swagger UI's "unlink" example sends)
+    result = update(number["id"], {"clientPhoneNumber": ""})
+    # Then the call succeeds (it was a 500: an empty update expression), changes nothing and is charged
+    assert result.status == 200, result.body
+    assert result.body["clientPhoneNumber"] is None
+    assert result.body["friendlyName"] == number["friendlyName"]
+    assert ledger.get_balance(org) == 100 - 40 - 5
+
+
 def test_update_links_then_unlinks_a_client_phone_without_calling_twilio(
     org: str, twilio_layer: TwilioEmulator
 ) -> None:
@@ -573,6 +593,27 @@ def test_update_linking_a_client_phone_deleted_meanwhile_is_422_and_keeps_the_nu
     [at_twilio] = twilio_layer.incoming_numbers()
     assert at_twilio["friendly_name"] == number["friendlyName"]
     assert ledger.get_balance(org) == 60
+
+
+@pytest.mark.parametrize(
+    ("body", "problems"),
+    [
+        ({"clientPhoneNumber": "not a number"}, {"clientPhoneNumber"}),
+        ({"clientPhoneNumber": 33612345678}, {"clientPhoneNumber"}),
+        ({"voiceUrl": "ftp://voice.example.test", "friendlyName": ""}, {"voiceUrl", "friendlyName"}),
+    ],
+    ids=["garbage-phone", "phone-as-number", "two-fields"],
+)
+def test_update_with_an_invalid_field_names_it_as_the_client_wrote_it(
+    org: str, twilio_layer: TwilioEmulator, body: dict[str, Any], problems: set[str]
+) -> None:
+    # Given a field whose type is a union (an E.164 number, "" to unlink, or null)
+    # When org-a sends an update with invalid values
+    result = update("tn_x", body)
+    # Then each problem names the field by its JSON key, not by the validator that refused it
+    assert result.status == 422
+    assert result.body["field"] in problems
+    assert {problem["field"] for problem in result.body["problems"]} == problems
 
 
 def test_update_with_an_empty_body_is_422_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -735,8 +776,8 @@ def test_an_in_flight_purchase_holds_its_key_only_until_the_invocation_deadline(
     real_buy = gateway.buy_number
 
     def observing_buy(*args: Any, **kwargs: Any) -> Any:
-        table = boto3.client("dynamodb", region_name="eu-west-3")
-        seen.extend(table.scan(TableName="idempotency")["Items"])
+        with made_by_the_test():
+            seen.extend(boto3.client("dynamodb", region_name="eu-west-3").scan(TableName="idempotency")["Items"])
         return real_buy(*args, **kwargs)
 
     monkeypatch.setattr(gateway, "buy_number", observing_buy)

@@ -76,3 +76,14 @@ def test_inbound_params_refuse_bad_values_naming_the_field(field: str, value: st
 
 def test_update_accepts_an_empty_client_phone_to_unlink() -> None:
     assert UpdatePhoneNumberDto(clientPhoneNumber="").clientPhoneNumber == ""
+
+
+@pytest.mark.parametrize("contains", ["+33948", "94 8", "9-48"])
+def test_buy_dto_refuses_a_contains_pattern_twilio_would_refuse(contains: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(countryCode="FR", contains=contains)
+    assert error.value.errors()[0]["loc"] == ("contains",)
+
+
+def test_buy_dto_accepts_digits_letters_and_wildcards_in_contains() -> None:
+    assert InboundParamsDto(countryCode="FR", contains="948*ROBOT").contains == "948*ROBOT"

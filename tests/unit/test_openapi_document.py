@@ -7,17 +7,19 @@ from typing import Any
 
 import pytest
 
-from local import openapi, template
+from apidoc import components, document
+from apidoc.document import DOCUMENT
+from local import template
 
 ROUTES = template.routes()
 
 
 @pytest.fixture(scope="module")
 def generated() -> str:
-    """`python -m local.openapi`, in its own process: importing the handlers here, without the template's
+    """`python -m apidoc`, in its own process: importing the handlers here, without the template's
     environment, would leave the layer's module-level Logger/Metrics misconfigured for the tests that follow."""
     result = subprocess.run(
-        [sys.executable, "-m", "local.openapi"], cwd=openapi.ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "apidoc"], cwd=template.ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -25,12 +27,12 @@ def generated() -> str:
 
 @pytest.fixture(scope="module")
 def committed() -> dict[str, Any]:
-    return dict(json.loads(openapi.DOCUMENT.read_text()))
+    return dict(json.loads(DOCUMENT.read_text()))
 
 
 def test_committed_openapi_json_is_the_one_the_code_generates(generated: str) -> None:
-    assert openapi.DOCUMENT.read_text() == generated, (
-        "openapi.json is stale: run make openapi (python -m local.openapi --write) and commit it"
+    assert DOCUMENT.read_text() == generated, (
+        "openapi.json is stale: run make openapi (python -m apidoc --write) and commit it"
     )
 
 
@@ -49,9 +51,9 @@ def test_the_api_key_is_required_exactly_where_the_authorizer_runs(
     committed: dict[str, Any], route: template.Route
 ) -> None:
     operation = committed["paths"][route.path][route.method.lower()]
-    expected: list[dict[str, list[str]]] = [{openapi.BEARER: []}] if route.authorized else []
+    expected: list[dict[str, list[str]]] = [{components.BEARER: []}] if route.authorized else []
     assert operation["security"] == expected
-    assert committed["components"]["securitySchemes"][openapi.BEARER] == {
+    assert committed["components"]["securitySchemes"][components.BEARER] == {
         "type": "http",
         "scheme": "bearer",
         "description": "Your organisation's API key: `Authorization: Bearer <api key>`.",
@@ -66,7 +68,7 @@ def test_every_error_response_is_the_api_error_format(committed: dict[str, Any])
                     assert response == {"$ref": f"#/components/responses/{status}"}, f"{method} {path} {status}"
     for status, response in committed["components"]["responses"].items():
         schema_name = response["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
-        assert schema_name in openapi.ERROR_SCHEMAS, status
+        assert schema_name in components.ERROR_SCHEMAS, status
 
 
 def test_every_reference_resolves(committed: dict[str, Any]) -> None:
@@ -82,3 +84,24 @@ def test_every_reference_resolves(committed: dict[str, Any]) -> None:
         for part in reference.removeprefix("#/").split("/"):
             node = node[part]
         assert node, reference
+
+
+def test_a_model_named_like_another_schema_fails_the_build() -> None:
+    # Given the schemas of the document so far, the API's Error among them
+    models = dict(components.ERROR_SCHEMAS)
+    # When a function brings another model also called Error (Powertools' merge would keep only the last)
+    schema = {"components": {"schemas": {"Error": {"type": "string"}}}}
+    # Then the build fails, naming the function and the model
+    with pytest.raises(ValueError, match="GetTokenBalanceFunction has a model called Error"):
+        document.check_model_names(schema, models, template.functions()["GetTokenBalanceFunction"])
+
+
+def test_the_same_model_brought_by_two_functions_is_one_schema() -> None:
+    # Given a model that two functions both use
+    models: dict[str, Any] = {}
+    schema = {"components": {"schemas": {"TokenBalance": {"type": "object"}}}}
+    # When both functions' schemas are checked
+    for logical_id in ("GetTokenBalanceFunction", "GetAllClientPhoneNumbersFunction"):
+        document.check_model_names(schema, models, template.functions()[logical_id])
+    # Then the model is known once, as it is
+    assert models == {"TokenBalance": {"type": "object"}}

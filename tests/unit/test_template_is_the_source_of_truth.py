@@ -1,5 +1,7 @@
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,13 +72,88 @@ def test_tables_keep_their_data_point_in_time_and_encrypted() -> None:
 
 
 # SAM policy templates that grant named actions on one named resource (none grants "*" actions).
-SCOPED_POLICY_TEMPLATES = {"DynamoDBReadPolicy", "DynamoDBCrudPolicy", "AWSSecretsManagerGetSecretValuePolicy"}
+SCOPED_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy"}
 
 
-def test_functions_only_use_scoped_policy_templates_never_wildcard_actions() -> None:
+def test_functions_grant_named_actions_on_named_resources_never_wildcards() -> None:
     for name, resource in template.resources("AWS::Serverless::Function").items():
         for policy in resource["Properties"].get("Policies", []):
             assert isinstance(policy, dict), f"{name}: managed policy {policy!r} is not scoped to our resources"
-            [(policy_template, parameters)] = policy.items()
-            assert policy_template in SCOPED_POLICY_TEMPLATES, f"{name}: {policy_template}"
-            assert "Statement" not in parameters
+            [(kind, parameters)] = policy.items()
+            if kind != "Statement":
+                assert kind in SCOPED_POLICY_TEMPLATES, f"{name}: {kind}"
+                continue
+            for statement in parameters:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert all("*" not in action for action in actions), f"{name}: {actions}"
+                assert statement["Resource"] != "*", f"{name}: {actions} on every resource"
+
+
+def test_the_token_costs_parameters_example_names_real_route_keys() -> None:
+    description = template.load()["Parameters"]["TokenCosts"]["Description"]
+    example = json.loads(description[description.index("{") : description.rindex("}") + 1])
+    assert example
+    assert set(example) <= set(ROUTE_COSTS)
+
+
+def named(value: Any, prefix: str = "") -> str | None:
+    """The logical id that `!Ref Id` or `!Sub "<prefix>${Id}"` names; None for anything else."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return None if prefix else str(value["Ref"])
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        found = re.fullmatch(re.escape(prefix) + r"\$\{([A-Za-z0-9]+)\}", value["Fn::Sub"])
+        return found.group(1) if found else None
+    return None
+
+
+def alarmed_metrics(dimension: str) -> dict[str, set[str]]:
+    """Logical id of a function or table -> the metrics of its alarms (the alarm's dimension names it)."""
+    metrics: dict[str, set[str]] = {}
+    for alarm in template.resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        stats = [props, *(query["MetricStat"]["Metric"] for query in props.get("Metrics", []) if "MetricStat" in query)]
+        for stat in stats:
+            for item in stat.get("Dimensions", []):
+                if item["Name"] == dimension and named(item["Value"]):
+                    metrics.setdefault(str(named(item["Value"])), set()).add(stat["MetricName"])
+    return metrics
+
+
+def test_every_function_has_its_log_group_with_retention() -> None:
+    # Given the log groups of the template, Fn::ForEach loops expanded
+    log_groups = {
+        named(group["Properties"]["LogGroupName"], "/aws/lambda/"): group
+        for group in template.resources("AWS::Logs::LogGroup").values()
+    }
+    # Then every function's logs go to a group of the stack, which keeps them LogRetentionDays
+    for name in template.functions():
+        assert name in log_groups, name
+        assert log_groups[name]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm() -> None:
+    # Given the alarms of the template, Fn::ForEach loops expanded
+    metrics = alarmed_metrics("FunctionName")
+    # Then each function is watched for failures and for throttling
+    for name in template.functions():
+        assert {"Errors", "Throttles"} <= metrics.get(name, set()), name
+
+
+def test_every_table_has_a_throttles_alarm() -> None:
+    metrics = alarmed_metrics("TableName")
+    for name in template.tables():
+        assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= metrics.get(name, set()), name
+
+
+def test_twilio_callbacks_are_not_throttled_by_the_limits_meant_for_api_clients() -> None:
+    # Given the stage's method settings (API Gateway encodes a resource path's slashes as ~1)
+    settings = template.resources("AWS::Serverless::Api")["Api"]["Properties"]["MethodSettings"]
+    by_path = {(item["ResourcePath"].replace("~1", "/"), item["HttpMethod"]): item for item in settings}
+    clients = by_path[("/*", "*")]
+    # Then each callback route has limits of its own, above the clients' rate and burst
+    for route in template.routes():
+        if route.authorized:
+            continue
+        own = by_path[(f"/{route.path}", route.method)]
+        assert own["ThrottlingRateLimit"] > clients["ThrottlingRateLimit"], route.path
+        assert own["ThrottlingBurstLimit"] > clients["ThrottlingBurstLimit"], route.path

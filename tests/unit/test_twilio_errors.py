@@ -45,6 +45,33 @@ def test_invalid_input_codes_name_the_field_to_fix(code: int, field: str, error_
 
 
 @pytest.mark.parametrize(
+    ("code", "sent", "field", "error_code"),
+    [
+        (21649, "BundleSid", "bundleSid", "bundle_not_approved"),
+        (21631, "AddressSid", "addressSid", "address_not_accepted"),
+    ],
+)
+def test_a_regulatory_refusal_of_what_we_sent_says_it_was_not_accepted(
+    code: int, sent: str, field: str, error_code: str
+) -> None:
+    # Given Twilio refuses a purchase that carried a bundle or an address (the same code as when it is missing)
+    # When the failure is translated, knowing what the request sent
+    error = to_domain_error(twilio_error(400, code), sent={sent})
+    # Then the caller learns that the one it gave is not accepted, not that one is missing
+    assert isinstance(error, InvalidInput)
+    assert (error.field, error.error_code) == (field, error_code)
+
+
+def test_a_bundle_refusal_is_about_the_bundle_even_when_an_address_was_sent() -> None:
+    # Given a purchase that sent an address but no bundle, refused for its bundle
+    # When the failure is translated
+    error = to_domain_error(twilio_error(400, 21649), sent={"AddressSid"})
+    # Then the bundle is said to be missing
+    assert isinstance(error, InvalidInput)
+    assert error.error_code == "bundle_required"
+
+
+@pytest.mark.parametrize(
     ("code", "error_code"),
     [(21422, "number_unavailable"), (21452, "no_numbers_available"), (21450, "already_verified")],
 )

@@ -2,6 +2,10 @@
 
 API Gateway caches the returned policy per Authorization header (ReauthorizeEvery), so the policy allows every
 route of the stage: what an org may touch is decided by the routes from the context (orgId, role), not here.
+
+A key that is malformed, unknown or revoked gets a Deny policy, which the template's ACCESS_DENIED gateway
+response answers as 401. Failing with "Unauthorized" would give the same 401 but count as a function error and
+log an ERROR with a traceback for every stale key a client sends; errors are kept for real failures (DynamoDB).
 """
 
 from typing import Any
@@ -12,10 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 from robotappel.dal import api_keys
-from robotappel.errors import Unauthenticated
+from robotappel.observability import logger
 
-# API Gateway answers 401 only when the authorizer fails with exactly this message.
-UNAUTHORIZED = "Unauthorized"
+ANONYMOUS = "anonymous"
 
 
 def bearer_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -29,9 +32,18 @@ def authorize(raw_event: dict[str, Any]) -> dict[str, Any]:
     event = APIGatewayAuthorizerRequestEvent(raw_event)
     token = bearer_token(event)
     record = api_keys.find(token) if token else None
-    if record is None or record.revoked_at is not None:
-        raise Unauthenticated(UNAUTHORIZED)
     arn = event.parsed_arn
+    if record is None or record.revoked_at is not None:
+        logger.info("API key rejected", extra={"keyGiven": token is not None})
+        denial = APIGatewayAuthorizerResponse(
+            principal_id=ANONYMOUS,
+            region=arn.region,
+            aws_account_id=arn.aws_account_id,
+            api_id=arn.api_id,
+            stage=arn.stage,
+        )
+        denial.deny_all_routes()
+        return denial.asdict()
     policy = APIGatewayAuthorizerResponse(
         principal_id=record.org_id,
         region=arn.region,

@@ -55,16 +55,37 @@ def _from_domain(error: DomainError) -> Response[Any]:
     return error_response(status, error.error_code, error.message, headers, **error.details)
 
 
-def _field_name(location: tuple[Any, ...]) -> str:
-    """("body", "phoneNumber") -> "phoneNumber"; ("path", "id") -> "id"; ("body",) -> "body"."""
-    named = [str(part) for part in location[1:] if not isinstance(part, int)] or [str(location[0])]
-    return ".".join(named)
+def _field_name(error: dict[str, Any], sent: Any) -> str:
+    """The invalid field as the client wrote it: ("body", "phoneNumber") -> "phoneNumber"; ("path", "id") -> "id";
+    ("body",) -> "body". Within a body, pydantic inserts the union member it tried into the location
+    (`clientPhoneNumber.function-after[_e164(), constrained-str]`): only what is in the body the client `sent`, or
+    the field it left out, names the field (list indexes are dropped)."""
+    source, *parts = error.get("loc") or ("body",)
+    if source != "body":
+        return str(parts[0]) if parts else str(source)
+    named, node = [], sent
+    for position, part in enumerate(parts, start=1):
+        if isinstance(node, dict) and part in node:
+            named.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif error.get("type") == "missing" and position == len(parts):
+            named.append(str(part))
+    return ".".join(named) or "body"
 
 
-def _from_validation(error: RequestValidationError) -> Response[Any]:
+def _sent_body(app: APIGatewayRestResolver) -> Any:
+    """The request's JSON body, or None when it has none that parses."""
+    try:
+        return app.current_event.json_body
+    except ValueError:
+        return None
+
+
+def _from_validation(error: RequestValidationError, sent: Any = None) -> Response[Any]:
     problems = [
-        {"field": _field_name(tuple(item.get("loc", ("body",)))), "message": str(item.get("msg", ""))}
-        for item in error.errors()
+        {"field": _field_name(dict(item), sent), "message": str(item.get("msg", ""))} for item in error.errors()
     ]
     first = problems[0] if problems else {"field": "body", "message": "Invalid request."}
     return error_response(
@@ -74,6 +95,12 @@ def _from_validation(error: RequestValidationError) -> Response[Any]:
         field=first["field"],
         problems=problems,
     )
+
+
+def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
+    """Powertools decodes a base64 body before parsing it, and turns only a JSONDecodeError into a validation error:
+    bytes that are not UTF-8 escape as this."""
+    return _from_validation(RequestValidationError([{"loc": ("body",), "msg": "The body is not UTF-8 text."}]))
 
 
 def _unexpected(error: Exception) -> Response[Any]:
@@ -89,6 +116,7 @@ def _route_not_found(_: Exception) -> Response[Any]:
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     app.exception_handler(DomainError)(_from_domain)
-    app.exception_handler(RequestValidationError)(_from_validation)
+    app.exception_handler(RequestValidationError)(lambda error: _from_validation(error, _sent_body(app)))
+    app.exception_handler(UnicodeDecodeError)(_undecodable_body)
     app.not_found()(_route_not_found)
     app.exception_handler(Exception)(_unexpected)

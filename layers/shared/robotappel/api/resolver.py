@@ -1,5 +1,6 @@
 """The resolver every route function uses, and its Lambda entry point (logging, metrics, token charging)."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
-from robotappel.tokens.costs import cost_of
+from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
 
@@ -46,10 +47,22 @@ def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
     return next_middleware(app)
 
 
+def _parse_json_body(text: str) -> Any:
+    """json.loads failing only with JSONDecodeError, the one error Powertools answers as an invalid body (422): a
+    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, hence a 500."""
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise json.JSONDecodeError(str(error), text, 0) from error
+
+
 def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayRestResolver:
     """A REST resolver validating input/output with pydantic; `charged=False` for webhooks (no caller, no cost),
-    `admin_only=True` for the operators' routes (/admin: an admin key, else 403)."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    `admin_only=True` for the operators' routes (/admin: an admin key, else 403).
+
+    Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
+    route_costs()
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json_body)
     register_error_handlers(app)
     if admin_only:
         app.use(middlewares=[require_admin])

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from robotappel.errors import ServiceUnavailable
 
@@ -80,7 +81,8 @@ class ConditionFailed(Exception):
 
 @contextmanager
 def unavailable_on_throttling() -> Iterator[None]:
-    """Throttling and DynamoDB outages reach the caller as 503; every other error stays what it is."""
+    """Throttling and DynamoDB outages reach the caller as 503; every other error stays what it is. A request
+    botocore refuses to send (a parameter error, missing credentials) is a bug of ours: a 500 and a log line."""
     try:
         yield
     except ClientError as error:
@@ -88,7 +90,7 @@ def unavailable_on_throttling() -> Iterator[None]:
         if code in _RETRYABLE:
             raise ServiceUnavailable("The database is busy; retry in a moment.") from error
         raise
-    except BotoCoreError as error:
+    except (BotoConnectionError, HTTPClientError) as error:
         raise ServiceUnavailable("The database could not be reached; retry in a moment.") from error
 
 

@@ -4,6 +4,7 @@ sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
+sk = "regulatory#<country>#<numberType>"   the org's default bundle (and address) for purchases of that kind
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
 (orgId, clientPhoneNumber) finds the Twilio number linked to a client phone.
 
@@ -85,6 +86,23 @@ class TwilioNumberRecord(_NumberRecord):
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
 
 
+class RegulatoryDefaultRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True)
+
+    org_id: str
+    country_code: str
+    number_type: NumberType
+    bundle_sid: str
+    address_sid: str | None = None
+    updated_at: str
+
+    def item(self) -> Item:
+        return {
+            **self.model_dump(by_alias=True, exclude_none=True),
+            "sk": _regulatory_sk(self.country_code, self.number_type),
+        }
+
+
 def _record(item: Item) -> NumberRecord:
     if item["kind"] == "client":
         return ClientPhoneRecord.model_validate(item)
@@ -105,6 +123,10 @@ def number_sk(number_id: str) -> str:
 
 def released_sk(number_id: str) -> str:
     return f"released#{number_id}"
+
+
+def _regulatory_sk(country_code: str, number_type: str) -> str:
+    return f"regulatory#{country_code}#{number_type}"
 
 
 def _guard_sk(e164: str) -> str:
@@ -205,6 +227,32 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
     )
 
 
+def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> RegulatoryDefaultRecord | None:
+    with unavailable_on_throttling():
+        response = client().get_item(TableName=_table(), Key=_key(org_id, _regulatory_sk(country_code, number_type)))
+    return RegulatoryDefaultRecord.model_validate(from_ddb(response["Item"])) if "Item" in response else None
+
+
+def list_regulatory_defaults(org_id: str) -> list[RegulatoryDefaultRecord]:
+    with unavailable_on_throttling():
+        pages = (
+            client()
+            .get_paginator("query")
+            .paginate(
+                TableName=_table(),
+                KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues=values(org=org_id, prefix="regulatory#"),
+            )
+        )
+        return [RegulatoryDefaultRecord.model_validate(from_ddb(item)) for page in pages for item in page["Items"]]
+
+
+def put_regulatory_default(record: RegulatoryDefaultRecord) -> None:
+    """One default per org, country and number type: a new one replaces the old."""
+    with unavailable_on_throttling():
+        client().put_item(TableName=_table(), Item=to_ddb(record.item()))
+
+
 # ------------------------------------------------------------------ writes (named transaction parts)
 def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
     """The client phone and its guard; CLIENT_PHONE_GUARD fails if the org has this phone already."""
@@ -295,6 +343,19 @@ def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -
     old, new = before.item(), after.item()
     changed = {attribute: value for attribute, value in new.items() if old.get(attribute) != value}
     removed = [attribute for attribute in old if attribute not in new]
+    if not changed and not removed:  # e.g. unlinking a number that has no link: only the condition remains
+        return Write(
+            name,
+            {
+                "ConditionCheck": {
+                    "TableName": _table(),
+                    "Key": _key(before.org_id, number_sk(before.id)),
+                    "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values(expected=before.status),
+                }
+            },
+        )
     names = {f"#a{i}": attribute for i, attribute in enumerate(changed)}
     names |= {f"#r{i}": attribute for i, attribute in enumerate(removed)}
     names["#status"] = "status"

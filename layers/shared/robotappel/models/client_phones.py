@@ -2,7 +2,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from robotappel.models.phone import CountryCode, FriendlyName, parse_e164
+from robotappel.models.phone import AutomatedCalling, CountryCode, FriendlyName, parse_e164
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
 
@@ -36,3 +36,5 @@ class ClientOrgPhone(BaseModel):
     status: ClientPhoneStatus
     createdAt: str
     verifiedAt: str | None = None
+    automatedCalling: AutomatedCalling = Field(description="May an automated calling system present it as caller ID")
+    automatedCallingRule: str = Field(description="The rule that says so, and its source")

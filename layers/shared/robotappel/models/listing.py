@@ -2,6 +2,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from robotappel.models.phone import AutomatedCalling
+
 
 class OrgPhoneNumberItem(BaseModel):
     """The seed's row format: every value a string."""
@@ -15,6 +17,8 @@ class OrgPhoneNumberItem(BaseModel):
     direction: Literal["outbound", "inbound"]
     twilioNumber: str
     phoneNumberSid: str
+    automatedCalling: AutomatedCalling
+    automatedCallingRule: str
 
 
 class DeleteResult(BaseModel):

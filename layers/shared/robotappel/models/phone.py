@@ -6,6 +6,7 @@ from pydantic import AfterValidator, Field
 
 DEFAULT_COUNTRY = "FR"
 NumberType = Literal["local", "mobile", "tollFree", "national"]
+AutomatedCalling = Literal["allowed", "forbidden", "not_assessed"]
 
 
 def parse_e164(raw: str, country: str | None = None) -> str:
@@ -24,7 +25,34 @@ def parse_e164(raw: str, country: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _country(value: str) -> str:
+# phonenumbers' type names -> Twilio's number lists (AvailablePhoneNumbers Local, Mobile, TollFree, National).
+_TWILIO_TYPES: dict[str, NumberType] = {
+    "FIXED_LINE": "local",
+    "FIXED_LINE_OR_MOBILE": "local",
+    "MOBILE": "mobile",
+    "TOLL_FREE": "tollFree",
+    "VOIP": "national",
+    "UAN": "national",
+    "PERSONAL_NUMBER": "national",
+}
+
+
+def number_type(e164: str) -> NumberType | None:
+    """The Twilio number type `e164` really has, or None when it is none of them (premium rate, shared cost...)."""
+    import phonenumbers
+
+    found = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    return _TWILIO_TYPES.get(phonenumbers.PhoneNumberType.to_string(found))
+
+
+def country_of(e164: str) -> str:
+    """The ISO 3166-1 alpha-2 country of a valid E.164 number."""
+    import phonenumbers
+
+    return str(phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)))
+
+
+def parse_country(value: str) -> str:
     import phonenumbers
 
     code = value.upper()
@@ -37,6 +65,6 @@ def _e164(value: str) -> str:
     return parse_e164(value, None if value.startswith("+") else DEFAULT_COUNTRY)
 
 
-CountryCode = Annotated[str, Field(min_length=2, max_length=2, examples=["FR"]), AfterValidator(_country)]
+CountryCode = Annotated[str, Field(min_length=2, max_length=2, examples=["FR"]), AfterValidator(parse_country)]
 E164Number = Annotated[str, Field(max_length=32, examples=["+33612345678"]), AfterValidator(_e164)]
 FriendlyName = Annotated[str, Field(min_length=1, max_length=64)]

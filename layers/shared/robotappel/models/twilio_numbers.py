@@ -1,8 +1,21 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
-from robotappel.models.phone import DEFAULT_COUNTRY, CountryCode, E164Number, FriendlyName, NumberType
+from robotappel.models.phone import (
+    DEFAULT_COUNTRY,
+    AutomatedCalling,
+    CountryCode,
+    E164Number,
+    FriendlyName,
+    NumberType,
+    country_of,
+    number_type,
+)
+
+BundleSid = Annotated[str, Field(pattern=r"^BU[0-9a-fA-F]{32}$", examples=["BU" + "0123456789abcdef" * 2])]
+AddressSid = Annotated[str, Field(pattern=r"^AD[0-9a-fA-F]{32}$", examples=["AD" + "0123456789abcdef" * 2])]
+FRENCH_MOBILES_REFUSED = "French mobile numbers may not place automated calls (Twilio's France terms, Arcep)"
 
 
 def _https(url: HttpUrl | None) -> HttpUrl | None:
@@ -17,13 +30,22 @@ class InboundParamsDto(BaseModel):
     countryCode: CountryCode = DEFAULT_COUNTRY
     numberType: NumberType = "local"
     areaCode: str | None = Field(default=None, pattern=r"^\d{1,6}$")
-    contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*+]{1,16}$")
-    phoneNumber: E164Number | None = None
+    # Twilio allows digits, letters and * in Contains; anything else is its error 20001 (a 502 for the client).
+    contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*]{1,16}$")
+    # Its own example: E164Number's (a French mobile) is a number this route refuses to buy.
+    phoneNumber: E164Number | None = Field(default=None, examples=["+15005550006"], description="Buy exactly this one")
     clientPhoneNumber: E164Number | None = None
     friendlyName: FriendlyName | None = None
     voiceUrl: HttpUrl | None = None
-    bundleSid: str | None = Field(default=None, pattern=r"^BU[0-9a-fA-F]{32}$")
-    addressSid: str | None = Field(default=None, pattern=r"^AD[0-9a-fA-F]{32}$")
+    bundleSid: BundleSid | None = Field(
+        default=None, description="Regulatory bundle; default: the org's for this country and number type"
+    )
+    addressSid: AddressSid | None = Field(
+        default=None, description="Address; default: the org's for this country and number type"
+    )
+    automatedCalling: bool = Field(
+        default=False, description="Only numbers an automated calling system may present as caller ID"
+    )
 
     _voice_url_is_https = field_validator("voiceUrl")(_https)
 
@@ -32,7 +54,14 @@ class InboundParamsDto(BaseModel):
     def _no_french_mobiles(cls, value: NumberType, info: ValidationInfo) -> NumberType:
         # Twilio's France terms forbid automated calls from mobile numbers.
         if value == "mobile" and info.data.get("countryCode") == "FR":
-            raise ValueError("French mobile numbers may not place automated calls")
+            raise ValueError(FRENCH_MOBILES_REFUSED)
+        return value
+
+    @field_validator("phoneNumber")
+    @classmethod
+    def _no_french_mobile_asked_by_number(cls, value: str | None) -> str | None:
+        if value and country_of(value) == "FR" and number_type(value) == "mobile":
+            raise ValueError(FRENCH_MOBILES_REFUSED)
         return value
 
 
@@ -60,6 +89,8 @@ class TwilioNumber(BaseModel):
     clientPhoneNumber: str | None = None
     status: Literal["active"]
     createdAt: str
+    automatedCalling: AutomatedCalling = Field(description="May an automated calling system present it as caller ID")
+    automatedCallingRule: str = Field(description="The rule that says so, and its source")
 
 
 class InboundClientNumber(BaseModel):
@@ -68,3 +99,21 @@ class InboundClientNumber(BaseModel):
     phoneNumberSid: str
     orgId: str
     id: str
+
+
+class RegulatoryDefaultDto(BaseModel):
+    """The org's regulatory bundle (and address) for purchases of one number type in one country."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    numberType: NumberType = "local"
+    bundleSid: BundleSid
+    addressSid: AddressSid | None = None
+
+
+class RegulatoryDefault(BaseModel):
+    countryCode: str
+    numberType: NumberType
+    bundleSid: str
+    addressSid: str | None = None
+    updatedAt: str

@@ -6,14 +6,21 @@ before anything is read or charged.
 
 from urllib.parse import unquote
 
+from robotappel.caller import Caller
 from robotappel.dal import numbers
 from robotappel.errors import InvalidInput, NotFound
 from robotappel.models.client_phones import ClientOrgPhone
 from robotappel.models.listing import OrgPhoneNumberItem
 from robotappel.models.phone import parse_e164
-from robotappel.models.twilio_numbers import InboundClientNumber, TwilioNumber
+from robotappel.models.twilio_numbers import InboundClientNumber, RegulatoryDefault, TwilioNumber
 from robotappel.numbers.context import CallContext
-from robotappel.numbers.views import client_org_phone, inbound_client_number, org_list_row, twilio_number
+from robotappel.numbers.views import (
+    client_org_phone,
+    inbound_client_number,
+    org_list_row,
+    regulatory_default,
+    twilio_number,
+)
 from robotappel.paging import Listing, Page, PageRequest
 from robotappel.tenants.orgs import readable_org
 
@@ -67,3 +74,7 @@ def org_phone_number_list(
         linked |= numbers.find_linked_twilio_numbers(listing.org_id, phones)
     rows_out = [org_list_row(record, linked.get(record.phone_number)) for record in rows.records]
     return Page(rows_out, listing.cursor(rows.last_sk))
+
+
+def list_regulatory_defaults(caller: Caller) -> list[RegulatoryDefault]:
+    return [regulatory_default(record) for record in numbers.list_regulatory_defaults(caller.org_id)]

@@ -1,6 +1,7 @@
 """Twilio numbers: bought for an org, activated for inbound calls, optionally linked to one of its client phones
 (buy, update, release)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from robotappel.config import get_settings
@@ -10,7 +11,9 @@ from robotappel.dal.numbers import TwilioNumberRecord
 from robotappel.errors import Conflict, InvalidInput, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
+from robotappel.models.phone import NumberType, country_of, number_type
 from robotappel.models.twilio_numbers import InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
+from robotappel.numbers.automated_calling import assess
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import twilio_number
@@ -21,6 +24,18 @@ from robotappel.twilio.gateway import IncomingNumber
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3
+# Numbers allowed for automated calling are a few ranges among many: a wider search, filtered by the rule table.
+AUTOMATED_CALLING_SEARCH_SIZE = 30
+
+
+@dataclass(frozen=True)
+class _Order:
+    """What is bought: the country and type the number really has, with the regulatory documents to show."""
+
+    country_code: str
+    number_type: NumberType
+    bundle_sid: str | None
+    address_sid: str | None
 
 
 def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
@@ -29,16 +44,17 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
     org_id = ctx.caller.org_id
     if dto.clientPhoneNumber:
         _require_client_phone(org_id, dto.clientPhoneNumber)
+    order = _order(org_id, dto)
     ctx.meter.hold()
-    bought = _buy_first_available(ctx, dto, _candidates(dto))
+    bought = _buy_first_available(ctx, dto, order, _candidates(dto, order))
     record = TwilioNumberRecord(
         id=new_id(numbers.TWILIO_NUMBER),
         org_id=org_id,
         phone_number=bought.phone_number,
         phone_number_sid=bought.sid,
         friendly_name=bought.friendly_name,
-        country_code=dto.countryCode,
-        number_type=dto.numberType,
+        country_code=order.country_code,
+        number_type=order.number_type,
         voice_url=bought.voice_url,
         client_phone_number=dto.clientPhoneNumber,
         created_at=now_iso(),
@@ -93,18 +109,43 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
     return TwilioNumber.model_validate(result)
 
 
-def _candidates(dto: InboundParamsDto) -> list[str]:
+def _order(org_id: str, dto: InboundParamsDto) -> _Order:
+    """An explicit number is bought as what it is; a purchase that names no bundle nor address uses the org's
+    regulatory default for that country and type, if it has one."""
+    if dto.phoneNumber:
+        if dto.automatedCalling and (assessment := assess(dto.phoneNumber)).status != "allowed":
+            raise InvalidInput("phoneNumber", f"This number may not place automated calls: {assessment.rule}")
+        country, kind = country_of(dto.phoneNumber), number_type(dto.phoneNumber) or dto.numberType
+    else:
+        country, kind = dto.countryCode, dto.numberType
+    if dto.bundleSid or dto.addressSid:
+        return _Order(country, kind, dto.bundleSid, dto.addressSid)
+    default = numbers.get_regulatory_default(org_id, country, kind)
+    if default is None:
+        return _Order(country, kind, None, None)
+    return _Order(country, kind, default.bundle_sid, default.address_sid)
+
+
+def _candidates(dto: InboundParamsDto, order: _Order) -> list[str]:
     if dto.phoneNumber:
         return [dto.phoneNumber]
     found = gateway.search_available_numbers(
-        dto.countryCode, dto.numberType, area_code=dto.areaCode, contains=dto.contains, limit=MAX_PURCHASE_ATTEMPTS
+        order.country_code,
+        order.number_type,
+        area_code=dto.areaCode,
+        contains=dto.contains,
+        limit=AUTOMATED_CALLING_SEARCH_SIZE if dto.automatedCalling else MAX_PURCHASE_ATTEMPTS,
     )
+    if dto.automatedCalling:
+        found = [number for number in found if assess(number).status == "allowed"]
     if not found:
         raise Conflict("Twilio has no number matching these criteria.", code="no_numbers_available")
     return found
 
 
-def _buy_first_available(ctx: CallContext, dto: InboundParamsDto, candidates: list[str]) -> IncomingNumber:
+def _buy_first_available(
+    ctx: CallContext, dto: InboundParamsDto, order: _Order, candidates: list[str]
+) -> IncomingNumber:
     voice_url = str(dto.voiceUrl or get_settings().inbound_voice_url)
     for attempt, candidate in enumerate(candidates[:MAX_PURCHASE_ATTEMPTS], start=1):
         try:
@@ -113,8 +154,8 @@ def _buy_first_available(ctx: CallContext, dto: InboundParamsDto, candidates: li
                 voice_url=voice_url,
                 status_callback=ctx.public_base_url + CALL_STATUS_PATH,
                 friendly_name=dto.friendlyName or candidate,
-                bundle_sid=dto.bundleSid,
-                address_sid=dto.addressSid,
+                bundle_sid=order.bundle_sid,
+                address_sid=order.address_sid,
             )
         except Conflict as taken:
             if taken.error_code != "number_unavailable" or attempt == min(len(candidates), MAX_PURCHASE_ATTEMPTS):

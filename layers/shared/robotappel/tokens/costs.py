@@ -3,9 +3,10 @@
 A deployment may override any of them with the TOKEN_COSTS setting (JSON object with the same keys).
 """
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
-from robotappel.config import get_settings
+from robotappel.config import ConfigurationError, get_settings
 
 ROUTE_COSTS = MappingProxyType(
     {
@@ -22,6 +23,8 @@ ROUTE_COSTS = MappingProxyType(
         "GET /tokens/ledger": 0,
         "POST /phoneNumber/twilio/validationStatus": 0,
         "POST /phoneNumber/twilio/callStatus": 0,
+        "PUT /phoneNumber/regulatory/{countryCode}": 0,
+        "GET /phoneNumber/regulatory": 0,
         "POST /admin/orgs": 0,
         "POST /admin/orgs/{orgId}/apiKeys": 0,
         "GET /admin/orgs/{orgId}/apiKeys": 0,
@@ -31,9 +34,18 @@ ROUTE_COSTS = MappingProxyType(
 )
 
 
+def route_costs() -> Mapping[str, int]:
+    """The costs in force: the defaults with this deployment's overrides, which may only name known routes."""
+    overrides = get_settings().token_costs
+    unknown = sorted(set(overrides) - set(ROUTE_COSTS))
+    if unknown:
+        raise ConfigurationError(
+            f"TOKEN_COSTS names routes that do not exist: {unknown}; its keys are route keys such as "
+            '"POST /phoneNumber/buyTwilioNumberAndActivate"'
+        )
+    return {**ROUTE_COSTS, **overrides}
+
+
 def cost_of(route_key: str) -> int:
     """The cost of a route; an unknown route is a deployment error, not a free call."""
-    overrides = get_settings().token_costs
-    if route_key in overrides:
-        return overrides[route_key]
-    return ROUTE_COSTS[route_key]
+    return route_costs()[route_key]

@@ -1,7 +1,7 @@
 """The one place where Twilio failures become domain errors and where we decide which ones are retried."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
@@ -49,11 +49,25 @@ _KNOWN: dict[int, Callable[[], DomainError]] = {
     ),
     RESOURCE_NOT_FOUND: lambda: NotFound("Twilio does not know this resource."),
 }
+# Twilio answers 21649 both when no bundle is sent and when the one sent is not approved ("a compliant BundleSID",
+# changelog of 12 February 2020), and 21631 both when no address is sent and when it is not valid for the number
+# (changelog of 10 September 2019): which of the two it was depends on whether we sent one.
+_KNOWN_WHEN_SENT: dict[tuple[int, str], Callable[[], DomainError]] = {
+    (BUNDLE_REQUIRED, "BundleSid"): lambda: InvalidInput(
+        "bundleSid",
+        "This regulatory bundle is not approved by Twilio for this country and number type.",
+        code="bundle_not_approved",
+    ),
+    (ADDRESS_REQUIRED, "AddressSid"): lambda: InvalidInput(
+        "addressSid", "Twilio does not accept this address for this phone number.", code="address_not_accepted"
+    ),
+}
 
 
 def as_rest_exception(exc: Exception) -> Exception:
-    """The SDK reports a failed list page as a bare TwilioException("Unable to fetch page", response)."""
-    if not _is_page_error(exc):
+    """The SDK reports a failed list page as a bare TwilioException("Unable to fetch page", response), and the
+    gateway a failed plain request the same way."""
+    if not _is_bare_response_error(exc):
         return exc
     response = exc.args[1]
     status: int = response.status_code
@@ -65,7 +79,7 @@ def as_rest_exception(exc: Exception) -> Exception:
     return translated
 
 
-def _is_page_error(exc: Exception) -> bool:
+def _is_bare_response_error(exc: Exception) -> bool:
     return (
         isinstance(exc, TwilioException)
         and not isinstance(exc, TwilioRestException)
@@ -97,12 +111,16 @@ def is_retryable(exc: Exception) -> bool:
     return is_rate_limited(exc) or failed_before_sending(exc)
 
 
-def to_domain_error(exc: Exception) -> DomainError:
-    """Translate a Twilio SDK or transport exception; messages are ours, never Twilio's text or our URLs."""
+def to_domain_error(exc: Exception, sent: Collection[str] = ()) -> DomainError:
+    """Translate a Twilio SDK or transport exception; messages are ours, never Twilio's text or our URLs.
+
+    `sent`: the optional Twilio parameters the request carried (e.g. "BundleSid"), for codes whose meaning
+    depends on them.
+    """
     exc = as_rest_exception(exc)
     if isinstance(exc, TwilioRestException):
         _count_twilio_error(str(exc.code or exc.status))
-        return _from_twilio_error(exc)
+        return _from_twilio_error(exc, sent)
     _count_twilio_error("connection")
     if isinstance(exc, RequestException):
         return UpstreamFailure("Twilio could not be reached; the request may not have been processed.")
@@ -114,10 +132,13 @@ def _count_twilio_error(code: str) -> None:
         metric.add_dimension(name="TwilioCode", value=code)
 
 
-def _from_twilio_error(exc: TwilioRestException) -> DomainError:
+def _from_twilio_error(exc: TwilioRestException, sent: Collection[str]) -> DomainError:
     if is_rate_limited(exc):
         return RateLimited("Twilio is rate limiting our requests; try again shortly.", RETRY_AFTER_SECONDS)
     twilio_code = exc.code if isinstance(exc.code, int) and exc.code != exc.status else None
+    for (code, parameter), known in _KNOWN_WHEN_SENT.items():
+        if code == twilio_code and parameter in sent:
+            return known()
     if twilio_code in _KNOWN:
         return _KNOWN[twilio_code]()
     if exc.status == 404:

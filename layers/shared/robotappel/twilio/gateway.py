@@ -3,16 +3,20 @@
 Results are small frozen dataclasses so nothing outside this package depends on the SDK's objects.
 """
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from requests.exceptions import RequestException
 from twilio.base import values
 from twilio.base.exceptions import TwilioException
+from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from robotappel.config import get_settings
 from robotappel.errors import NotFound
 from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
@@ -20,6 +24,7 @@ from robotappel.twilio.client import get_twilio_client, get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
+NUMBERS_API_URL = "https://numbers.twilio.com"
 
 _NUMBER_LISTS: dict[str, str] = {
     "local": "local",
@@ -111,7 +116,8 @@ def buy_number(
             friendly_name=friendly_name,
             bundle_sid=_or_unset(bundle_sid),
             address_sid=_or_unset(address_sid),
-        )
+        ),
+        sent=[name for name, value in (("BundleSid", bundle_sid), ("AddressSid", address_sid)) if value],
     )
     return _incoming_number(bought)
 
@@ -130,16 +136,31 @@ def release_number(sid: str) -> bool:
     return _delete(lambda client: client.incoming_phone_numbers(sid).delete())
 
 
+def fetch_bundle_status(sid: str) -> str | None:
+    """The status of regulatory bundle `sid` ("twilio-approved", "twilio-rejected", "pending-review", ...), or None
+    when Twilio has no such bundle for us.
+
+    A plain request through the client: the SDK's `numbers` domain is left out of the Lambda build (Makefile).
+    """
+    url = f"{_numbers_api_url()}/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}"
+    try:
+        bundle = _call(lambda client: _json_of(client.request("GET", url)))
+    except NotFound:
+        return None
+    return str(bundle["status"])
+
+
 def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool:
     validator = RequestValidator(get_twilio_credentials().auth_token)
     return bool(validator.validate(url, params, signature))
 
 
-def _call(operation: Callable[[Client], T]) -> T:
+def _call(operation: Callable[[Client], T], sent: Collection[str] = ()) -> T:
+    """`sent`: the optional Twilio parameters the operation sends, for errors whose meaning depends on them."""
     try:
         return retry.call_with_retries(lambda: operation(get_twilio_client()), is_retryable, retry.DEFAULT_POLICY)
     except (TwilioException, RequestException) as exc:
-        raise to_domain_error(exc) from exc
+        raise to_domain_error(exc, sent) from exc
 
 
 def _delete(operation: Callable[[Client], object]) -> bool:
@@ -148,6 +169,19 @@ def _delete(operation: Callable[[Client], object]) -> bool:
     except NotFound:
         return False
     return True
+
+
+def _numbers_api_url() -> str:
+    # The base URL that stands in for api.twilio.com (the local emulator) serves Twilio's Numbers API too.
+    return get_settings().twilio_api_base_url.rstrip("/") or NUMBERS_API_URL
+
+
+def _json_of(response: Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        # The shape the SDK raises for a failed page: errors.as_rest_exception reads Twilio's code from it.
+        raise TwilioException("Unable to fetch record", response)
+    body: dict[str, Any] = json.loads(response.text)
+    return body
 
 
 def _or_unset(value: str | None) -> object:

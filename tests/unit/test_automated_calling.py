@@ -1,0 +1,158 @@
+"""Which numbers an automated calling system may present as caller ID (Arcep decision 2022-1583), and number types."""
+
+import pytest
+
+from robotappel.models.phone import number_type
+from robotappel.numbers.automated_calling import RULES, assess
+
+METROPOLITAN_RESERVED = [
+    "+33162123456",
+    "+33163123456",
+    "+33270123456",
+    "+33271123456",
+    "+33377123456",
+    "+33378123456",
+    "+33424123456",
+    "+33425123456",
+    "+33568123456",
+    "+33569123456",
+    "+33948123456",
+    "+33949123456",
+]
+OVERSEAS_RESERVED = ["+33947512345", "+33947612345", "+33947712345", "+33947812345", "+33947912345"]
+GEOGRAPHIC_OR_NON_GEOGRAPHIC = {
+    "01": "+33123456789",
+    "0161 (below 0162)": "+33161123456",
+    "0164 (above 0163)": "+33164123456",
+    "0269 (below 0270)": "+33269123456",
+    "0272 (above 0271)": "+33272123456",
+    "03": "+33312345678",
+    "04": "+33476123456",
+    "05": "+33556123456",
+    "09": "+33912345678",
+    "09474 (below 09475)": "+33947412345",
+}
+MOBILE = {"06": "+33612345678", "07": "+33756123456"}
+NOT_COVERED = {
+    "FR 0800 toll-free": "+33800123456",
+    "FR 0810 shared cost": "+33810123456",
+    "FR 0899 premium rate": "+33899123456",
+    "FR short number": "+333636",
+    "US": "+14155552671",
+    "GB": "+442079460000",
+    "Réunion (own country code)": "+262262123456",
+}
+
+
+@pytest.mark.parametrize("e164", METROPOLITAN_RESERVED)
+def test_metropolitan_numbers_reserved_for_automated_calling_are_allowed(e164: str) -> None:
+    # Given a number in one of the metropolitan ranges Arcep reserves for automated calling systems
+    # When it is assessed
+    assessment = assess(e164)
+    # Then an automated calling system may present it, by Arcep's decision
+    assert assessment.status == "allowed"
+    assert "2022-1583" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", OVERSEAS_RESERVED)
+def test_overseas_numbers_09475_to_09479_are_allowed(e164: str) -> None:
+    # Given a number in the overseas range 09475-09479 reserved for automated calling systems
+    # When it is assessed
+    assessment = assess(e164)
+    # Then it is allowed, under the overseas rule
+    assert assessment.status == "allowed"
+    assert "09475 to 09479" in assessment.rule
+
+
+def test_09480_is_allowed_as_part_of_the_metropolitan_0948_range() -> None:
+    # Given 09480, just above the overseas range but inside the metropolitan 0948 range
+    # When it is assessed
+    assessment = assess("+33948012345")
+    # Then the metropolitan rule allows it
+    assert assessment.status == "allowed"
+    assert "0948" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", GEOGRAPHIC_OR_NON_GEOGRAPHIC.values(), ids=GEOGRAPHIC_OR_NON_GEOGRAPHIC.keys())
+def test_other_french_geographic_and_non_geographic_numbers_are_forbidden(e164: str) -> None:
+    # Given a French 01-05 or 09 number outside the reserved ranges, boundary neighbours included
+    # When it is assessed
+    assessment = assess(e164)
+    # Then an automated calling system may not present it, by Arcep's decision
+    assert assessment.status == "forbidden"
+    assert "outside the ranges reserved" in assessment.rule
+    assert "2022-1583" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", MOBILE.values(), ids=MOBILE.keys())
+def test_french_mobile_numbers_are_forbidden_by_arcep_and_twilio(e164: str) -> None:
+    # Given a French mobile number
+    # When it is assessed
+    assessment = assess(e164)
+    # Then it is forbidden, and the rule names both Arcep and Twilio's French terms
+    assert assessment.status == "forbidden"
+    assert "2022-1583" in assessment.rule
+    assert "Twilio" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", NOT_COVERED.values(), ids=NOT_COVERED.keys())
+def test_numbers_the_table_does_not_cover_are_not_assessed(e164: str) -> None:
+    # Given a number of another country, a French 08 number or a short number
+    # When it is assessed
+    assessment = assess(e164)
+    # Then no verdict is given, and the sentence says why
+    assert assessment.status == "not_assessed"
+    assert "No rule" in assessment.rule
+
+
+def test_every_rule_sentence_is_one_sentence_naming_its_source() -> None:
+    # Given every verdict the table can give
+    examples = (METROPOLITAN_RESERVED[0], OVERSEAS_RESERVED[0], "+33123456789", "+33612345678", "+14155552671")
+    assessments = [assess(e164) for e164 in examples]
+    # When their rule sentences are read
+    # Then each is one sentence ending with its source in brackets
+    for assessment in assessments:
+        assert assessment.rule.endswith(").")
+        assert assessment.rule.count(". ") == 0
+
+
+def test_no_prefix_belongs_to_two_rules_of_a_country() -> None:
+    # Given the rule table
+    # When the prefixes of each country are listed
+    listed = [(rule.country, prefix) for rule in RULES for prefix in rule.prefixes]
+    # Then none appears twice, so the longest match is never a tie
+    assert len(listed) == len(set(listed))
+
+
+def test_assessing_something_that_is_not_e164_is_a_value_error() -> None:
+    # Given text that phonenumbers cannot parse without a region
+    # When it is assessed
+    # Then it is refused as a programming error, not judged
+    with pytest.raises(ValueError, match=r"not an E\.164"):
+        assess("06 12 34 56 78")
+
+
+@pytest.mark.parametrize(
+    ("e164", "expected"),
+    [
+        ("+33162123456", "local"),
+        ("+14155552671", "local"),
+        ("+33612345678", "mobile"),
+        ("+33800123456", "tollFree"),
+        ("+33948123456", "national"),
+    ],
+    ids=["FR geographic", "US (fixed line or mobile)", "FR mobile", "FR toll-free", "FR 09 non-geographic"],
+)
+def test_number_type_is_the_twilio_type_the_number_really_has(e164: str, expected: str) -> None:
+    # Given a number
+    # When its type is asked
+    # Then phonenumbers' type is told as Twilio's number list
+    assert number_type(e164) == expected
+
+
+@pytest.mark.parametrize("e164", ["+33899123456", "+33810123456", "+333636"], ids=["premium", "shared", "short"])
+def test_number_type_is_none_for_numbers_twilio_does_not_sell_as_a_type(e164: str) -> None:
+    # Given a premium-rate, shared-cost or invalid number
+    # When its type is asked
+    # Then there is none
+    assert number_type(e164) is None
