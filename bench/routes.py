@@ -36,9 +36,6 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import dynamodb, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.ids import new_id, now_iso
-from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
-from robotappel.tenants.api_keys import issue_api_key
-from robotappel.tenants.orgs import create_org
 
 ORG = "org-demo"  # the org of the events in events/
 API_KEY = "bench-key"
@@ -141,6 +138,12 @@ class World:
                 self.ddb.delete_table(TableName=name)
         create_tables(self.ddb)
         self.emulator.reset()
+        # Imported once configure() has set the environment: the layer's Logger and Metrics read theirs (service,
+        # metrics namespace) when robotappel.observability is first imported.
+        from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
+        from robotappel.tenants.api_keys import issue_api_key
+        from robotappel.tenants.orgs import create_org
+
         create_org(CreateOrgDto(orgId=ORG, tokens=1_000_000), request_id="bench")
         issue_api_key(ORG, IssueApiKeyDto(role="member"), api_key=API_KEY)
 

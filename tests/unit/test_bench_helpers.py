@@ -1,5 +1,7 @@
 """The benchmark's pure helpers (the benchmark itself is `make bench`, never a test)."""
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,12 @@ def test_the_framework_floor_defines_a_working_validated_route() -> None:
 def test_every_function_of_the_template_is_measured() -> None:
     # Given the template's functions, then the cold-start bench has a kind (a target) for each
     assert set(KINDS) == {function.name for function in template.functions().values()}
+
+
+def test_the_route_bench_leaves_the_layers_logger_and_metrics_to_its_configured_environment() -> None:
+    # Given a fresh interpreter (the layer's Logger and Metrics read their environment when first imported)
+    probe = "import sys, bench.routes; print('robotappel.observability' in sys.modules)"
+    # When the route bench's module is imported, before it configures the environment
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    # Then the layer's observability is not imported yet (else Metrics has no namespace and every flush fails)
+    assert result.stdout.strip() == "False"
