@@ -21,7 +21,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-.PHONY: install run invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
+.PHONY: install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
 	build-check bench clean
 
 install: $(VENV)/.installed
@@ -36,6 +36,9 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 
 run: install ## Serve the API on http://127.0.0.1:$${PORT:-3000} (SAM's API Gateway emulator, moto, Twilio emulator)
 	$(BIN)/python -m local.server
+
+reconcile: install ## One reconciler run now, on the running make run (which also runs it every RECONCILE_EVERY_SECONDS)
+	@$(BIN)/python -m local.reconcile
 
 invoke: install ## One function on one event, offline: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json
 	@$(BIN)/python -m local.invoke "$(FUNCTION)" "$(EVENT)"

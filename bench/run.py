@@ -60,6 +60,7 @@ KINDS = {
     "revoke_api_key": "read",
     "credit_tokens": "read",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same
+    "reconciler": "stream",  # on a schedule, off the request path too
 }
 
 

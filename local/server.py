@@ -8,7 +8,9 @@ for tests: `DevServer().start()` (on free ports), `.url`, `.twilio`, `.stop()`.
 Settings by environment: PORT (3000; moto listens on PORT+1 and the Twilio emulator on PORT+2, where
 local/sam-local-env.json points `sam local invoke`; PORT=0 takes free ports), SEED_FILE (local/seed.json),
 TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (the emulator's account), PUBLIC_BASE_URL (http://127.0.0.1:$PORT),
-TWILIO_API_BASE_URL (use a Twilio emulator that is already running instead of starting one).
+TWILIO_API_BASE_URL (use a Twilio emulator that is already running instead of starting one),
+RECONCILE_EVERY_SECONDS (60; 0 = never): how often the scheduled functions (the reconciler) run, as EventBridge
+runs them on AWS. `POST /_local/scheduled/<LogicalId>` runs one at once (`make reconcile`); not API Gateway's.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("local.api")
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
+DEFAULT_SCHEDULE_SECONDS = 60.0
+SCHEDULED_PATH = "/_local/scheduled/<logical_id>"
 AWS_PORT_OFFSET = 1
 TWILIO_PORT_OFFSET = 2
 DEFAULT_SEED_FILE = Path(__file__).with_name("seed.json")
@@ -86,6 +90,10 @@ class DevServer:
     _http: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
     _saved_environ: dict[str, str] | None = None
+    schedule_seconds: float = 0  # 0: the scheduled functions run only when asked (POST /_local/scheduled/...)
+    _deliveries: list[Any] = field(default_factory=list)
+    _scheduler: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_environment(cls) -> DevServer:
@@ -96,6 +104,7 @@ class DevServer:
             public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
             twilio_api_base_url=os.environ.get("TWILIO_API_BASE_URL") or None,
             api_port=int(os.environ.get("PORT") or DEFAULT_PORT),
+            schedule_seconds=float(os.environ.get("RECONCILE_EVERY_SECONDS") or DEFAULT_SCHEDULE_SECONDS),
         )
 
     def _beside_the_api(self, offset: int) -> int:
@@ -132,9 +141,32 @@ class DevServer:
         assert self._http is not None  # bound by _bind
         self._thread = threading.Thread(target=self._http.serve_forever, name="api-gateway", daemon=True)
         self._thread.start()
+        if self.schedule_seconds > 0:
+            self._scheduler = threading.Thread(target=self._run_on_schedule, name="scheduler", daemon=True)
+            self._scheduler.start()
         return self
 
+    def run_scheduled(self, logical_id: str) -> Any:
+        """One run of a scheduled function, as EventBridge invokes it; what it wrote reaches the stream consumers."""
+        if self.gateway is None:
+            raise RuntimeError("The server is not started")
+        result = self.gateway.invoke_function(logical_id, {})
+        self._deliver_streams()
+        return result
+
+    def _run_on_schedule(self) -> None:
+        while not self._stopping.wait(self.schedule_seconds):
+            for logical_id in template.scheduled_functions():
+                try:
+                    LOG.info("%s (scheduled): %s", logical_id, json.dumps(self.run_scheduled(logical_id)))
+                except Exception:
+                    LOG.exception("%s (scheduled) failed; it runs again in %ss", logical_id, self.schedule_seconds)
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.join()
+            self._scheduler = None
         if self._http is not None:
             if self._thread is not None:
                 self._http.shutdown()
@@ -178,6 +210,7 @@ class DevServer:
         )
         self.gateway.create()
         self._deliver_streams_after_requests(self.gateway)
+        self._add_scheduled_route(self.gateway)
         self._http = make_server(
             self.host, port, self.gateway.app, threaded=True, request_handler=_access_log_handler()
         )
@@ -188,7 +221,7 @@ class DevServer:
         """Lambda's stream event source mappings: the consumers get what a request wrote before it is answered."""
         from local.streams import StreamDelivery
 
-        deliveries = [
+        self._deliveries = [
             StreamDelivery(
                 self.aws.client("dynamodb"),
                 self.aws.client("dynamodbstreams"),
@@ -200,11 +233,25 @@ class DevServer:
         ]
 
         def deliver(response: Response) -> Response:
-            for delivery in deliveries:
-                delivery.deliver()
+            self._deliver_streams()
             return response
 
         gateway.app.after_request(deliver)
+
+    def _deliver_streams(self) -> None:
+        for delivery in self._deliveries:
+            delivery.deliver()
+
+    def _add_scheduled_route(self, gateway: LocalApiGateway) -> None:
+        """POST /_local/scheduled/<LogicalId>: a scheduled function run now (`make reconcile`); local only."""
+        from flask import jsonify
+
+        def run_now(logical_id: str) -> Any:
+            if logical_id not in template.scheduled_functions():
+                return jsonify(error="not_found", message=f"No scheduled function {logical_id}."), 404
+            return jsonify(self.run_scheduled(logical_id))
+
+        gateway.app.add_url_rule(SCHEDULED_PATH, "run_scheduled", run_now, methods=["POST"])
 
     def _parameters(self, public_base_url: str) -> dict[str, str]:
         return {

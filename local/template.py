@@ -109,6 +109,15 @@ def stream_consumers() -> list[StreamConsumer]:
     return found
 
 
+def scheduled_functions() -> list[str]:
+    """The logical ids of the functions EventBridge runs on a schedule (Schedule or ScheduleV2 events)."""
+    return sorted(
+        name
+        for name, res in resources("AWS::Serverless::Function").items()
+        if any(event["Type"] in ("Schedule", "ScheduleV2") for event in res["Properties"].get("Events", {}).values())
+    )
+
+
 def functions() -> dict[str, Function]:
     globals_ = load().get("Globals", {}).get("Function", {})
     global_env = globals_.get("Environment", {}).get("Variables", {})

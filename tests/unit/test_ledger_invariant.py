@@ -1,7 +1,9 @@
 """The shared ledger check (tests/fixtures/ledger.py) catches a balance its ledger does not explain."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from robotappel.reconcile.holds import HOLD_EXPIRY
 from tests.fixtures.ledger import ledger_imbalances
 
 
@@ -9,9 +11,10 @@ def account(org_id: str, balance: int, **holds: int) -> dict[str, Any]:
     return {"orgId": org_id, "sk": "account", "balance": balance, **{f"hold#{e}": t for e, t in holds.items()}}
 
 
-def entry(org_id: str, entry_id: str, status: str, tokens: int) -> dict[str, Any]:
-    return {"orgId": org_id, "sk": f"ledger#2026-01-01T00:00:00.000Z#{entry_id}", "entryId": entry_id,
-            "status": status, "tokens": tokens}  # fmt: skip
+def entry(org_id: str, entry_id: str, status: str, tokens: int, age: timedelta = timedelta()) -> dict[str, Any]:
+    created_at = (datetime.now(UTC) - age).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"orgId": org_id, "sk": f"ledger#{created_at}#{entry_id}", "entryId": entry_id, "status": status,
+            "tokens": tokens, "createdAt": created_at}  # fmt: skip
 
 
 def test_credits_less_charges_less_open_holds_explain_the_balance() -> None:
@@ -46,3 +49,14 @@ def test_entries_without_an_account_are_reported() -> None:
     items = [entry("org-x", "le_0", "charged", 5)]
     # Then that org is reported
     assert list(ledger_imbalances(items)) == ["org-x"]
+
+
+def test_a_hold_older_than_the_reconciler_allows_is_reported() -> None:
+    # Given a balance its ledger explains, but with a hold older than HOLD_EXPIRY still open
+    items = [
+        account("org-a", 60, le_1=40),
+        entry("org-a", "le_0", "credited", 100),
+        entry("org-a", "le_1", "held", 40, age=HOLD_EXPIRY + timedelta(minutes=1)),
+    ]
+    # Then the org is reported: the reconciler should have refunded it
+    assert "le_1" in ledger_imbalances(items)["org-a"]

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from local import template
+from robotappel.reconcile.holds import HOLD_EXPIRY
 from robotappel.tokens.costs import ROUTE_COSTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,3 +158,13 @@ def test_twilio_callbacks_are_not_throttled_by_the_limits_meant_for_api_clients(
         own = by_path[(f"/{route.path}", route.method)]
         assert own["ThrottlingRateLimit"] > clients["ThrottlingRateLimit"], route.path
         assert own["ThrottlingBurstLimit"] > clients["ThrottlingBurstLimit"], route.path
+
+
+def test_a_hold_expires_only_after_every_function_that_may_hold_has_given_up() -> None:
+    # Given the timeouts of the functions that serve routes (the ones that hold tokens)
+    globals_ = template.load()["Globals"]["Function"]
+    functions = template.resources("AWS::Serverless::Function")
+    route_functions = {route.function for route in template.routes()}
+    longest = max(int(functions[name]["Properties"].get("Timeout", globals_["Timeout"])) for name in route_functions)
+    # Then the reconciler refunds a hold only well after the longest of them has stopped
+    assert HOLD_EXPIRY.total_seconds() >= 2 * longest

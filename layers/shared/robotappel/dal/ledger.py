@@ -2,7 +2,7 @@
 
 sk = "account"                     -> {balance, createdAt, lastEntry, "hold#<entryId>": tokens (one per open hold)}
 sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded|credited, requestId,
-                                      reason (credits), ...}
+                                      reason (credits), openHold ("held", while held: GSI byOpenHold), ...}
 
 The account item is the organisation: it is created once, when the org is (`open_account`), and an org without
 one does not exist (`account_exists`).
@@ -15,6 +15,7 @@ in order per account, to the token_ledger function, which writes `lastEntry` as 
 but never misses an entry: a stream record is retried until it is written.
 """
 
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ LEDGER_PREFIX = "ledger#"
 HELD, CHARGED, REFUNDED, CREDITED = "held", "charged", "refunded", "credited"
 # The route of a top-up's ledger entry: it is no API call's cost.
 CREDIT_ROUTE = "credit"
+OPEN_HOLD, OPEN_HOLDS_INDEX = "openHold", "byOpenHold"
 # Names of the writes whose condition a caller may ask about.
 ACCOUNT = "account"
 CHARGE = "charge"
@@ -248,18 +250,44 @@ def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
     """Record `entry` in the ledger with `status`; replays and late arrivals of an older status change nothing.
 
     A status only moves forward: an entry is created held, charged or credited, and a held one becomes charged or
-    refunded."""
+    refunded.
+    A held entry carries `openHold` (GSI byOpenHold) until it is settled: how the reconciler finds old holds."""
     settled = status != HELD
-    attributes = {**entry.attributes(), "status": status, **({"settledAt": at} if settled else {})}
+    attributes = {**entry.attributes(), "status": status, **({"settledAt": at} if settled else {OPEN_HOLD: HELD})}
     attributes.pop("orgId")  # the key
     assignments = ", ".join(f"#{name} = :{name}" for name in attributes)
+    names = {f"#{name}": name for name in attributes}
+    expression = f"SET {assignments}"
+    if settled:
+        expression += " REMOVE #openHold"
+        names["#openHold"] = OPEN_HOLD
     with suppress(ConditionFailed):  # recorded already, with this status or a later one
         update(
             "ledger_entry",
             TableName=_table(),
             Key=to_ddb({"orgId": entry.org_id, "sk": entry.sk}),
-            UpdateExpression=f"SET {assignments}",
+            UpdateExpression=expression,
             ConditionExpression="attribute_not_exists(sk)" + (" OR #status = :held" if settled else ""),
-            ExpressionAttributeNames={f"#{name}": name for name in attributes},
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues={**values(**attributes), **(values(held=HELD) if settled else {})},
         )
+
+
+def holds_opened_before(created_before: str, page_size: int) -> Iterator[LedgerEntry]:
+    """The open holds (as the ledger knows them: it trails the accounts by the stream's delay) opened before
+    `created_before`, oldest first, read a page at a time; `refund` closes one only if it is still open."""
+    pages = (
+        client()
+        .get_paginator("query")
+        .paginate(
+            TableName=_table(),
+            IndexName=OPEN_HOLDS_INDEX,
+            KeyConditionExpression="#openHold = :held AND createdAt < :before",
+            ExpressionAttributeNames={"#openHold": OPEN_HOLD},
+            ExpressionAttributeValues=values(held=HELD, before=created_before),
+            PaginationConfig={"PageSize": page_size},
+        )
+    )
+    with unavailable_on_throttling():
+        for page in pages:
+            yield from (LedgerEntry.from_attributes(from_ddb(item)) for item in page["Items"])
