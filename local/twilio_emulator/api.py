@@ -58,6 +58,7 @@ class Fault:
     delay: float
     remaining: int
     drop_connection: bool
+    answer_lost: bool = False  # handled (Twilio acted), then the connection drops before the answer
 
     def matches(self, method: str, path: str) -> bool:
         return self.remaining > 0 and self.method == method and self.path_pattern.search(path) is not None

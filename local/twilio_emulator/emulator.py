@@ -77,12 +77,17 @@ class TwilioEmulator:
         delay: float = 0.0,
         times: int = 1,
         drop_connection: bool = False,
+        answer_lost: bool = False,
     ) -> None:
         """The next `times` matching requests wait `delay`, then fail with `status` or a dropped connection.
 
-        `status=None` and no drop: the request is only delayed, then handled normally.
+        `status=None` and no drop: the request is only delayed, then handled normally. `answer_lost`: the request
+        is handled (what it asks is done, as Twilio would), then the connection drops before the answer: the
+        client cannot tell whether Twilio acted.
         """
-        fault = Fault(method.upper(), re.compile(path_pattern), status, code, message, delay, times, drop_connection)
+        fault = Fault(
+            method.upper(), re.compile(path_pattern), status, code, message, delay, times, drop_connection, answer_lost
+        )
         with self.api.lock:
             self.api.faults.append(fault)
 
@@ -144,6 +149,9 @@ class TwilioEmulator:
         if fault is None:
             return None
         time.sleep(fault.delay)
+        if fault.answer_lost:
+            self.api.record(request, self.api.handle(request))
+            return Reply(0, drop_connection=True)
         if fault.drop_connection:
             return Reply(0, drop_connection=True)
         if fault.status is None:

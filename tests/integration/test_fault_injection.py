@@ -1,7 +1,9 @@
-"""Faults at every step of the routes that act at Twilio: whatever fails, the invariants hold.
+"""Faults at every step of the routes that act at Twilio: whatever fails, once the reconciler has run, the
+invariants hold.
 
 - the caller gets the spec's JSON error with the right status;
-- no token is charged for the failed call;
+- no token is charged for the failed call, except a purchase Twilio made though its answer was lost, which the
+  reconciler records and charges as the purchase would have been;
 - no Twilio number is left bought but unrecorded, and no record points to a number Twilio no longer has.
 """
 
@@ -15,12 +17,15 @@ from botocore.exceptions import ClientError
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
-from robotappel.dal import dynamodb, ledger, numbers
+from robotappel.dal import dynamodb, ledger
 from robotappel.twilio import client as twilio_client
 from tests.fixtures.aws import ledger_entries
+from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import HttpResult, call
+from tests.fixtures.reconciler import reconcile_now
 
 US_NUMBER = {"countryCode": "US", "areaCode": "415"}
+USUAL_TIMEOUT_SECONDS = twilio_client.REQUEST_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,11 @@ def twilio_timeout(emulator: TwilioEmulator, operation: Operation, monkeypatch: 
     )
 
 
+def twilio_answer_lost(emulator: TwilioEmulator, operation: Operation, _: pytest.MonkeyPatch) -> None:
+    # Twilio does what it is asked, then the connection drops before its answer arrives.
+    emulator.inject_fault(method=operation.twilio_method, path_pattern=operation.twilio_path, answer_lost=True)
+
+
 def twilio_429_storm(emulator: TwilioEmulator, operation: Operation, _: pytest.MonkeyPatch) -> None:
     emulator.inject_fault(
         method=operation.twilio_method, path_pattern=operation.twilio_path, status=429, code=20429, times=20
@@ -116,6 +126,7 @@ def failing_final_transaction(code: str) -> Callable[[TwilioEmulator, Operation,
 FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch], None], int, str]] = {
     "twilio 500": (twilio_500, 502, "twilio_error"),
     "twilio timeout": (twilio_timeout, 502, "twilio_error"),
+    "twilio processed, answer lost": (twilio_answer_lost, 502, "twilio_error"),
     "twilio 429 storm": (twilio_429_storm, 429, "rate_limited"),
     "twilio connection refused": (twilio_connection_refused, 502, "twilio_error"),
     "dynamodb fails on the final transaction": (
@@ -136,17 +147,24 @@ def charged_entries() -> int:
     return sum(1 for entry in ledger_entries("org-a") if entry["status"] == "charged")
 
 
-def assert_twilio_and_table_agree(emulator: TwilioEmulator) -> None:
-    owned = {number["sid"] for number in emulator.incoming_numbers()}
-    recorded = {record.phone_number_sid for record in numbers.list_twilio_numbers("org-a").records}
-    assert owned == recorded, "a number is bought but unrecorded, or recorded but gone at Twilio"
-    caller_ids = {caller_id["sid"] for caller_id in emulator.caller_ids()}
-    for phone in numbers.list_client_phones("org-a").records:
-        assert phone.caller_id_sid in (None, *caller_ids), "a client phone points to a deleted caller ID"
+# An add whose validation request reached Twilio but that recorded nothing leaves a caller ID no record knows:
+# the write-ahead add and the reconciler's caller-ID step (issue #15, under way) close it.
+ORPHAN_CALLER_ID = pytest.mark.xfail(strict=True, reason="#15: write-ahead addClientPhone not landed yet")
+CASES = [
+    pytest.param(
+        operation,
+        fault,
+        marks=[ORPHAN_CALLER_ID]
+        if operation == "addClientPhone"
+        and fault in ("twilio processed, answer lost", *[f for f in FAULTS if f.startswith("dynamodb")])
+        else [],
+    )
+    for fault in FAULTS
+    for operation in OPERATIONS
+]
 
 
-@pytest.mark.parametrize("fault_name", list(FAULTS))
-@pytest.mark.parametrize("operation_name", list(OPERATIONS))
+@pytest.mark.parametrize(("operation_name", "fault_name"), CASES)
 def test_a_fault_leaves_no_charge_and_no_inconsistency(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch, operation_name: str, fault_name: str
 ) -> None:
@@ -158,11 +176,25 @@ def test_a_fault_leaves_no_charge_and_no_inconsistency(
     inject(twilio_layer, operation, monkeypatch)
     # When the route runs into it
     result = operation.run(number)
-    # Then the caller gets the spec's error, nothing is charged, Twilio and the table agree
+    # Then the caller gets the spec's error
     assert (result.status, result.body["error"]) == (status, error), result.body
     assert isinstance(result.body["message"], str)
     if status == 429:
         assert int(result.headers["Retry-After"]) > 0
-    assert ledger.get_balance("org-a") == balance
-    assert charged_entries() == charges
-    assert_twilio_and_table_agree(twilio_layer)
+    # And once Twilio is reachable and the reconciler has run, Twilio and the table agree, and nothing is charged
+    # but a purchase Twilio made
+    restore_twilio(monkeypatch, twilio_layer)
+    reconcile_now(monkeypatch)
+    bought_anyway = operation_name == "buy" and fault_name == "twilio processed, answer lost"
+    assert ledger.get_balance("org-a") == balance - (40 if bought_anyway else 0)
+    assert charged_entries() == charges + (1 if bought_anyway else 0)
+    assert_state_consistent(twilio_layer)
+
+
+def restore_twilio(monkeypatch: pytest.MonkeyPatch, emulator: TwilioEmulator) -> None:
+    """Twilio reachable again with the client's usual timeout (twilio_timeout and twilio_connection_refused
+    changed them), the rest of the test's set-up kept."""
+    monkeypatch.setenv("TWILIO_API_BASE_URL", emulator.base_url)
+    monkeypatch.setattr(twilio_client, "REQUEST_TIMEOUT_SECONDS", USUAL_TIMEOUT_SECONDS)
+    get_settings.cache_clear()
+    twilio_client.get_twilio_client.cache_clear()

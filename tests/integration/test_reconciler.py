@@ -1,4 +1,5 @@
-"""The reconciler's run (functions/reconciler): holds nobody will close, given back; one run at a time.
+"""The reconciler's run (functions/reconciler): holds nobody will close, given back; numbers at Twilio and in the
+table made to agree; one run at a time.
 
 A function that dies between its hold and its commit is played by opening a hold the way TokenMeter.hold does,
 dated back as the invocation that made it, and never closing it.
@@ -6,16 +7,21 @@ dated back as the invocation that made it, and never closing it.
 
 from datetime import UTC, datetime, timedelta
 
-from robotappel.dal import lease, ledger
-from robotappel.ids import new_id
+import pytest
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.dal import lease, ledger, numbers
+from robotappel.ids import iso, new_id
 from robotappel.reconcile.holds import HOLD_EXPIRY
 from robotappel.reconcile.run import JOB
-from tests.fixtures.aws import ledger_entries
-from tests.fixtures.lambdas import run_handler
+from robotappel.twilio import gateway
+from robotappel.twilio.tags import tagged
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
+from tests.fixtures.invariants import assert_state_consistent
+from tests.fixtures.lambdas import call, run_handler
+from tests.fixtures.reconciler import found, reconcile_now
 
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+pytestmark = pytest.mark.usefixtures("twilio_layer")
 
 
 def open_hold(org_id: str, age: timedelta, tokens: int = 40) -> ledger.LedgerEntry:
@@ -26,7 +32,7 @@ def open_hold(org_id: str, age: timedelta, tokens: int = 40) -> ledger.LedgerEnt
         route="POST /phoneNumber/buyTwilioNumberAndActivate",
         tokens=tokens,
         request_id="died-after-the-hold",
-        created_at=_iso(datetime.now(UTC) - age),
+        created_at=iso(datetime.now(UTC) - age),
     )
     ledger.debit(entry, ledger.HELD)
     ledger_entries(org_id)  # the ledger catches up: the hold is known to be open
@@ -34,8 +40,7 @@ def open_hold(org_id: str, age: timedelta, tokens: int = 40) -> ledger.LedgerEnt
 
 
 def reconcile() -> dict[str, int]:
-    findings: dict[str, int] = run_handler("reconciler", {})
-    return findings
+    return found(run_handler("reconciler", {}))
 
 
 def test_a_hold_older_than_any_invocation_is_refunded(org: str) -> None:
@@ -56,7 +61,7 @@ def test_a_hold_of_an_invocation_that_may_still_run_is_left_alone(org: str) -> N
     # When the reconciler runs
     findings = reconcile()
     # Then nothing is refunded
-    assert findings == {"stale_hold_refunded": 0}
+    assert findings == {}
     assert ledger.get_balance(org) == 60
 
 
@@ -69,7 +74,7 @@ def test_a_second_run_finds_nothing_left_to_do(org: str) -> None:
     ledger_entries(org)
     after_catching_up = reconcile()
     # Then it refunds nothing more
-    assert again == after_catching_up == {"stale_hold_refunded": 0}
+    assert again == after_catching_up == {}
     assert ledger.get_balance(org) == 100
 
 
@@ -77,7 +82,7 @@ def test_a_run_while_another_holds_the_lease_does_nothing(org: str) -> None:
     # Given a stale hold, and another run holding the reconciler's lease
     open_hold(org, HOLD_EXPIRY * 2)
     now = datetime.now(UTC)
-    assert lease.take(JOB, "other-run", _iso(now), _iso(now + timedelta(minutes=2)))
+    assert lease.take(JOB, "other-run", iso(now), iso(now + timedelta(minutes=2)))
     # When the reconciler runs
     findings = reconcile()
     # Then it does nothing: the other run does the work
@@ -91,9 +96,68 @@ def test_a_lease_whose_holder_ran_out_of_time_is_taken_over(org: str) -> None:
     # Given a stale hold, and the lease of a run that died (its time is up)
     open_hold(org, HOLD_EXPIRY * 2)
     now = datetime.now(UTC)
-    assert lease.take(JOB, "dead-run", _iso(now - timedelta(minutes=5)), _iso(now - timedelta(minutes=3)))
+    assert lease.take(JOB, "dead-run", iso(now - timedelta(minutes=5)), iso(now - timedelta(minutes=3)))
     # When the reconciler runs
     findings = reconcile()
     # Then it takes the lease over and does the work
     assert findings == {"stale_hold_refunded": 1}
     assert ledger.get_balance(org) == 100
+
+
+# ------------------------------------------------------------------ numbers at Twilio and in the table
+def buy_at_twilio(emulator: TwilioEmulator, friendly_name: str) -> str:
+    """A number bought at Twilio behind the table's back (its SID)."""
+    [candidate] = gateway.search_available_numbers("US", "local", area_code="415", limit=1)
+    bought = gateway.buy_number(candidate, "https://voice.example.test", CALL_STATUS_URL, friendly_name)
+    assert bought.sid in {number["sid"] for number in emulator.incoming_numbers()}
+    return bought.sid
+
+
+def test_a_number_of_ours_that_no_record_knows_is_released(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a number at Twilio tagged as ours, with neither record nor purchase under way (its purchase is over)
+    orphan = buy_at_twilio(twilio_layer, tagged(new_id(numbers.TWILIO_NUMBER), "lost"))
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it is released: nobody pays for it, nobody can use it
+    assert found(findings) == {"orphan_number_released": 1}
+    assert orphan not in {number["sid"] for number in twilio_layer.incoming_numbers()}
+
+
+def test_a_number_that_is_not_ours_is_kept_and_counted(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a number in the Twilio account bought by something else (no tag)
+    foreign = buy_at_twilio(twilio_layer, "Bought by hand in the console")
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it is left alone, and counted for an operator (metric and alarm)
+    assert found(findings) == {"unknown_number_kept": 1}
+    assert foreign in {number["sid"] for number in twilio_layer.incoming_numbers()}
+
+
+def test_a_record_whose_number_is_gone_at_twilio_is_marked_released(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bought number that Twilio no longer has (released in the console, or a release whose answer was lost)
+    number = call("buy_twilio_number", org=org, body={"countryCode": "US", "areaCode": "415"}).body
+    gateway.release_number(numbers.get_number(org, number["id"]).phone_number_sid)  # type: ignore[union-attr]
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then the record is released too: no live record points to a number Twilio does not have
+    assert found(findings) == {"gone_number_marked_released": 1}
+    assert numbers.list_twilio_numbers(org).records == []
+    assert_state_consistent(twilio_layer)
+
+
+def test_a_purchase_still_running_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a purchase that was answered a moment ago and is about to be recorded (its intent is open)
+    twilio_layer.inject_fault("POST", r"/IncomingPhoneNumbers\.json$", answer_lost=True)
+    call("buy_twilio_number", org=org, body={"countryCode": "US", "areaCode": "415"})
+    # When the reconciler runs (HOLD_EXPIRY not yet passed)
+    findings = reconcile()
+    # Then it neither records nor releases the number, nor refunds the hold: that is the purchase's to do
+    assert findings == {}
+    assert len(twilio_layer.incoming_numbers()) == 1
+    assert ledger.get_balance(org) == 60

@@ -16,8 +16,10 @@ from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.tokens import meter
 from robotappel.twilio import gateway
+from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org, top_up
 from tests.fixtures.lambdas import HttpResult, call
+from tests.fixtures.reconciler import found, reconcile_now
 from tests.iam.calls import made_by_the_test
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
@@ -306,15 +308,20 @@ def test_buy_with_a_short_balance_is_402_before_calling_twilio(
     assert ledger_entries("org-poor") == []
 
 
-def test_buy_when_twilio_fails_is_502_with_twilio_code_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given Twilio fails the purchase with an internal error
+def test_buy_when_twilio_fails_is_502_with_twilio_code_and_free_once_reconciled(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Twilio fails the purchase with an internal error (which does not say whether it sold the number)
     twilio_layer.inject_fault("POST", BUY_PATH, status=500, code=20500)
     # When org-a buys a number
     result = buy()
-    # Then 502 with Twilio's code, nothing recorded, the hold refunded
+    # Then 502 with Twilio's code, nothing recorded, the hold kept for the reconciler
     assert result.status == 502
     assert result.body["twilioCode"] == 20500
     assert numbers.list_numbers(org).records == []
+    assert ledger_statuses(org) == ["held"]
+    # And once the reconciler finds that Twilio sold nothing, the hold is refunded
+    assert found(reconcile_now(monkeypatch)) == {"purchase_never_made": 1}
     assert ledger.get_balance(org) == 100
     assert ledger_statuses(org) == ["refunded"]
 
@@ -360,15 +367,20 @@ def test_buy_logs_the_sid_to_reconcile_when_release_fails_too(
     twilio_layer.inject_fault("DELETE", NUMBER_PATH, status=500, code=20500)
     # When org-a buys a number
     result = buy()
-    # Then still 503 and free, the number is left at Twilio, and an error names it for reconciliation
+    # Then still 503, the number is left at Twilio with its intent and hold, and an error names it
     assert result.status == 503
-    assert ledger.get_balance(org) == 100
-    assert ledger_statuses(org) == ["refunded"]
+    assert ledger_statuses(org) == ["held"]
     [left_over] = twilio_layer.incoming_numbers()
     [failure] = [record for record in caplog.records if "COMPENSATION_FAILED" in record.getMessage()]
     assert failure.levelno == logging.ERROR
     reconcile = {key: getattr(failure, key, None) for key in ("phoneNumberSid", "phoneNumber", "orgId")}
     assert reconcile == {"phoneNumberSid": left_over["sid"], "phoneNumber": left_over["phone_number"], "orgId": org}
+    # And, DynamoDB back, the reconciler records it and charges it as the purchase would have been
+    monkeypatch.setattr(meter, "transact", transact)
+    assert found(reconcile_now(monkeypatch)) == {"purchase_recorded_late": 1}
+    assert [record.phone_number_sid for record in numbers.list_twilio_numbers(org).records] == [left_over["sid"]]
+    assert ledger.get_balance(org) == 60
+    assert ledger_statuses(org) == ["charged"]
 
 
 # ------------------------------------------------------------------ Idempotency-Key
@@ -418,17 +430,20 @@ def test_the_same_key_used_by_two_orgs_buys_two_numbers(org: str, twilio_layer: 
     assert (ledger.get_balance("org-a"), ledger.get_balance("org-b")) == (60, 60)
 
 
-def test_a_key_whose_first_attempt_failed_may_be_retried_for_real(org: str, twilio_layer: TwilioEmulator) -> None:
+def test_a_key_whose_first_attempt_failed_may_be_retried_for_real(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a purchase with an Idempotency-Key that Twilio failed
     key = {"Idempotency-Key": "buy-1"}
     twilio_layer.inject_fault("POST", BUY_PATH, status=500, code=20500)
     assert buy(headers=key).status == 502
     # When the client retries it with the same key
     retried = buy(headers=key)
-    # Then the purchase happens this time, charged once
+    # Then the purchase happens this time, charged once (the first attempt's hold refunded once reconciled)
     assert retried.status == 201
     assert owned_numbers(twilio_layer) == [retried.body["phoneNumber"]]
     assert retried.headers["X-Tokens-Charged"] == "40"
+    reconcile_now(monkeypatch)
     assert ledger.get_balance(org) == 60
 
 
@@ -520,7 +535,10 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     assert result.status == 200
     assert result.body == number | {"friendlyName": "Sales", "voiceUrl": "https://voice.example.test/sales"}
     [owned] = twilio_layer.incoming_numbers()
-    assert (owned["friendly_name"], owned["voice_url"]) == ("Sales", "https://voice.example.test/sales")
+    assert (owned["friendly_name"], owned["voice_url"]) == (
+        tagged(number["id"], "Sales"),
+        "https://voice.example.test/sales",
+    )
     assert listed_by_org() == [result.body]
     assert result.headers["X-Tokens-Charged"] == "5"
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5
@@ -591,7 +609,7 @@ def test_update_linking_a_client_phone_deleted_meanwhile_is_422_and_keeps_the_nu
     assert record.client_phone_number is None
     assert record.friendly_name == number["friendlyName"]
     [at_twilio] = twilio_layer.incoming_numbers()
-    assert at_twilio["friendly_name"] == number["friendlyName"]
+    assert at_twilio["friendly_name"] == tagged(number["id"], number["friendlyName"])
     assert ledger.get_balance(org) == 60
 
 
@@ -667,7 +685,10 @@ def test_update_restores_twilio_when_recording_fails(
     # Then 503, Twilio has the old values back, and nothing is charged
     assert result.status == 503
     [owned] = twilio_layer.incoming_numbers()
-    assert (owned["friendly_name"], owned["voice_url"]) == (number["friendlyName"], number["voiceUrl"])
+    assert (owned["friendly_name"], owned["voice_url"]) == (
+        tagged(number["id"], number["friendlyName"]),
+        number["voiceUrl"],
+    )
     assert ledger.get_balance(org) == 60
 
 

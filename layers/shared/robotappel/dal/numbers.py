@@ -5,14 +5,18 @@ sk = "released#<id>"        a released Twilio number (tombstone): out of the key
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
 sk = "regulatory#<country>#<numberType>"   the org's default bundle (and address) for purchases of that kind
+sk = "intent#<id>"          a purchase under way (write-ahead): written with its hold before Twilio is asked,
+                            replaced by number#<id> when it is recorded; one left behind is the reconciler's
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
-(orgId, clientPhoneNumber) finds the Twilio number linked to a client phone.
+(orgId, clientPhoneNumber) finds the Twilio number linked to a client phone; sparse GSI byOpenWork
+(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first.
 
 Writes are returned as named transaction parts (`Write`); the names below are how a use case asks which
 condition failed.
 """
 
 import time
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +34,7 @@ from robotappel.dal.dynamodb import (
     unavailable_on_throttling,
     values,
 )
+from robotappel.dal.ledger import LedgerEntry
 from robotappel.errors import InvalidInput
 from robotappel.models.phone import NumberType
 from robotappel.paging import MAX_LIMIT
@@ -44,6 +49,11 @@ TOMBSTONE = "tombstone"
 CLIENT_PHONE_GUARD = "client_phone_guard"
 LINKED_CLIENT_PHONE = "linked_client_phone"
 CALL_MARKER = "call_marker"
+PURCHASE_INTENT = "purchase_intent"
+
+OPEN_WORK_INDEX = "byOpenWork"
+# openWork values: a purchase under way, a client phone waiting for its verification.
+PURCHASE, VERIFICATION = "purchase", "verification"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
 
@@ -84,6 +94,46 @@ class TwilioNumberRecord(_NumberRecord):
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
+
+
+class PurchaseIntentRecord(BaseModel):
+    """A purchase between its hold and its record: what the number will be recorded as, the hold that pays for
+    it, and the FriendlyName (tagged with `id`) that finds it at Twilio if the purchase's answer is lost."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True)
+
+    id: str  # the id of the number it becomes
+    org_id: str
+    created_at: str
+    hold: dict[str, Any]  # the ledger entry of the open hold (LedgerEntry.attributes())
+    twilio_friendly_name: str
+    friendly_name: str | None = None
+    country_code: str
+    number_type: NumberType
+    voice_url: str
+    client_phone_number: str | None = None
+    open_work: Literal["purchase"] = "purchase"
+
+    def item(self) -> Item:
+        return {**self.model_dump(by_alias=True, exclude_none=True), "sk": _intent_sk(self.id)}
+
+    def hold_entry(self) -> LedgerEntry:
+        return LedgerEntry.from_attributes(self.hold)
+
+    def recorded_as(self, phone_number: str, phone_number_sid: str, voice_url: str) -> "TwilioNumberRecord":
+        """The record of the number this purchase bought."""
+        return TwilioNumberRecord(
+            id=self.id,
+            org_id=self.org_id,
+            phone_number=phone_number,
+            phone_number_sid=phone_number_sid,
+            friendly_name=self.friendly_name or phone_number,
+            country_code=self.country_code,
+            number_type=self.number_type,
+            voice_url=voice_url or self.voice_url,
+            client_phone_number=self.client_phone_number,
+            created_at=self.created_at,
+        )
 
 
 class RegulatoryDefaultRecord(BaseModel):
@@ -127,6 +177,10 @@ def released_sk(number_id: str) -> str:
 
 def _regulatory_sk(country_code: str, number_type: str) -> str:
     return f"regulatory#{country_code}#{number_type}"
+
+
+def _intent_sk(number_id: str) -> str:
+    return f"intent#{number_id}"
 
 
 def _guard_sk(e164: str) -> str:
@@ -305,6 +359,74 @@ def client_phone_still_exists(org_id: str, e164: str) -> Write:
             }
         },
     )
+
+
+def put_purchase_intent(intent: PurchaseIntentRecord) -> None:
+    with unavailable_on_throttling():
+        client().put_item(TableName=_table(), Item=to_ddb(intent.item()))
+
+
+def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
+    """The intent settled (recorded, or known never to have reached Twilio); PURCHASE_INTENT fails if another
+    process settled it already."""
+    return Write(
+        PURCHASE_INTENT,
+        {
+            "Delete": {
+                "TableName": _table(),
+                "Key": _key(intent.org_id, _intent_sk(intent.id)),
+                "ConditionExpression": "attribute_exists(sk)",
+            }
+        },
+    )
+
+
+def open_purchase_intents(created_before: str) -> Iterator[PurchaseIntentRecord]:
+    """The purchases under way since before `created_before`, oldest first, read a page at a time."""
+    for item in _open_work(PURCHASE, created_before):
+        yield PurchaseIntentRecord.model_validate(item)
+
+
+def holds_of_open_work() -> set[str]:
+    """The entry ids of the holds that open work (purchases, pending verifications) will settle or refund."""
+    return {
+        str(item["hold"]["entryId"])
+        for kind in (PURCHASE, VERIFICATION)
+        for item in _open_work(kind, "~")  # "~" sorts after every ISO time: all of them
+        if item.get("hold")
+    }
+
+
+def _open_work(kind: str, created_before: str) -> Iterator[Item]:
+    pages = (
+        client()
+        .get_paginator("query")
+        .paginate(
+            TableName=_table(),
+            IndexName=OPEN_WORK_INDEX,
+            KeyConditionExpression="openWork = :kind AND createdAt < :before",
+            ExpressionAttributeValues=values(kind=kind, before=created_before),
+        )
+    )
+    with unavailable_on_throttling():
+        for page in pages:
+            yield from (from_ddb(item) for item in page["Items"])
+
+
+def all_live_twilio_numbers() -> Iterator[TwilioNumberRecord]:
+    """Every org's live Twilio numbers, a page at a time (a Scan: the reconciler's, on a schedule)."""
+    pages = (
+        client()
+        .get_paginator("scan")
+        .paginate(
+            TableName=_table(),
+            FilterExpression="kind = :twilio AND begins_with(sk, :live)",
+            ExpressionAttributeValues=values(twilio="twilio", live=number_sk("")),
+        )
+    )
+    with unavailable_on_throttling():
+        for page in pages:
+            yield from (TwilioNumberRecord.model_validate(from_ddb(item)) for item in page["Items"])
 
 
 def put_twilio_number(record: TwilioNumberRecord) -> Write:

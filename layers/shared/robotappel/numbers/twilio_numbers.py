@@ -1,14 +1,15 @@
 """Twilio numbers: bought for an org, activated for inbound calls, optionally linked to one of its client phones
 (buy, update, release)."""
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from robotappel.config import get_settings
 from robotappel.dal import numbers
-from robotappel.dal.dynamodb import ConditionFailed, Write
+from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import TwilioNumberRecord
-from robotappel.errors import Conflict, InvalidInput, NotFound
+from robotappel.errors import Conflict, InvalidInput, NotFound, UpstreamFailure
 from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
 from robotappel.models.phone import NumberType, country_of, number_type
@@ -21,6 +22,7 @@ from robotappel.numbers.webhooks import CALL_STATUS_PATH
 from robotappel.observability import logger, metrics
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
+from robotappel.twilio.tags import tagged
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3
@@ -39,30 +41,53 @@ class _Order:
 
 
 def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
-    """Search (or take the number asked for), buy, record and charge; a number that cannot be recorded is
-    released again, so nothing is left bought at Twilio that we do not know of."""
+    """Search (or take the number asked for), buy, record and charge.
+
+    Write-ahead: the purchase intent (with its hold) is recorded before Twilio is asked, and the number is bought
+    tagged with its id. A purchase whose outcome at Twilio is unknown (the answer was lost) leaves the intent to
+    the reconciler, which records and charges the number if Twilio has it, or refunds. A number bought but not
+    recorded is released again at once; if even that fails, the reconciler finds it by its tag."""
     org_id = ctx.caller.org_id
     if dto.clientPhoneNumber:
         _require_client_phone(org_id, dto.clientPhoneNumber)
     order = _order(org_id, dto)
     ctx.meter.hold()
-    bought = _buy_first_available(ctx, dto, order, _candidates(dto, order))
-    record = TwilioNumberRecord(
-        id=new_id(numbers.TWILIO_NUMBER),
+    candidates = _candidates(dto, order)
+    number_id = new_id(numbers.TWILIO_NUMBER)
+    intent = numbers.PurchaseIntentRecord(
+        id=number_id,
         org_id=org_id,
-        phone_number=bought.phone_number,
-        phone_number_sid=bought.sid,
-        friendly_name=bought.friendly_name,
+        created_at=now_iso(),
+        hold=ctx.meter.entry.attributes(),
+        twilio_friendly_name=tagged(number_id, dto.friendlyName or "bought"),
+        friendly_name=dto.friendlyName,
         country_code=order.country_code,
         number_type=order.number_type,
-        voice_url=bought.voice_url,
+        voice_url=str(dto.voiceUrl or get_settings().inbound_voice_url),
         client_phone_number=dto.clientPhoneNumber,
-        created_at=now_iso(),
     )
+    numbers.put_purchase_intent(intent)
     try:
-        _commit_linked(ctx, [numbers.put_twilio_number(record)], dto.clientPhoneNumber)
+        bought = _buy_first_available(ctx, intent, order, candidates)
+    except UpstreamFailure:
+        ctx.meter.leave_to_reconciler()  # Twilio may have sold it: the intent and its hold wait for the reconciler
+        raise
     except Exception:
-        _release_unrecorded(bought, org_id)
+        transact([numbers.close_purchase_intent(intent)])  # Twilio refused: nothing was bought
+        raise
+    record = intent.recorded_as(bought.phone_number, bought.sid, bought.voice_url)
+    try:
+        _commit_linked(
+            ctx,
+            [numbers.put_twilio_number(record), numbers.close_purchase_intent(intent)],
+            intent.client_phone_number,
+        )
+    except Exception:
+        if _release_unrecorded(bought, org_id):
+            with suppress(Exception):  # else the reconciler closes it: Twilio no longer has its number
+                transact([numbers.close_purchase_intent(intent)])
+        else:
+            ctx.meter.leave_to_reconciler()
         raise
     metrics.add_metric(name="NumbersBought", unit="Count", value=1)
     return twilio_number(record)
@@ -144,16 +169,15 @@ def _candidates(dto: InboundParamsDto, order: _Order) -> list[str]:
 
 
 def _buy_first_available(
-    ctx: CallContext, dto: InboundParamsDto, order: _Order, candidates: list[str]
+    ctx: CallContext, intent: numbers.PurchaseIntentRecord, order: _Order, candidates: list[str]
 ) -> IncomingNumber:
-    voice_url = str(dto.voiceUrl or get_settings().inbound_voice_url)
     for attempt, candidate in enumerate(candidates[:MAX_PURCHASE_ATTEMPTS], start=1):
         try:
             return gateway.buy_number(
                 candidate,
-                voice_url=voice_url,
+                voice_url=intent.voice_url,
                 status_callback=ctx.public_base_url + CALL_STATUS_PATH,
-                friendly_name=dto.friendlyName or candidate,
+                friendly_name=intent.twilio_friendly_name,
                 bundle_sid=order.bundle_sid,
                 address_sid=order.address_sid,
             )
@@ -164,26 +188,34 @@ def _buy_first_available(
     raise AssertionError("unreachable: the loop returns or raises")
 
 
-def _release_unrecorded(bought: IncomingNumber, org_id: str) -> None:
+def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:
+    """Release a number bought but not recorded; False if that failed too (the reconciler finds it by its tag)."""
     metrics.add_metric(name="CompensationsRun", unit="Count", value=1)
     reconcile = {"phoneNumberSid": bought.sid, "phoneNumber": bought.phone_number, "orgId": org_id}
     try:
         gateway.release_number(bought.sid)
     except Exception:
-        # Reconcile by hand: this number is bought at Twilio and recorded nowhere.
         logger.exception("COMPENSATION_FAILED: bought number could not be recorded nor released", extra=reconcile)
         metrics.add_metric(name="CompensationsFailed", unit="Count", value=1)
-        return
+        return False
     logger.warning("bought number released again: it could not be recorded", extra=reconcile)
+    return True
 
 
 def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -> TwilioNumber:
     record = _live_twilio_number(ctx.caller.org_id, number_id)
     updated = record.model_copy(update=_changes(ctx.caller.org_id, dto))
     ctx.meter.hold()
-    at_twilio = {"friendly_name": dto.friendlyName, "voice_url": str(dto.voiceUrl) if dto.voiceUrl else None}
+    at_twilio = {
+        "friendly_name": tagged(record.id, dto.friendlyName) if dto.friendlyName else None,
+        "voice_url": str(dto.voiceUrl) if dto.voiceUrl else None,
+    }
     if any(at_twilio.values()):
-        gateway.update_number(record.phone_number_sid, **at_twilio)
+        try:
+            gateway.update_number(record.phone_number_sid, **at_twilio)
+        except UpstreamFailure:
+            _restore_at_twilio(record)  # Twilio may have applied it before its answer was lost
+            raise
     try:
         _commit_linked(ctx, [numbers.save_number(record, updated)], dto.clientPhoneNumber or None)
     except Exception:
@@ -236,7 +268,9 @@ def _not_a_client_phone(client_phone: str) -> InvalidInput:
 
 def _restore_at_twilio(record: TwilioNumberRecord) -> None:
     try:
-        gateway.update_number(record.phone_number_sid, friendly_name=record.friendly_name, voice_url=record.voice_url)
+        gateway.update_number(
+            record.phone_number_sid, friendly_name=tagged(record.id, record.friendly_name), voice_url=record.voice_url
+        )
     except Exception:
         logger.exception(
             "COMPENSATION_FAILED: Twilio number left updated", extra={"phoneNumberSid": record.phone_number_sid}

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
+from robotappel.ids import iso
 from robotappel.observability import logger
 
 # API Gateway gives up on a request after 29 s, and no route function may run longer (template.yaml): a hold
@@ -19,7 +20,7 @@ PAGE = 50
 
 def sweep_stale_holds(out_of_time: Callable[[], bool], owned: Collection[str]) -> dict[str, int]:
     """Refund the holds opened more than HOLD_EXPIRY ago and still open, except those in `owned` (entry ids)."""
-    cutoff = (datetime.now(UTC) - HOLD_EXPIRY).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    cutoff = iso(datetime.now(UTC) - HOLD_EXPIRY)
     refunded = 0
     for entry in ledger.holds_opened_before(cutoff, PAGE):
         if out_of_time():

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from robotappel.dal import lease
+from robotappel.dal import lease, numbers
+from robotappel.errors import DomainError
+from robotappel.ids import iso
 from robotappel.observability import logger, metrics
 from robotappel.reconcile.holds import sweep_stale_holds
+from robotappel.reconcile.purchases import reconcile_numbers, reconcile_purchases
 
 JOB = "reconciler"
 # A run stops starting new work a tenth of its budget (at most 10 s) before the end, to finish and report.
@@ -28,7 +31,7 @@ def run(budget_seconds: float) -> dict[str, int]:
         return time.monotonic() >= deadline
 
     holder, now = uuid4().hex, datetime.now(UTC)
-    if not lease.take(JOB, holder, _iso(now), _iso(now + timedelta(seconds=budget_seconds))):
+    if not lease.take(JOB, holder, iso(now), iso(now + timedelta(seconds=budget_seconds))):
         logger.info("another reconciler run is in progress")
         return {}
     try:
@@ -42,10 +45,18 @@ def run(budget_seconds: float) -> dict[str, int]:
 
 
 def _steps(out_of_time: Callable[[], bool]) -> Counter[str]:
+    """Open work first (it settles or refunds its own holds), then what no work owns."""
     findings: Counter[str] = Counter()
-    findings.update(sweep_stale_holds(out_of_time, owned=()))
+    steps: list[Callable[[], dict[str, int]]] = [
+        lambda: reconcile_purchases(out_of_time),
+        lambda: reconcile_numbers(out_of_time),
+        lambda: sweep_stale_holds(out_of_time, owned=numbers.holds_of_open_work()),
+    ]
+    for step in steps:
+        try:
+            findings.update(step())
+        except DomainError:
+            # Twilio or DynamoDB unavailable: the other steps still run, this one runs again next time.
+            logger.exception("reconciler step failed")
+            findings["step_failed"] += 1
     return findings
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -24,6 +24,7 @@ class TokenMeter:
             created_at=now_iso(),
         )
         self._held = False
+        self._left_to_reconciler = False
         self._balance_after_debit: int | None = None
         self.settled = False
         self.charged = 0
@@ -62,9 +63,15 @@ class TokenMeter:
         self.settled = True
         self.charged = self.tokens
 
+    def leave_to_reconciler(self) -> None:
+        """This call failed without knowing whether Twilio acted: its hold stays open, owned by the work it
+        recorded ahead (a purchase intent), which the reconciler settles or refunds."""
+        self._left_to_reconciler = True
+
     def refund(self) -> None:
-        """Undo a hold of a call that failed; a no-op when nothing was held or it was already charged."""
-        if self._held and not self.settled:
+        """Undo a hold of a call that failed; a no-op when nothing was held, it was already charged, or the
+        reconciler will decide."""
+        if self._held and not self.settled and not self._left_to_reconciler:
             ledger.refund(self.entry)
             self._held = False
 

@@ -3,9 +3,11 @@
 Results are small frozen dataclasses so nothing outside this package depends on the SDK's objects.
 """
 
+import functools
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -25,6 +27,7 @@ from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
 NUMBERS_API_URL = "https://numbers.twilio.com"
+PAGE_SIZE = 50
 
 _NUMBER_LISTS: dict[str, str] = {
     "local": "local",
@@ -53,6 +56,7 @@ class IncomingNumber:
     phone_number: str
     friendly_name: str
     voice_url: str
+    date_created: datetime | None = None
 
 
 def request_caller_id_validation(phone_number: str, friendly_name: str, status_callback: str) -> ValidationRequest:
@@ -120,6 +124,24 @@ def buy_number(
         sent=[name for name, value in (("BundleSid", bundle_sid), ("AddressSid", address_sid)) if value],
     )
     return _incoming_number(bought)
+
+
+def find_numbers(friendly_name: str) -> list[IncomingNumber]:
+    """The account's numbers with exactly this FriendlyName (a tagged one: at most one)."""
+    found = _call(lambda client: client.incoming_phone_numbers.list(friendly_name=friendly_name, limit=5))
+    return [_incoming_number(number) for number in found]
+
+
+def all_numbers() -> Iterator[IncomingNumber]:
+    """Every number of the account, a page at a time (the SDK follows next_page_uri)."""
+    page = _call(lambda client: client.incoming_phone_numbers.page(page_size=PAGE_SIZE))
+    while page is not None:
+        yield from (_incoming_number(number) for number in page)
+        page = _call(functools.partial(_next_page, page))
+
+
+def _next_page(page: Any, _client: Client) -> Any:
+    return page.next_page()
 
 
 def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
@@ -194,4 +216,5 @@ def _incoming_number(resource: Any) -> IncomingNumber:
         phone_number=str(resource.phone_number),
         friendly_name=str(resource.friendly_name or ""),
         voice_url=str(resource.voice_url or ""),
+        date_created=resource.date_created,
     )
