@@ -339,7 +339,9 @@ SCENARIOS = [
         "buy_twilio_number",
         "write",
         3,
-        HELD.replace(" + 1 transaction", " + the purchase intent (PutItem, before Twilio: write-ahead) + 1 transaction"),
+        HELD.replace(
+            " + 1 transaction", " + the purchase intent (PutItem, before Twilio: write-ahead) + 1 transaction"
+        ),
         lambda _: api_event("buy_twilio_number"),
     ),
     Scenario(

@@ -7,6 +7,7 @@ import pytest
 
 from local import template
 from robotappel.reconcile.holds import HOLD_EXPIRY
+from robotappel.reconcile.run import FINDINGS, metric_name
 from robotappel.tokens.costs import ROUTE_COSTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +169,24 @@ def test_a_hold_expires_only_after_every_function_that_may_hold_has_given_up() -
     longest = max(int(functions[name]["Properties"].get("Timeout", globals_["Timeout"])) for name in route_functions)
     # Then the reconciler refunds a hold only well after the longest of them has stopped
     assert HOLD_EXPIRY.total_seconds() >= 2 * longest
+
+
+def test_every_reconciler_alarm_watches_a_metric_the_reconciler_publishes() -> None:
+    # Given the alarms on the reconciler's own metrics, Fn::ForEach loops expanded
+    alarms = template.resources("AWS::CloudWatch::Alarm").values()
+    names = [
+        alarm["Properties"]["MetricName"] for alarm in alarms if alarm["Properties"].get("Namespace") == "RobotAppel"
+    ]
+    watched = {name["Fn::Sub"] if isinstance(name, dict) else name for name in names}
+    reconciler_metrics = {name for name in watched if name.startswith("Reconciled")}
+    # Then there are some, and each is the metric of a kind of finding a run reports
+    assert reconciler_metrics
+    assert reconciler_metrics <= {metric_name(kind) for kind in FINDINGS}
+
+
+def test_the_readme_names_every_function_with_its_event() -> None:
+    # Given the README's "One function on one event" table
+    readme = (template.ROOT / "README.md").read_text()
+    # Then every function of the template is in it, with its event file
+    for function in template.functions().values():
+        assert f"| `{function.logical_id}` | `events/{function.name}.json` |" in readme, function.logical_id

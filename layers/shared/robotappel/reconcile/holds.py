@@ -16,6 +16,7 @@ from robotappel.observability import logger
 # older than this belongs to an invocation that is over.
 HOLD_EXPIRY = timedelta(minutes=5)
 PAGE = 50
+FINDINGS = ("stale_hold_refunded",)
 
 
 def sweep_stale_holds(out_of_time: Callable[[], bool], owned: Collection[str]) -> dict[str, int]:

@@ -22,9 +22,12 @@ from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import record_id_of
 
+PURCHASE_FINDINGS = ("purchase_recorded_late", "purchase_never_made")
+NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept", "gone_number_marked_released")
+
 
 def reconcile_purchases(out_of_time: Callable[[], bool]) -> dict[str, int]:
-    findings = {"purchase_recorded_late": 0, "purchase_never_made": 0}
+    findings = dict.fromkeys(PURCHASE_FINDINGS, 0)
     cutoff = iso(datetime.now(UTC) - holds.HOLD_EXPIRY)
     for intent in numbers.open_purchase_intents(created_before=cutoff):
         if out_of_time():
@@ -41,7 +44,7 @@ def reconcile_purchases(out_of_time: Callable[[], bool]) -> dict[str, int]:
 
 def reconcile_numbers(out_of_time: Callable[[], bool]) -> dict[str, int]:
     """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone."""
-    findings = {"orphan_number_released": 0, "unknown_number_kept": 0, "gone_number_marked_released": 0}
+    findings = dict.fromkeys(NUMBER_FINDINGS, 0)
     in_flight = {intent.id for intent in numbers.open_purchase_intents(created_before="~")}
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
     at_twilio: set[str] = set()

@@ -1,8 +1,9 @@
 """One reconciler run: each step in turn, within a time budget, one run at a time.
 
-Every step is idempotent (conditional writes; what it fixes leaves the index it reads) and works oldest first, so
-a run cut short by its budget is resumed by the next one. Findings are counted by kind, logged and published as
-metrics (`Reconciled_<kind>`); template.yaml alarms on the kinds that need an operator (README: Operating notes).
+Every step is idempotent (conditional writes; what it fixes leaves the index it reads) and works oldest first,
+so a run cut short by its budget is resumed by the next one. Findings are counted by kind, logged and published
+as metrics (`Reconciled<Kind>`, e.g. ReconciledUnknownNumberKept); template.yaml alarms on the kinds that need
+an operator (README: Operating notes).
 """
 
 import time
@@ -15,10 +16,19 @@ from robotappel.dal import lease, numbers
 from robotappel.errors import DomainError
 from robotappel.ids import iso
 from robotappel.observability import logger, metrics
+from robotappel.reconcile.holds import FINDINGS as HOLD_FINDINGS
 from robotappel.reconcile.holds import sweep_stale_holds
-from robotappel.reconcile.purchases import reconcile_numbers, reconcile_purchases
+from robotappel.reconcile.purchases import (
+    NUMBER_FINDINGS,
+    PURCHASE_FINDINGS,
+    reconcile_numbers,
+    reconcile_purchases,
+)
 
 JOB = "reconciler"
+STEP_FAILED = "step_failed"
+# Every kind of finding a run may report (each a metric, see metric_name).
+FINDINGS = (*PURCHASE_FINDINGS, *NUMBER_FINDINGS, *HOLD_FINDINGS, STEP_FAILED)
 # A run stops starting new work a tenth of its budget (at most 10 s) before the end, to finish and report.
 MARGIN_SHARE, MAX_MARGIN_SECONDS = 0.1, 10.0
 
@@ -39,9 +49,14 @@ def run(budget_seconds: float) -> dict[str, int]:
     finally:
         lease.give_back(JOB, holder)
     for kind, count in sorted(findings.items()):
-        metrics.add_metric(name=f"Reconciled_{kind}", unit="Count", value=count)
+        metrics.add_metric(name=metric_name(kind), unit="Count", value=count)
     logger.info("reconciler run done", extra={"findings": dict(findings), "outOfTime": out_of_time()})
     return dict(findings)
+
+
+def metric_name(kind: str) -> str:
+    """The metric of a kind of finding: unknown_number_kept -> ReconciledUnknownNumberKept."""
+    return "Reconciled" + "".join(word.capitalize() for word in kind.split("_"))
 
 
 def _steps(out_of_time: Callable[[], bool]) -> Counter[str]:
@@ -58,5 +73,5 @@ def _steps(out_of_time: Callable[[], bool]) -> Counter[str]:
         except DomainError:
             # Twilio or DynamoDB unavailable: the other steps still run, this one runs again next time.
             logger.exception("reconciler step failed")
-            findings["step_failed"] += 1
+            findings[STEP_FAILED] += 1
     return findings
