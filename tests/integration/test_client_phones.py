@@ -11,6 +11,8 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
+from robotappel.twilio import gateway
+from robotappel.twilio.gateway import ValidationRequest
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 
@@ -88,17 +90,56 @@ def test_add_same_number_twice_is_409_and_charged_once(org: str, twilio_layer: T
     assert ledger.get_balance(org) == 90
 
 
-def test_add_when_twilio_fails_stores_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given Twilio answers 500 to the validation request
+def test_add_that_twilio_refuses_stores_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given Twilio refuses the validation request (400, 21421: it did nothing)
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=400, code=21421)
+    # When the org adds a number
+    result = add()
+    # Then Twilio's refusal is the answer, the record written ahead is gone again and the hold refunded
+    assert (result.status, result.body["field"]) == (422, "phoneNumber")
+    assert numbers.list_numbers(org).records == []
+    assert add().status == 201  # nor is the guard left behind
+    assert sorted(e["status"] for e in ledger_entries(org)) == ["charged", "refunded"]
+
+
+def test_add_when_twilio_fails_keeps_the_pending_record_and_its_hold(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given Twilio answers 500 to the validation request (it may have acted all the same)
     twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
     # When the org adds a number
     result = add()
-    # Then 502 with Twilio's code, nothing stored, the hold refunded
+    # Then 502 with Twilio's code, and nothing charged
     assert result.status == 502
     assert result.body["twilioCode"] == 20500
-    assert numbers.list_numbers(org).records == []
-    assert ledger.get_balance(org) == 100
-    assert [e["status"] for e in ledger_entries(org)] == ["refunded"]
+    assert [e["status"] for e in ledger_entries(org)] == ["held"]
+    # And the record written ahead stays pending with its open hold, for the callback or the reconciler
+    record = pending_record(org)
+    assert (record.status, record.open_work, record.validation_call_sid) == ("pending", "verification", None)
+    assert record.hold is not None
+    assert record.hold.entry_id == ledger_entries(org)[0]["entryId"]
+    assert ledger.get_balance(org) == 90
+
+
+def test_add_writes_the_record_before_twilio_is_asked_and_tags_the_request_with_its_id(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a Twilio whose answer to the validation request is lost (a dropped connection)
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", drop_connection=True)
+    # When the org adds a number
+    add(friendlyName="Front desk")
+    # Then the request Twilio got names the record the add wrote before asking
+    [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
+    assert request.form["FriendlyName"] == f"ra:{pending_record(org).id} Front desk"
+
+
+def test_add_records_twilios_call_sid_and_settles_its_hold(org: str, twilio_layer: TwilioEmulator) -> None:
+    # When the org adds a number and Twilio answers
+    add()
+    # Then the record holds Twilio's CallSid, no hold any more, and is still open work until verified
+    [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
+    record = pending_record(org)
+    assert record.validation_call_sid == request.response_json["call_sid"]
+    assert record.hold is None
+    assert record.open_work == "verification"
 
 
 def test_add_with_a_short_balance_is_402_before_calling_twilio(
@@ -144,6 +185,39 @@ def test_repeated_callback_changes_nothing_more(org: str, twilio_layer: TwilioEm
     verification_callback(twilio_layer, params | {"VerificationStatus": "failed"})
     # Then the record is as the first delivery left it
     assert pending_record(org) == first
+
+
+def test_a_callback_before_the_add_recorded_twilios_answer_verifies_the_phone(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Twilio verifies the phone and its callback arrives while the add is between Twilio's answer and its
+    # commit (the CallSid not recorded yet)
+    real_request = gateway.request_caller_id_validation
+    delivered: list[dict[str, str]] = []
+
+    def answered_after_the_callback(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+        validation = real_request(phone, friendly_name, status_callback)
+        params = {
+            "AccountSid": twilio_layer.account_sid,
+            "CallSid": validation.call_sid,
+            "To": phone,
+            "VerificationStatus": "success",
+            "OutgoingCallerIdSid": verified_caller_id_sid(twilio_layer, phone),
+        }
+        assert verification_callback(twilio_layer, params).status == 200
+        delivered.append(params)
+        return validation
+
+    monkeypatch.setattr(gateway, "request_caller_id_validation", answered_after_the_callback)
+    # When the org adds the phone
+    result = add()
+    # Then the add succeeds, the phone is verified with its caller ID and CallSid, and 10 tokens are charged once
+    assert result.status == 201
+    [params] = delivered
+    record = pending_record(org)
+    assert (record.status, record.caller_id_sid) == ("verified", params["OutgoingCallerIdSid"])
+    assert (record.validation_call_sid, record.hold) == (params["CallSid"], None)
+    assert [e["status"] for e in ledger_entries(org)] == ["charged"]
 
 
 @pytest.mark.parametrize("signature", ["", "forged-signature="])
@@ -215,6 +289,20 @@ def test_delete_removes_caller_id_and_record_and_charges_5(org: str, twilio_laye
     assert add().status == 201
 
 
+def test_deleting_a_phone_whose_add_lost_twilios_answer_refunds_the_adds_hold(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a phone whose add never got Twilio's answer: pending, with the add's open hold
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
+    add()
+    # When the org deletes it
+    result = call("delete_phone_number", org=org, path_params={"id": pending_record(org).id})
+    # Then the delete costs 5, and the add's 10 come back
+    assert result.status == 200
+    assert sorted((e["tokens"], e["status"]) for e in ledger_entries(org)) == [(5, "charged"), (10, "refunded")]
+    assert ledger.get_balance(org) == 95
+
+
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     created = add().body
     open_org("org-b", 50)
@@ -234,9 +322,7 @@ def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str,
 
 
 def test_verification_nobody_recorded_deletes_the_caller_id_again(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given Twilio verified a phone whose addClientPhone failed after asking Twilio (so no org recorded it)
-    from robotappel.twilio import gateway
-
+    # Given Twilio verified a phone no org recorded (deleted while Twilio called it)
     request = gateway.request_caller_id_validation("+33612345678", "orphan", CALLBACK_URL)
     caller_id_sid = verified_caller_id_sid(twilio_layer, "+33612345678")
     params = {

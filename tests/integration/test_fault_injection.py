@@ -1,7 +1,8 @@
 """Faults at every step of the routes that act at Twilio: whatever fails, the invariants hold.
 
 - the caller gets the spec's JSON error with the right status;
-- no token is charged for the failed call;
+- no token is charged for the failed call; its hold is refunded, or kept by the client phone written ahead of
+  Twilio when Twilio may have acted (the callback or the reconciler settles it);
 - no Twilio number is left bought but unrecorded, and no record points to a number Twilio no longer has.
 """
 
@@ -136,6 +137,10 @@ def charged_entries() -> int:
     return sum(1 for entry in ledger_entries("org-a") if entry["status"] == "charged")
 
 
+def held_by_client_phones() -> int:
+    return sum(phone.hold.tokens for phone in numbers.list_client_phones("org-a").records if phone.hold)
+
+
 def assert_twilio_and_table_agree(emulator: TwilioEmulator) -> None:
     owned = {number["sid"] for number in emulator.incoming_numbers()}
     recorded = {record.phone_number_sid for record in numbers.list_twilio_numbers("org-a").records}
@@ -163,6 +168,6 @@ def test_a_fault_leaves_no_charge_and_no_inconsistency(
     assert isinstance(result.body["message"], str)
     if status == 429:
         assert int(result.headers["Retry-After"]) > 0
-    assert ledger.get_balance("org-a") == balance
+    assert ledger.get_balance("org-a") + held_by_client_phones() == balance
     assert charged_entries() == charges
     assert_twilio_and_table_agree(twilio_layer)

@@ -1,6 +1,8 @@
 """Client phones and Twilio numbers (NumbersTable: orgId + sk), handed to the use cases as typed records.
 
-sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number (id "tn_…"); ids sort by time
+sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number (id "tn_…"); ids sort by time.
+                           A client phone with work left open carries openWork = "verification" (GSI byOpenWork,
+                           oldest first): while it is pending, and while it holds the open hold of its add (`hold`)
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
@@ -13,9 +15,10 @@ condition failed.
 """
 
 import time
+from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 from pydantic.alias_generators import to_camel
 
 from robotappel.config import get_settings
@@ -30,6 +33,7 @@ from robotappel.dal.dynamodb import (
     unavailable_on_throttling,
     values,
 )
+from robotappel.dal.ledger import LedgerEntry
 from robotappel.errors import InvalidInput
 from robotappel.models.phone import NumberType
 from robotappel.paging import MAX_LIMIT
@@ -37,6 +41,8 @@ from robotappel.paging import MAX_LIMIT
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
 CALL_MEMORY_SECONDS = 7 * 24 * 3600
+# openWork of a client phone whose verification (or the hold that pays for it) is not settled yet.
+OPEN_VERIFICATION = "verification"
 
 # Names of transaction parts whose condition a use case may ask about.
 NUMBER = "number"
@@ -65,11 +71,25 @@ class _NumberRecord(BaseModel):
 
 
 class ClientPhoneRecord(_NumberRecord):
+    """Written before Twilio is asked to call the phone (write-ahead): `hold` is then the add's open hold (its ledger
+    entry), until the add records Twilio's answer and settles it, or the reconciler settles or refunds it."""
+
     kind: Literal["client"] = "client"
     status: ClientPhoneStatus
     validation_call_sid: str | None = None
     verified_at: str | None = None
     caller_id_sid: str | None = None
+    open_work: Literal["verification"] | None = None
+    hold: LedgerEntry | None = None
+
+    @field_validator("hold", mode="before")
+    @classmethod
+    def _hold_from_item(cls, value: Any) -> Any:
+        return LedgerEntry.from_attributes(value) if isinstance(value, dict) else value
+
+    @field_serializer("hold")
+    def _hold_as_item(self, hold: LedgerEntry | None) -> Item | None:
+        return hold.attributes() if hold else None
 
 
 class TwilioNumberRecord(_NumberRecord):
@@ -227,6 +247,23 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
     )
 
 
+def open_verifications() -> Iterator[list[ClientPhoneRecord]]:
+    """The client phones with work left open (GSI byOpenWork), oldest first, a page (DynamoDB's 1 MB) at a time."""
+    with unavailable_on_throttling():
+        pages = (
+            client()
+            .get_paginator("query")
+            .paginate(
+                TableName=_table(),
+                IndexName="byOpenWork",
+                KeyConditionExpression="openWork = :work",
+                ExpressionAttributeValues=values(work=OPEN_VERIFICATION),
+            )
+        )
+        for page in pages:
+            yield [ClientPhoneRecord.model_validate(from_ddb(item)) for item in page["Items"]]
+
+
 def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> RegulatoryDefaultRecord | None:
     with unavailable_on_throttling():
         response = client().get_item(TableName=_table(), Key=_key(org_id, _regulatory_sk(country_code, number_type)))
@@ -270,6 +307,26 @@ def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
         ),
         Write(NUMBER, {"Put": {"TableName": _table(), "Item": to_ddb(record.item())}}),
     ]
+
+
+def record_validation_request(record: ClientPhoneRecord, call_sid: str) -> Write:
+    """Twilio's answer to the validation request of a write-ahead record: its CallSid, and the add's hold gone from
+    the record (the charge that settles it joins the transaction). The status is left as it is: the callback may
+    have come first. NUMBER fails if the record is gone, or no longer carries that hold (settled meanwhile)."""
+    held = {"entry": record.hold.entry_id} if record.hold else {}
+    return Write(
+        NUMBER,
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(record.org_id, number_sk(record.id)),
+                "UpdateExpression": "SET validationCallSid = :sid REMOVE #hold",
+                "ConditionExpression": "#hold.entryId = :entry" if held else "attribute_exists(sk)",
+                "ExpressionAttributeNames": {"#hold": "hold"},
+                "ExpressionAttributeValues": values(sid=call_sid, **held),
+            }
+        },
+    )
 
 
 def delete_client_phone(record: ClientPhoneRecord) -> list[Write]:
