@@ -11,6 +11,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
+from robotappel.numbers.verification import VERIFICATION_WINDOW
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
@@ -155,6 +156,64 @@ def test_add_with_a_short_balance_is_402_before_calling_twilio(
         "balance": 9,
     }
     assert twilio_layer.requests_log == []
+
+
+def failed_verification(emulator: TwilioEmulator, org: str) -> numbers.ClientPhoneRecord:
+    """The org's pending phone failed: the person never typed the code (Twilio keeps no caller ID)."""
+    record = pending_record(org)
+    params = {
+        "AccountSid": emulator.account_sid,
+        "CallSid": str(record.validation_call_sid),
+        "To": record.phone_number,
+        "VerificationStatus": "failed",
+    }
+    assert verification_callback(emulator, params).status == 200
+    return pending_record(org)
+
+
+def test_a_failed_phone_added_again_restarts_its_verification_and_costs_an_add(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a phone whose verification failed
+    add(phone="+33612340000")
+    failed = failed_verification(twilio_layer, org)
+    assert failed.status == "failed"
+    # When the org adds it again
+    result = add(phone="+33612340000")
+    # Then Twilio is asked to call it again, on the same record, pending with the new CallSid, for 10 more tokens
+    assert (result.status, result.body["id"], result.body["status"]) == (201, failed.id, "pending")
+    restarted = pending_record(org)
+    assert restarted.status == "pending"
+    assert restarted.validation_call_sid not in (None, failed.validation_call_sid)
+    assert [e["status"] for e in ledger_entries(org)] == ["charged", "charged"]
+    assert ledger.get_balance(org) == 80
+
+
+def test_a_phone_pending_past_the_verification_window_may_be_added_again(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a phone pending for longer than the verification window (Twilio never verified it)
+    add(phone="+33612340000")
+    item = pending_record(org)
+    old = (datetime.now(UTC) - VERIFICATION_WINDOW - timedelta(minutes=1)).isoformat()
+    transact([numbers.save_number(item, item.model_copy(update={"created_at": old}))])
+    # When the org adds it again
+    result = add(phone="+33612340000")
+    # Then its verification restarts on the same record, for 10 more tokens
+    assert (result.status, result.body["id"]) == (201, item.id)
+    assert pending_record(org).created_at > old
+    assert ledger.get_balance(org) == 80
+
+
+def test_a_verified_phone_added_again_is_409(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a verified phone
+    add()
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    # When the org adds it again
+    result = add()
+    # Then 409 already_exists, nothing charged
+    assert (result.status, result.body["error"]) == (409, "already_exists")
+    assert ledger.get_balance(org) == 90
 
 
 # ------------------------------------------------------------------ validationStatus webhook

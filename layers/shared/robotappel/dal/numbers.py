@@ -206,6 +206,16 @@ def client_phone_exists(org_id: str, e164: str) -> bool:
     return "Item" in response
 
 
+def find_client_phone(org_id: str, e164: str) -> ClientPhoneRecord | None:
+    """The org's client phone of this number, found through its guard."""
+    with unavailable_on_throttling():
+        guard = client().get_item(TableName=_table(), Key=_key(org_id, _guard_sk(e164)))
+    if "Item" not in guard:
+        return None
+    record = get_number(org_id, from_ddb(guard["Item"])["numberId"])
+    return record if isinstance(record, ClientPhoneRecord) else None
+
+
 def find_linked_twilio_number(org_id: str, client_e164: str) -> TwilioNumberRecord | None:
     records = _query(
         IndexName="byClientPhoneNumber",
@@ -307,6 +317,28 @@ def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
         ),
         Write(NUMBER, {"Put": {"TableName": _table(), "Item": to_ddb(record.item())}}),
     ]
+
+
+def replace_client_phone(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
+    """`after` in place of `before` (a verification restarted, or the restart taken back); NUMBER fails if the
+    stored record is no longer `before`: restarted or settled meanwhile (status, createdAt or hold changed)."""
+    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    return Write(
+        NUMBER,
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": to_ddb(after.item()),
+                "ConditionExpression": f"#status = :status AND createdAt = :created AND {same_hold}",
+                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
+                "ExpressionAttributeValues": values(
+                    status=before.status,
+                    created=before.created_at,
+                    **({"entry": before.hold.entry_id} if before.hold else {}),
+                ),
+            }
+        },
+    )
 
 
 def record_validation_request(record: ClientPhoneRecord, call_sid: str) -> Write:

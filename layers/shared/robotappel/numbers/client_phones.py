@@ -11,6 +11,7 @@ from robotappel.models.client_phones import AddPhoneNumberDto, ClientPhoneCreate
 from robotappel.models.listing import DeleteResult
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
+from robotappel.numbers.verification import expired
 from robotappel.numbers.webhooks import VALIDATION_STATUS_PATH
 from robotappel.observability import logger
 from robotappel.twilio import gateway
@@ -23,13 +24,16 @@ _REFUSALS = (InvalidInput, Conflict, NotFound, RateLimited)
 def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCreated:
     """Write-ahead: the pending record (with the open hold that pays for it) is stored before Twilio is asked to
     call the phone, so that nothing Twilio does is ever unknown to us. Twilio's answer is recorded, and the hold
-    settled, in one transaction; if that answer is lost, the callback or the reconciler settles the record."""
+    settled, in one transaction; if that answer is lost, the callback or the reconciler settles the record.
+
+    A phone whose verification failed or expired is added again on the same record: a new verification call."""
     org_id = ctx.caller.org_id
-    if numbers.client_phone_exists(org_id, dto.phoneNumber):
+    existing = numbers.find_client_phone(org_id, dto.phoneNumber)
+    if existing and not _verification_may_restart(existing):
         raise _already_registered(dto.phoneNumber)
     ctx.meter.hold()
     record = ClientPhoneRecord(
-        id=new_id(numbers.CLIENT_PHONE),
+        id=existing.id if existing else new_id(numbers.CLIENT_PHONE),
         org_id=org_id,
         phone_number=dto.phoneNumber,
         friendly_name=dto.friendlyName or dto.phoneNumber,
@@ -38,18 +42,29 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
         open_work=numbers.OPEN_VERIFICATION,
         hold=ctx.meter.open_hold,
     )
+    if existing:
+        write_ahead, undo = (
+            [numbers.replace_client_phone(existing, record)],
+            [numbers.replace_client_phone(record, existing)],
+        )
+    else:
+        write_ahead, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record)
     try:
-        transact(numbers.put_client_phone(record))
-    except ConditionFailed as failure:
-        if failure.failed(numbers.CLIENT_PHONE_GUARD):  # registered by a concurrent call meanwhile
-            raise _already_registered(dto.phoneNumber) from failure
-        raise
+        transact(write_ahead)
+    except ConditionFailed as failure:  # registered, or restarted, by a concurrent call meanwhile
+        raise _already_registered(dto.phoneNumber) from failure
     ctx.meter.entrust()
-    validation = _request_validation(ctx, record, undo=numbers.delete_client_phone(record))
+    validation = _request_validation(ctx, record, undo)
     ctx.meter.commit([numbers.record_validation_request(record, validation.call_sid)])
     return ClientPhoneCreated(
         id=record.id, phoneNumber=dto.phoneNumber, validationCode=validation.validation_code, status="pending"
     )
+
+
+def _verification_may_restart(record: ClientPhoneRecord) -> bool:
+    """Failed, or pending past the window; not while the hold of its last add is open (the reconciler closes it
+    first, as Twilio did or did not do the work)."""
+    return record.hold is None and (record.status == "failed" or expired(record))
 
 
 def _request_validation(ctx: CallContext, record: ClientPhoneRecord, undo: list[Write]) -> gateway.ValidationRequest:

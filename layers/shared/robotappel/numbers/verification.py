@@ -1,9 +1,21 @@
-"""A client phone's verification outcome, as Twilio's callback reports it."""
+"""A client phone's verification: how long it may take, and its outcome as Twilio's callback reports it."""
+
+from datetime import UTC, datetime, timedelta
 
 from robotappel.dal import numbers
 from robotappel.dal.dynamodb import ConditionFailed, transact
 from robotappel.dal.numbers import ClientPhoneRecord
 from robotappel.ids import now_iso
+
+# Twilio's verification call is placed at once and the person has minutes to answer it: a phone still pending past
+# this has failed (the reconciler records it so), and may be added again.
+VERIFICATION_WINDOW = timedelta(minutes=15)
+
+
+def expired(record: ClientPhoneRecord) -> bool:
+    """Pending past the verification window."""
+    age = datetime.now(UTC) - datetime.fromisoformat(record.created_at)
+    return record.status == "pending" and age > VERIFICATION_WINDOW
 
 
 def record_verification(record: ClientPhoneRecord, verified: bool, caller_id_sid: str | None) -> ClientPhoneRecord:
