@@ -58,6 +58,7 @@ class Fault:
     delay: float
     remaining: int
     drop_connection: bool
+    processed: bool = False  # the request is carried out first: only its answer is lost
 
     def matches(self, method: str, path: str) -> bool:
         return self.remaining > 0 and self.method == method and self.path_pattern.search(path) is not None

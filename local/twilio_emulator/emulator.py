@@ -77,12 +77,17 @@ class TwilioEmulator:
         delay: float = 0.0,
         times: int = 1,
         drop_connection: bool = False,
+        processed: bool = False,
     ) -> None:
         """The next `times` matching requests wait `delay`, then fail with `status` or a dropped connection.
 
-        `status=None` and no drop: the request is only delayed, then handled normally.
+        `status=None` and no drop: the request is only delayed, then handled normally. `processed=True`: "Twilio did
+        it but the answer is lost": the request is carried out, then the client waits `delay` (past its timeout, a
+        read timeout) and the connection drops.
         """
-        fault = Fault(method.upper(), re.compile(path_pattern), status, code, message, delay, times, drop_connection)
+        fault = Fault(
+            method.upper(), re.compile(path_pattern), status, code, message, delay, times, drop_connection, processed
+        )
         with self.api.lock:
             self.api.faults.append(fault)
 
@@ -143,8 +148,10 @@ class TwilioEmulator:
         fault = self.api.take_fault(request.method, request.path)
         if fault is None:
             return None
+        if fault.processed:
+            self.api.handle(request)
         time.sleep(fault.delay)
-        if fault.drop_connection:
+        if fault.drop_connection or fault.processed:
             return Reply(0, drop_connection=True)
         if fault.status is None:
             return None

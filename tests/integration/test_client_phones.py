@@ -362,6 +362,22 @@ def test_deleting_a_phone_whose_add_lost_twilios_answer_refunds_the_adds_hold(
     assert ledger.get_balance(org) == 95
 
 
+def test_a_delete_whose_twilio_answer_was_lost_succeeds_when_retried(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a verified phone, and Twilio deleting its caller ID but the answer lost
+    created = add().body
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    twilio_layer.inject_fault(method="DELETE", path_pattern=r"OutgoingCallerIds/\w+\.json$", processed=True)
+    # When the org deletes the phone, then retries
+    first = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    retried = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    # Then the first is a 502 charged nothing, the retry deletes the record, and Twilio keeps no caller ID
+    assert (first.status, retried.status) == (502, 200)
+    assert "already deleted" in retried.body["twillioResponse"]
+    assert numbers.list_numbers(org).records == []
+    assert twilio_layer.caller_ids() == []
+    assert ledger.get_balance(org) == 85
+
+
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     created = add().body
     open_org("org-b", 50)
