@@ -3,8 +3,9 @@
 Results are small frozen dataclasses so nothing outside this package depends on the SDK's objects.
 """
 
+import functools
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
 NUMBERS_API_URL = "https://numbers.twilio.com"
+CALLER_ID_PAGE_SIZE = 1000  # Twilio's largest page
 
 _NUMBER_LISTS: dict[str, str] = {
     "local": "local",
@@ -45,6 +47,7 @@ class ValidationRequest:
 class CallerId:
     sid: str
     phone_number: str
+    friendly_name: str
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,15 @@ def request_caller_id_validation(phone_number: str, friendly_name: str, status_c
 
 def find_caller_id(phone_number: str) -> CallerId | None:
     found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
-    if not found:
-        return None
-    return CallerId(sid=str(found[0].sid), phone_number=str(found[0].phone_number))
+    return _caller_id(found[0]) if found else None
+
+
+def caller_id_pages() -> Iterator[list[CallerId]]:
+    """Every outgoing caller ID of the account, a page (one request) at a time."""
+    page: Any = _call(lambda client: client.outgoing_caller_ids.page(page_size=CALLER_ID_PAGE_SIZE))
+    while page is not None:
+        yield [_caller_id(resource) for resource in page]
+        page = _call(functools.partial(_next_page, page))
 
 
 def delete_caller_id(sid: str) -> bool:
@@ -186,6 +195,18 @@ def _json_of(response: Response) -> dict[str, Any]:
 
 def _or_unset(value: str | None) -> object:
     return values.unset if value is None else value
+
+
+def _next_page(page: Any, _: Client) -> Any:
+    return page.next_page()
+
+
+def _caller_id(resource: Any) -> CallerId:
+    return CallerId(
+        sid=str(resource.sid),
+        phone_number=str(resource.phone_number),
+        friendly_name=str(resource.friendly_name or ""),
+    )
 
 
 def _incoming_number(resource: Any) -> IncomingNumber:
