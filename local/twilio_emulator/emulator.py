@@ -140,8 +140,14 @@ class TwilioEmulator:
         if not self.authenticate(authorization):
             reply = Reply(401, resources.error_body(401, 20003, "Authenticate"))
         else:
-            reply = self._faulted(request) or self.api.handle(request)
+            reply = self._faulted(request) or self._carried_out(request)
         self.api.record(request, reply)
+        return reply
+
+    def _carried_out(self, request: Request) -> Reply:
+        reply = self.api.handle(request)
+        if reply.before_answering is not None:
+            reply.before_answering()
         return reply
 
     def _faulted(self, request: Request) -> Reply | None:
@@ -149,7 +155,7 @@ class TwilioEmulator:
         if fault is None:
             return None
         if fault.processed:
-            self.api.handle(request)
+            self._carried_out(request)
         time.sleep(fault.delay)
         if fault.drop_connection or fault.processed:
             return Reply(0, drop_connection=True)
