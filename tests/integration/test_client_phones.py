@@ -378,6 +378,27 @@ def test_a_delete_whose_twilio_answer_was_lost_succeeds_when_retried(org: str, t
     assert ledger.get_balance(org) == 85
 
 
+def test_a_phone_deleted_while_it_is_being_added_is_a_409_and_only_the_delete_is_charged(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the org deletes its phone while the add waits for Twilio's answer
+    real_request = gateway.request_caller_id_validation
+    deleted: list[int] = []
+
+    def deleted_meanwhile(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+        validation = real_request(phone, friendly_name, status_callback)
+        deleted.append(call("delete_phone_number", org=org, path_params={"id": pending_record(org).id}).status)
+        return validation
+
+    monkeypatch.setattr(gateway, "request_caller_id_validation", deleted_meanwhile)
+    # When the add gets Twilio's answer
+    result = add()
+    # Then it answers 409, the phone stays deleted, and only the delete's 5 tokens are charged
+    assert (deleted, result.status, result.body["error"]) == ([200], 409, "deleted")
+    assert numbers.list_numbers(org).records == []
+    assert sorted((e["tokens"], e["status"]) for e in ledger_entries(org)) == [(5, "charged"), (10, "refunded")]
+
+
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
     created = add().body
     open_org("org-b", 50)

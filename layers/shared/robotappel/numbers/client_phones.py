@@ -55,7 +55,10 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
         raise _already_registered(dto.phoneNumber) from failure
     ctx.meter.entrust()
     validation = _request_validation(ctx, record, undo)
-    ctx.meter.commit([numbers.record_validation_request(record, validation.call_sid)])
+    try:
+        ctx.meter.commit([numbers.record_validation_request(record, validation.call_sid)])
+    except ConditionFailed as failure:  # the delete that took the record refunded its hold
+        raise Conflict(f"{dto.phoneNumber} was deleted while it was being added.", code="deleted") from failure
     return ClientPhoneCreated(
         id=record.id, phoneNumber=dto.phoneNumber, validationCode=validation.validation_code, status="pending"
     )
