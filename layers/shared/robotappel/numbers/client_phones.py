@@ -42,17 +42,7 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
         open_work=numbers.OPEN_VERIFICATION,
         hold=ctx.meter.open_hold,
     )
-    if existing:
-        write_ahead, undo = (
-            [numbers.replace_client_phone(existing, record)],
-            [numbers.replace_client_phone(record, existing)],
-        )
-    else:
-        write_ahead, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record)
-    try:
-        transact(write_ahead)
-    except ConditionFailed as failure:  # registered, or restarted, by a concurrent call meanwhile
-        raise _already_registered(dto.phoneNumber) from failure
+    undo = _write_ahead(record, existing)
     ctx.meter.entrust()
     validation = _request_validation(ctx, record, undo)
     try:
@@ -62,6 +52,19 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
     return ClientPhoneCreated(
         id=record.id, phoneNumber=dto.phoneNumber, validationCode=validation.validation_code, status="pending"
     )
+
+
+def _write_ahead(record: ClientPhoneRecord, existing: ClientPhoneRecord | None) -> list[Write]:
+    """Store `record` (new, or in place of the `existing` one it restarts); returns the writes that take it back."""
+    if existing:
+        write, undo = [numbers.replace_client_phone(existing, record)], [numbers.replace_client_phone(record, existing)]
+    else:
+        write, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record)
+    try:
+        transact(write)
+    except ConditionFailed as failure:  # registered, or restarted, by a concurrent call meanwhile
+        raise _already_registered(record.phone_number) from failure
+    return undo
 
 
 def _verification_may_restart(record: ClientPhoneRecord) -> bool:
