@@ -227,6 +227,16 @@ def test_signed_success_callback_verifies_the_phone(org: str, twilio_layer: Twil
     assert listed["verifiedAt"]
 
 
+def test_a_settled_callback_takes_the_phone_out_of_the_open_work(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a pending phone, open work for the reconciler until settled
+    add()
+    assert pending_record(org).open_work == "verification"
+    # When its verification callback arrives
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    # Then it is no longer open work
+    assert pending_record(org).open_work is None
+
+
 def test_failed_callback_marks_the_phone_failed(org: str, twilio_layer: TwilioEmulator) -> None:
     add()
     params = success_params(twilio_layer, pending_record(org)) | {"VerificationStatus": "failed"}
