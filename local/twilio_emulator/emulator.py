@@ -216,8 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status == _TOO_MANY_REQUESTS:
             self.send_header("Retry-After", "1")
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            logger.debug("Twilio emulator: the client stopped waiting for the answer (its timeout)")
 
 
 def _flat(encoded: str) -> dict[str, str]:

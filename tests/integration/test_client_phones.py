@@ -16,6 +16,7 @@ from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.iam.calls import made_by_the_test
 
 CALLBACK_URL = VALIDATION_STATUS_URL
 
@@ -397,7 +398,9 @@ def test_a_phone_deleted_while_it_is_being_added_is_a_409_and_only_the_delete_is
 
     def deleted_meanwhile(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
         validation = real_request(phone, friendly_name, status_callback)
-        deleted.append(call("delete_phone_number", org=org, path_params={"id": pending_record(org).id}).status)
+        with made_by_the_test():
+            number_id = pending_record(org).id
+        deleted.append(call("delete_phone_number", org=org, path_params={"id": number_id}).status)
         return validation
 
     monkeypatch.setattr(gateway, "request_caller_id_validation", deleted_meanwhile)
