@@ -1,5 +1,6 @@
 """The emulated Twilio REST API: routing, state and the behaviour of each resource (thread-safe)."""
 
+import functools
 import re
 import secrets
 import threading
@@ -40,6 +41,8 @@ class Reply:
     status: int
     body: Any = None
     drop_connection: bool = False
+    # What Twilio does before its answer reaches the client (outside the API's lock): a callback that beats it.
+    before_answering: Callable[[], None] | None = None
 
 
 class TwilioError(Exception):
@@ -58,7 +61,7 @@ class Fault:
     delay: float
     remaining: int
     drop_connection: bool
-    answer_lost: bool = False  # handled (Twilio acted), then the connection drops before the answer
+    processed: bool = False  # the request is carried out first: only its answer is lost
 
     def matches(self, method: str, path: str) -> bool:
         return self.remaining > 0 and self.method == method and self.path_pattern.search(path) is not None
@@ -74,6 +77,9 @@ class TwilioApi:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.callback_delay = callback_delay
+        # True: the verification callback is delivered before the validation request is answered (a slow answer,
+        # a fast callback), so that it arrives while the client has not recorded the answer yet.
+        self.calls_back_before_answering = False
         self.lock = threading.RLock()
         self.generation = 0
         self.reset()
@@ -125,7 +131,13 @@ class TwilioApi:
             raise TwilioError(400, 21450, "Phone number already verified for your account.")
         friendly_name = request.form.get("FriendlyName") or phone_number
         call_sid = resources.new_sid("CA")
-        self._schedule_verification(phone_number, friendly_name, call_sid, request.form.get("StatusCallback"))
+        verify = functools.partial(
+            self._verify, self.generation, phone_number, friendly_name, call_sid, request.form.get("StatusCallback")
+        )
+        if not self.calls_back_before_answering:
+            timer = threading.Timer(self.callback_delay, verify)
+            timer.daemon = True
+            timer.start()
         return Reply(
             200,
             {
@@ -135,6 +147,7 @@ class TwilioApi:
                 "phone_number": phone_number,
                 "validation_code": f"{secrets.randbelow(10**6):06d}",
             },
+            before_answering=verify if self.calls_back_before_answering else None,
         )
 
     def list_caller_ids(self, request: Request) -> Reply:
@@ -259,18 +272,6 @@ class TwilioApi:
         if number is None:
             raise not_found(request.path)
         return number
-
-    def _schedule_verification(
-        self, phone_number: str, friendly_name: str, call_sid: str, status_callback: str | None
-    ) -> None:
-        generation = self.generation
-        timer = threading.Timer(
-            self.callback_delay,
-            self._verify,
-            args=(generation, phone_number, friendly_name, call_sid, status_callback),
-        )
-        timer.daemon = True
-        timer.start()
 
     def _verify(
         self, generation: int, phone_number: str, friendly_name: str, call_sid: str, status_callback: str | None

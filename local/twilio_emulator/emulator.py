@@ -77,16 +77,16 @@ class TwilioEmulator:
         delay: float = 0.0,
         times: int = 1,
         drop_connection: bool = False,
-        answer_lost: bool = False,
+        processed: bool = False,
     ) -> None:
         """The next `times` matching requests wait `delay`, then fail with `status` or a dropped connection.
 
-        `status=None` and no drop: the request is only delayed, then handled normally. `answer_lost`: the request
-        is handled (what it asks is done, as Twilio would), then the connection drops before the answer: the
-        client cannot tell whether Twilio acted.
+        `status=None` and no drop: the request is only delayed, then handled normally. `processed=True`: "Twilio did
+        it but the answer is lost": the request is carried out, then the client waits `delay` (past its timeout, a
+        read timeout) and the connection drops.
         """
         fault = Fault(
-            method.upper(), re.compile(path_pattern), status, code, message, delay, times, drop_connection, answer_lost
+            method.upper(), re.compile(path_pattern), status, code, message, delay, times, drop_connection, processed
         )
         with self.api.lock:
             self.api.faults.append(fault)
@@ -140,19 +140,24 @@ class TwilioEmulator:
         if not self.authenticate(authorization):
             reply = Reply(401, resources.error_body(401, 20003, "Authenticate"))
         else:
-            reply = self._faulted(request) or self.api.handle(request)
+            reply = self._faulted(request) or self._carried_out(request)
         self.api.record(request, reply)
+        return reply
+
+    def _carried_out(self, request: Request) -> Reply:
+        reply = self.api.handle(request)
+        if reply.before_answering is not None:
+            reply.before_answering()
         return reply
 
     def _faulted(self, request: Request) -> Reply | None:
         fault = self.api.take_fault(request.method, request.path)
         if fault is None:
             return None
+        if fault.processed:
+            self._carried_out(request)
         time.sleep(fault.delay)
-        if fault.answer_lost:
-            self.api.record(request, self.api.handle(request))
-            return Reply(0, drop_connection=True)
-        if fault.drop_connection:
+        if fault.drop_connection or fault.processed:
             return Reply(0, drop_connection=True)
         if fault.status is None:
             return None
@@ -211,8 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status == _TOO_MANY_REQUESTS:
             self.send_header("Retry-After", "1")
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            logger.debug("Twilio emulator: the client stopped waiting for the answer (its timeout)")
 
 
 def _flat(encoded: str) -> dict[str, str]:

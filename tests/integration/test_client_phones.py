@@ -1,22 +1,22 @@
 """Client phones (addClientPhone, validationStatus, getAllClientPhoneNumbers, deletePhoneNumber) against moto
 and the Twilio emulator."""
 
-import copy
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from twilio.request_validator import RequestValidator
 
-from local import template
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
+from robotappel.numbers.verification import VERIFICATION_WINDOW
+from robotappel.twilio import gateway
+from robotappel.twilio.gateway import ValidationRequest
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
-from tests.iam import check, deployed
-from tests.iam.calls import captured
+from tests.iam.calls import made_by_the_test
 
 CALLBACK_URL = VALIDATION_STATUS_URL
 
@@ -92,17 +92,56 @@ def test_add_same_number_twice_is_409_and_charged_once(org: str, twilio_layer: T
     assert ledger.get_balance(org) == 90
 
 
-def test_add_when_twilio_fails_stores_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given Twilio answers 500 to the validation request
+def test_add_that_twilio_refuses_stores_and_charges_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given Twilio refuses the validation request (400, 21421: it did nothing)
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=400, code=21421)
+    # When the org adds a number
+    result = add()
+    # Then Twilio's refusal is the answer, the record written ahead is gone again and the hold refunded
+    assert (result.status, result.body["field"]) == (422, "phoneNumber")
+    assert numbers.list_numbers(org).records == []
+    assert add().status == 201  # nor is the guard left behind
+    assert sorted(e["status"] for e in ledger_entries(org)) == ["charged", "refunded"]
+
+
+def test_add_when_twilio_fails_keeps_the_pending_record_and_its_hold(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given Twilio answers 500 to the validation request (it may have acted all the same)
     twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
     # When the org adds a number
     result = add()
-    # Then 502 with Twilio's code, nothing stored, the hold refunded
+    # Then 502 with Twilio's code, and nothing charged
     assert result.status == 502
     assert result.body["twilioCode"] == 20500
-    assert numbers.list_numbers(org).records == []
-    assert ledger.get_balance(org) == 100
-    assert [e["status"] for e in ledger_entries(org)] == ["refunded"]
+    assert [e["status"] for e in ledger_entries(org)] == ["held"]
+    # And the record written ahead stays pending with its open hold, for the callback or the reconciler
+    record = pending_record(org)
+    assert (record.status, record.open_work, record.validation_call_sid) == ("pending", "verification", None)
+    assert record.hold is not None
+    assert record.hold.entry_id == ledger_entries(org)[0]["entryId"]
+    assert ledger.get_balance(org) == 90
+
+
+def test_add_writes_the_record_before_twilio_is_asked_and_tags_the_request_with_its_id(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a Twilio whose answer to the validation request is lost (a dropped connection)
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", drop_connection=True)
+    # When the org adds a number
+    add(friendlyName="Front desk")
+    # Then the request Twilio got names the record the add wrote before asking
+    [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
+    assert request.form["FriendlyName"] == f"ra:{pending_record(org).id} Front desk"
+
+
+def test_add_records_twilios_call_sid_and_settles_its_hold(org: str, twilio_layer: TwilioEmulator) -> None:
+    # When the org adds a number and Twilio answers
+    add()
+    # Then the record holds Twilio's CallSid, no hold any more, and is still open work until verified
+    [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
+    record = pending_record(org)
+    assert record.validation_call_sid == request.response_json["call_sid"]
+    assert record.hold is None
+    assert record.open_work == "verification"
 
 
 def test_add_with_a_short_balance_is_402_before_calling_twilio(
@@ -120,6 +159,64 @@ def test_add_with_a_short_balance_is_402_before_calling_twilio(
     assert twilio_layer.requests_log == []
 
 
+def failed_verification(emulator: TwilioEmulator, org: str) -> numbers.ClientPhoneRecord:
+    """The org's pending phone failed: the person never typed the code (Twilio keeps no caller ID)."""
+    record = pending_record(org)
+    params = {
+        "AccountSid": emulator.account_sid,
+        "CallSid": str(record.validation_call_sid),
+        "To": record.phone_number,
+        "VerificationStatus": "failed",
+    }
+    assert verification_callback(emulator, params).status == 200
+    return pending_record(org)
+
+
+def test_a_failed_phone_added_again_restarts_its_verification_and_costs_an_add(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a phone whose verification failed
+    add(phone="+33612340000")
+    failed = failed_verification(twilio_layer, org)
+    assert failed.status == "failed"
+    # When the org adds it again
+    result = add(phone="+33612340000")
+    # Then Twilio is asked to call it again, on the same record, pending with the new CallSid, for 10 more tokens
+    assert (result.status, result.body["id"], result.body["status"]) == (201, failed.id, "pending")
+    restarted = pending_record(org)
+    assert restarted.status == "pending"
+    assert restarted.validation_call_sid not in (None, failed.validation_call_sid)
+    assert [e["status"] for e in ledger_entries(org)] == ["charged", "charged"]
+    assert ledger.get_balance(org) == 80
+
+
+def test_a_phone_pending_past_the_verification_window_may_be_added_again(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a phone pending for longer than the verification window (Twilio never verified it)
+    add(phone="+33612340000")
+    item = pending_record(org)
+    old = (datetime.now(UTC) - VERIFICATION_WINDOW - timedelta(minutes=1)).isoformat()
+    transact([numbers.save_number(item, item.model_copy(update={"created_at": old}))])
+    # When the org adds it again
+    result = add(phone="+33612340000")
+    # Then its verification restarts on the same record, for 10 more tokens
+    assert (result.status, result.body["id"]) == (201, item.id)
+    assert pending_record(org).created_at > old
+    assert ledger.get_balance(org) == 80
+
+
+def test_a_verified_phone_added_again_is_409(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a verified phone
+    add()
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    # When the org adds it again
+    result = add()
+    # Then 409 already_exists, nothing charged
+    assert (result.status, result.body["error"]) == (409, "already_exists")
+    assert ledger.get_balance(org) == 90
+
+
 # ------------------------------------------------------------------ validationStatus webhook
 def test_signed_success_callback_verifies_the_phone(org: str, twilio_layer: TwilioEmulator) -> None:
     add()
@@ -129,6 +226,16 @@ def test_signed_success_callback_verifies_the_phone(org: str, twilio_layer: Twil
     [listed] = call("get_all_client_phone_numbers", org=org).body
     assert listed["status"] == "verified"
     assert listed["verifiedAt"]
+
+
+def test_a_settled_callback_takes_the_phone_out_of_the_open_work(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a pending phone, open work for the reconciler until settled
+    add()
+    assert pending_record(org).open_work == "verification"
+    # When its verification callback arrives
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    # Then it is no longer open work
+    assert pending_record(org).open_work is None
 
 
 def test_failed_callback_marks_the_phone_failed(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -148,6 +255,39 @@ def test_repeated_callback_changes_nothing_more(org: str, twilio_layer: TwilioEm
     verification_callback(twilio_layer, params | {"VerificationStatus": "failed"})
     # Then the record is as the first delivery left it
     assert pending_record(org) == first
+
+
+def test_a_callback_before_the_add_recorded_twilios_answer_verifies_the_phone(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Twilio verifies the phone and its callback arrives while the add is between Twilio's answer and its
+    # commit (the CallSid not recorded yet)
+    real_request = gateway.request_caller_id_validation
+    delivered: list[dict[str, str]] = []
+
+    def answered_after_the_callback(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+        validation = real_request(phone, friendly_name, status_callback)
+        params = {
+            "AccountSid": twilio_layer.account_sid,
+            "CallSid": validation.call_sid,
+            "To": phone,
+            "VerificationStatus": "success",
+            "OutgoingCallerIdSid": verified_caller_id_sid(twilio_layer, phone),
+        }
+        assert verification_callback(twilio_layer, params).status == 200
+        delivered.append(params)
+        return validation
+
+    monkeypatch.setattr(gateway, "request_caller_id_validation", answered_after_the_callback)
+    # When the org adds the phone
+    result = add()
+    # Then the add succeeds, the phone is verified with its caller ID and CallSid, and 10 tokens are charged once
+    assert result.status == 201
+    [params] = delivered
+    record = pending_record(org)
+    assert (record.status, record.caller_id_sid) == ("verified", params["OutgoingCallerIdSid"])
+    assert (record.validation_call_sid, record.hold) == (params["CallSid"], None)
+    assert [e["status"] for e in ledger_entries(org)] == ["charged"]
 
 
 @pytest.mark.parametrize("signature", ["", "forged-signature="])
@@ -189,43 +329,19 @@ def test_list_returns_the_orgs_phones_newest_first(org: str, twilio_layer: Twili
     }
 
 
-def test_stale_pending_phone_is_rechecked_at_twilio_when_read(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given a pending phone older than the recheck delay that Twilio verified (its callback never arrived)
+def test_listing_never_calls_twilio_even_for_a_stale_pending_phone(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a pending phone an hour old that Twilio verified, its callback lost
     add()
     item = pending_record(org)
-    old = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    old = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     transact([numbers.save_number(item, item.model_copy(update={"created_at": old}))])
     verified_caller_id_sid(twilio_layer, "+33612345678")
+    requests_before = len(twilio_layer.requests_log)
     # When the org lists its phones
     [listed] = call("get_all_client_phone_numbers", org=org).body
-    # Then the phone is verified
-    assert listed["status"] == "verified"
-
-
-def test_the_recheck_writes_so_a_read_only_policy_on_numbers_would_deny_it(
-    org: str, twilio_layer: TwilioEmulator
-) -> None:
-    # Given getAllClientPhoneNumbers with the policies it had before #13: read-only on NumbersTable
-    read_only = copy.deepcopy(template.load())
-    read_only["Resources"]["GetAllClientPhoneNumbersFunction"]["Properties"]["Policies"] = [
-        {"DynamoDBReadPolicy": {"TableName": {"Ref": "NumbersTable"}}},
-        {"DynamoDBCrudPolicy": {"TableName": {"Ref": "TokensTable"}}},
-        {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "TwilioSecretArn"}}},
-    ]
-    # When it rechecks a stale pending phone that Twilio verified meanwhile
-    add()
-    item = pending_record(org)
-    old = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
-    transact([numbers.save_number(item, item.model_copy(update={"created_at": old}))])
-    verified_caller_id_sid(twilio_layer, "+33612345678")
-    with captured() as made:
-        call("get_all_client_phone_numbers", org=org)
-    # Then the IAM check finds the write that AWS would refuse (AccessDenied)
-    denials = check.denied(made, deployed.functions(read_only))
-    numbers_table = f"arn:aws:dynamodb:eu-west-3:123456789012:table/{deployed.physical_name('NumbersTable')}"
-    assert [(d.function.logical_id, d.action, d.resource) for d in denials] == [
-        ("GetAllClientPhoneNumbersFunction", "dynamodb:UpdateItem", numbers_table)
-    ]
+    # Then the list shows what is recorded (the reconciler settles it), without asking Twilio
+    assert listed["status"] == "pending"
+    assert len(twilio_layer.requests_log) == requests_before
 
 
 # ------------------------------------------------------------------ deletePhoneNumber (client phone)
@@ -241,6 +357,59 @@ def test_delete_removes_caller_id_and_record_and_charges_5(org: str, twilio_laye
     assert ledger.get_balance(org) == 85
     # And the number can be registered again
     assert add().status == 201
+
+
+def test_deleting_a_phone_whose_add_lost_twilios_answer_refunds_the_adds_hold(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a phone whose add never got Twilio's answer: pending, with the add's open hold
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
+    add()
+    # When the org deletes it
+    result = call("delete_phone_number", org=org, path_params={"id": pending_record(org).id})
+    # Then the delete costs 5, and the add's 10 come back
+    assert result.status == 200
+    assert sorted((e["tokens"], e["status"]) for e in ledger_entries(org)) == [(5, "charged"), (10, "refunded")]
+    assert ledger.get_balance(org) == 95
+
+
+def test_a_delete_whose_twilio_answer_was_lost_succeeds_when_retried(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a verified phone, and Twilio deleting its caller ID but the answer lost
+    created = add().body
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record(org)))
+    twilio_layer.inject_fault(method="DELETE", path_pattern=r"OutgoingCallerIds/\w+\.json$", processed=True)
+    # When the org deletes the phone, then retries
+    first = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    retried = call("delete_phone_number", org=org, path_params={"id": created["id"]})
+    # Then the first is a 502 charged nothing, the retry deletes the record, and Twilio keeps no caller ID
+    assert (first.status, retried.status) == (502, 200)
+    assert "already deleted" in retried.body["twillioResponse"]
+    assert numbers.list_numbers(org).records == []
+    assert twilio_layer.caller_ids() == []
+    assert ledger.get_balance(org) == 85
+
+
+def test_a_phone_deleted_while_it_is_being_added_is_a_409_and_only_the_delete_is_charged(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the org deletes its phone while the add waits for Twilio's answer
+    real_request = gateway.request_caller_id_validation
+    deleted: list[int] = []
+
+    def deleted_meanwhile(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+        validation = real_request(phone, friendly_name, status_callback)
+        with made_by_the_test():
+            number_id = pending_record(org).id
+        deleted.append(call("delete_phone_number", org=org, path_params={"id": number_id}).status)
+        return validation
+
+    monkeypatch.setattr(gateway, "request_caller_id_validation", deleted_meanwhile)
+    # When the add gets Twilio's answer
+    result = add()
+    # Then it answers 409, the phone stays deleted, and only the delete's 5 tokens are charged
+    assert (deleted, result.status, result.body["error"]) == ([200], 409, "deleted")
+    assert numbers.list_numbers(org).records == []
+    assert sorted((e["tokens"], e["status"]) for e in ledger_entries(org)) == [(5, "charged"), (10, "refunded")]
 
 
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -262,9 +431,7 @@ def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str,
 
 
 def test_verification_nobody_recorded_deletes_the_caller_id_again(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given Twilio verified a phone whose addClientPhone failed after asking Twilio (so no org recorded it)
-    from robotappel.twilio import gateway
-
+    # Given Twilio verified a phone no org recorded (deleted while Twilio called it)
     request = gateway.request_caller_id_validation("+33612345678", "orphan", CALLBACK_URL)
     caller_id_sid = verified_caller_id_sid(twilio_layer, "+33612345678")
     params = {

@@ -153,7 +153,7 @@ def test_a_record_whose_number_is_gone_at_twilio_is_marked_released(
 
 def test_a_purchase_still_running_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a purchase that was answered a moment ago and is about to be recorded (its intent is open)
-    twilio_layer.inject_fault("POST", r"/IncomingPhoneNumbers\.json$", answer_lost=True)
+    twilio_layer.inject_fault("POST", r"/IncomingPhoneNumbers\.json$", processed=True)
     call("buy_twilio_number", org=org, body={"countryCode": "US", "areaCode": "415"})
     # When the reconciler runs (HOLD_EXPIRY not yet passed)
     findings = reconcile()

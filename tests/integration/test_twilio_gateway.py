@@ -335,6 +335,24 @@ def test_delete_caller_id_removes_it_and_a_second_delete_says_already_gone(
     assert twilio_emulator.caller_ids() == []
 
 
+def test_caller_id_pages_list_every_caller_id_a_page_at_a_time(
+    twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three verified caller IDs, and pages of two
+    phones = ["+33612345671", "+33612345672", "+33612345673"]
+    for phone in phones:
+        gateway.request_caller_id_validation(phone, f"ra:cp_{phone[-1]} Desk", callback_receiver.url("/cb"))
+        callback_receiver.next()
+    monkeypatch.setattr(gateway, "PAGE_SIZE", 2)
+    # When we list them
+    pages = list(gateway.caller_id_pages())
+    # Then two pages hold all three, with their FriendlyName
+    assert [len(page) for page in pages] == [2, 1]
+    listed = [caller_id for page in pages for caller_id in page]
+    assert sorted(caller_id.phone_number for caller_id in listed) == phones
+    assert {caller_id.friendly_name for caller_id in listed} == {"ra:cp_1 Desk", "ra:cp_2 Desk", "ra:cp_3 Desk"}
+
+
 def test_find_caller_id_of_unknown_number_is_none(twilio_emulator: TwilioEmulator) -> None:
     # Given no caller ID for this number
     # When we look it up

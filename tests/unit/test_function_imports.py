@@ -15,8 +15,6 @@ import pytest
 from local import template
 
 LAYER = template.ROOT / "layers" / "shared"
-# Reads that may ask Twilio about a stale pending phone load the SDK only then (numbers/queries.py).
-LOADS_TWILIO_ON_DEMAND = {"get_all_client_phone_numbers"}
 # Powertools' OpenAPI models: about 100 ms of cold start, needed only to build the document (apidoc).
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 
@@ -57,11 +55,11 @@ def test_a_function_imports_the_twilio_sdk_at_init_if_and_only_if_it_may_call_tw
     function: template.Function,
 ) -> None:
     # Given a function, and whether the template lets it read the Twilio credentials
-    calls_twilio_on_every_request = grants_twilio_secret(function) and function.name not in LOADS_TWILIO_ON_DEMAND
+    may_call_twilio = grants_twilio_secret(function)
     # When its module is imported, as Lambda does at init
     loaded = modules_loaded_by(function)
-    # Then the SDK's client is loaded at init by exactly the functions that call Twilio on every request
-    assert ("twilio.rest" in loaded) == calls_twilio_on_every_request
+    # Then the SDK's client is loaded at init by exactly the functions that may call Twilio
+    assert ("twilio.rest" in loaded) == may_call_twilio
 
 
 @pytest.mark.parametrize("function", list(template.functions().values()), ids=lambda function: function.name)

@@ -1,6 +1,8 @@
 """Client phones and Twilio numbers (NumbersTable: orgId + sk), handed to the use cases as typed records.
 
-sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number (id "tn_…"); ids sort by time
+sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number (id "tn_…"); ids sort by time.
+                           A client phone with work left open carries openWork = "verification" (GSI byOpenWork,
+                           oldest first): while it is pending, and while it holds the open hold of its add (`hold`)
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
@@ -17,9 +19,9 @@ condition failed.
 
 import time
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from robotappel.config import get_settings
@@ -42,6 +44,8 @@ from robotappel.paging import MAX_LIMIT
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
 CALL_MEMORY_SECONDS = 7 * 24 * 3600
+# openWork of a client phone whose verification (or the hold that pays for it) is not settled yet.
+OPEN_VERIFICATION = "verification"
 
 # Names of transaction parts whose condition a use case may ask about.
 NUMBER = "number"
@@ -56,6 +60,14 @@ OPEN_WORK_INDEX = "byOpenWork"
 PURCHASE, VERIFICATION = "purchase", "verification"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
+
+
+# An open hold kept on a record written ahead of Twilio: its ledger entry, stored as the entry's attributes.
+StoredHold = Annotated[
+    LedgerEntry,
+    BeforeValidator(lambda value: LedgerEntry.from_attributes(value) if isinstance(value, dict) else value),
+    PlainSerializer(lambda hold: hold.attributes()),
+]
 
 
 class _NumberRecord(BaseModel):
@@ -75,11 +87,16 @@ class _NumberRecord(BaseModel):
 
 
 class ClientPhoneRecord(_NumberRecord):
+    """Written before Twilio is asked to call the phone (write-ahead): `hold` is then the add's open hold (its ledger
+    entry), until the add records Twilio's answer and settles it, or the reconciler settles or refunds it."""
+
     kind: Literal["client"] = "client"
     status: ClientPhoneStatus
     validation_call_sid: str | None = None
     verified_at: str | None = None
     caller_id_sid: str | None = None
+    open_work: Literal["verification"] | None = None
+    hold: StoredHold | None = None
 
 
 class TwilioNumberRecord(_NumberRecord):
@@ -105,7 +122,7 @@ class PurchaseIntentRecord(BaseModel):
     id: str  # the id of the number it becomes
     org_id: str
     created_at: str
-    hold: dict[str, Any]  # the ledger entry of the open hold (LedgerEntry.attributes())
+    hold: StoredHold
     twilio_friendly_name: str
     friendly_name: str | None = None
     country_code: str
@@ -116,9 +133,6 @@ class PurchaseIntentRecord(BaseModel):
 
     def item(self) -> Item:
         return {**self.model_dump(by_alias=True, exclude_none=True), "sk": _intent_sk(self.id)}
-
-    def hold_entry(self) -> LedgerEntry:
-        return LedgerEntry.from_attributes(self.hold)
 
     def recorded_as(self, phone_number: str, phone_number_sid: str, voice_url: str) -> "TwilioNumberRecord":
         """The record of the number this purchase bought."""
@@ -240,6 +254,16 @@ def client_phone_exists(org_id: str, e164: str) -> bool:
     return "Item" in response
 
 
+def find_client_phone(org_id: str, e164: str) -> ClientPhoneRecord | None:
+    """The org's client phone of this number, found through its guard."""
+    with unavailable_on_throttling():
+        guard = client().get_item(TableName=_table(), Key=_key(org_id, _guard_sk(e164)))
+    if "Item" not in guard:
+        return None
+    record = get_number(org_id, from_ddb(guard["Item"])["numberId"])
+    return record if isinstance(record, ClientPhoneRecord) else None
+
+
 def find_linked_twilio_number(org_id: str, client_e164: str) -> TwilioNumberRecord | None:
     records = _query(
         IndexName="byClientPhoneNumber",
@@ -279,6 +303,23 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=values(phone=e164, released="released"),
     )
+
+
+def open_verifications() -> Iterator[list[ClientPhoneRecord]]:
+    """The client phones with work left open (GSI byOpenWork), oldest first, a page (DynamoDB's 1 MB) at a time."""
+    with unavailable_on_throttling():
+        pages = (
+            client()
+            .get_paginator("query")
+            .paginate(
+                TableName=_table(),
+                IndexName="byOpenWork",
+                KeyConditionExpression="openWork = :work",
+                ExpressionAttributeValues=values(work=OPEN_VERIFICATION),
+            )
+        )
+        for page in pages:
+            yield [ClientPhoneRecord.model_validate(from_ddb(item)) for item in page["Items"]]
 
 
 def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> RegulatoryDefaultRecord | None:
@@ -324,6 +365,48 @@ def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
         ),
         Write(NUMBER, {"Put": {"TableName": _table(), "Item": to_ddb(record.item())}}),
     ]
+
+
+def replace_client_phone(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
+    """`after` in place of `before` (a verification restarted, or the restart taken back); NUMBER fails if the
+    stored record is no longer `before`: restarted or settled meanwhile (status, createdAt or hold changed)."""
+    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    return Write(
+        NUMBER,
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": to_ddb(after.item()),
+                "ConditionExpression": f"#status = :status AND createdAt = :created AND {same_hold}",
+                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
+                "ExpressionAttributeValues": values(
+                    status=before.status,
+                    created=before.created_at,
+                    **({"entry": before.hold.entry_id} if before.hold else {}),
+                ),
+            }
+        },
+    )
+
+
+def record_validation_request(record: ClientPhoneRecord, call_sid: str) -> Write:
+    """Twilio's answer to the validation request of a write-ahead record: its CallSid, and the add's hold gone from
+    the record (the charge that settles it joins the transaction). The status is left as it is: the callback may
+    have come first. NUMBER fails if the record is gone, or no longer carries that hold (settled meanwhile)."""
+    held = {"entry": record.hold.entry_id} if record.hold else {}
+    return Write(
+        NUMBER,
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(record.org_id, number_sk(record.id)),
+                "UpdateExpression": "SET validationCallSid = :sid REMOVE #hold",
+                "ConditionExpression": "#hold.entryId = :entry" if held else "attribute_exists(sk)",
+                "ExpressionAttributeNames": {"#hold": "hold"},
+                "ExpressionAttributeValues": values(sid=call_sid, **held),
+            }
+        },
+    )
 
 
 def delete_client_phone(record: ClientPhoneRecord) -> list[Write]:

@@ -1,45 +1,101 @@
 """Client phones: an org's own numbers, verified by Twilio as outgoing caller IDs (add, delete)."""
 
-from robotappel.dal import numbers
-from robotappel.dal.dynamodb import ConditionFailed
+from contextlib import suppress
+
+from robotappel.dal import ledger, numbers
+from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import ClientPhoneRecord
-from robotappel.errors import Conflict, NotFound
+from robotappel.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.models.client_phones import AddPhoneNumberDto, ClientPhoneCreated
 from robotappel.models.listing import DeleteResult
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
+from robotappel.numbers.verification import expired
 from robotappel.numbers.webhooks import VALIDATION_STATUS_PATH
+from robotappel.observability import logger
 from robotappel.twilio import gateway
+from robotappel.twilio.tags import tagged
+
+# What Twilio answers when it refused a request (4xx) and so did nothing.
+_REFUSALS = (InvalidInput, Conflict, NotFound, RateLimited)
 
 
 def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCreated:
+    """Write-ahead: the pending record (with the open hold that pays for it) is stored before Twilio is asked to
+    call the phone, so that nothing Twilio does is ever unknown to us. Twilio's answer is recorded, and the hold
+    settled, in one transaction; if that answer is lost, the callback or the reconciler settles the record.
+
+    A phone whose verification failed or expired is added again on the same record: a new verification call."""
     org_id = ctx.caller.org_id
-    if numbers.client_phone_exists(org_id, dto.phoneNumber):
+    existing = numbers.find_client_phone(org_id, dto.phoneNumber)
+    if existing and not _verification_may_restart(existing):
         raise _already_registered(dto.phoneNumber)
     ctx.meter.hold()
-    friendly_name = dto.friendlyName or dto.phoneNumber
-    validation = gateway.request_caller_id_validation(
-        dto.phoneNumber, friendly_name, status_callback=ctx.public_base_url + VALIDATION_STATUS_PATH
-    )
     record = ClientPhoneRecord(
-        id=new_id(numbers.CLIENT_PHONE),
+        id=existing.id if existing else new_id(numbers.CLIENT_PHONE),
         org_id=org_id,
         phone_number=dto.phoneNumber,
-        friendly_name=friendly_name,
+        friendly_name=dto.friendlyName or dto.phoneNumber,
         status="pending",
-        validation_call_sid=validation.call_sid,
         created_at=now_iso(),
+        open_work=numbers.OPEN_VERIFICATION,
+        hold=ctx.meter.open_hold,
     )
+    undo = _write_ahead(record, existing)
+    ctx.meter.entrust()
+    validation = _request_validation(ctx, record, undo)
     try:
-        ctx.meter.commit(numbers.put_client_phone(record))
-    except ConditionFailed as failure:
-        if failure.failed(numbers.CLIENT_PHONE_GUARD):  # registered by a concurrent call meanwhile
-            raise _already_registered(dto.phoneNumber) from failure
-        raise
+        ctx.meter.commit([numbers.record_validation_request(record, validation.call_sid)])
+    except ConditionFailed as failure:  # the delete that took the record refunded its hold
+        raise Conflict(f"{dto.phoneNumber} was deleted while it was being added.", code="deleted") from failure
     return ClientPhoneCreated(
         id=record.id, phoneNumber=dto.phoneNumber, validationCode=validation.validation_code, status="pending"
     )
+
+
+def _write_ahead(record: ClientPhoneRecord, existing: ClientPhoneRecord | None) -> list[Write]:
+    """Store `record` (new, or in place of the `existing` one it restarts); returns the writes that take it back."""
+    if existing:
+        write, undo = [numbers.replace_client_phone(existing, record)], [numbers.replace_client_phone(record, existing)]
+    else:
+        write, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record)
+    try:
+        transact(write)
+    except ConditionFailed as failure:  # registered, or restarted, by a concurrent call meanwhile
+        raise _already_registered(record.phone_number) from failure
+    return undo
+
+
+def _verification_may_restart(record: ClientPhoneRecord) -> bool:
+    """Failed, or pending past the window; not while the hold of its last add is open (the reconciler closes it
+    first, as Twilio did or did not do the work)."""
+    return record.hold is None and (record.status == "failed" or expired(record))
+
+
+def _request_validation(ctx: CallContext, record: ClientPhoneRecord, undo: list[Write]) -> gateway.ValidationRequest:
+    """Ask Twilio to call the phone of a write-ahead record, tagged with the record's id. When Twilio refuses, it
+    did nothing: `undo` takes the record back and the hold is refunded. Any other failure may hide work Twilio did:
+    the record stays pending with its hold."""
+    try:
+        return gateway.request_caller_id_validation(
+            record.phone_number,
+            tagged(record.id, record.friendly_name),
+            status_callback=ctx.public_base_url + VALIDATION_STATUS_PATH,
+        )
+    except _REFUSALS:
+        _undo_write_ahead(ctx, undo)
+        raise
+
+
+def _undo_write_ahead(ctx: CallContext, undo: list[Write]) -> None:
+    try:
+        transact(undo)
+    except (ConditionFailed, ServiceUnavailable):
+        # Deleted meanwhile (its hold refunded with it), or DynamoDB is down: the reconciler expires the record.
+        logger.warning("write-ahead client phone kept after Twilio refused its validation request")
+        return
+    ctx.meter.reclaim()
 
 
 def _already_registered(phone: str) -> Conflict:
@@ -73,6 +129,9 @@ def delete_client_phone(ctx: CallContext, record: ClientPhoneRecord) -> DeleteRe
         if caller_id_sid:
             record_without_charge(state_change, callerIdSid=caller_id_sid, numberId=record.id)
         raise
+    if record.hold:  # its add never settled it (Twilio's answer was lost): what it held comes back with the phone
+        with suppress(ConditionFailed):  # closed meanwhile
+            ledger.refund(record.hold)
     return DeleteResult(
         phoneNumber=record.phone_number,
         twillioResponse=twilio_response,

@@ -58,7 +58,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
         id=number_id,
         org_id=org_id,
         created_at=now_iso(),
-        hold=ctx.meter.entry.attributes(),
+        hold=ctx.meter.entry,
         twilio_friendly_name=tagged(number_id, dto.friendlyName or "bought"),
         friendly_name=dto.friendlyName,
         country_code=order.country_code,
@@ -67,13 +67,14 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
         client_phone_number=dto.clientPhoneNumber,
     )
     numbers.put_purchase_intent(intent)
+    ctx.meter.entrust()  # from now on a failure leaves the hold to the intent (the reconciler), unless reclaimed
     try:
         bought = _buy_first_available(ctx, intent, order, candidates)
     except UpstreamFailure:
-        ctx.meter.leave_to_reconciler()  # Twilio may have sold it: the intent and its hold wait for the reconciler
-        raise
+        raise  # Twilio may have sold it: the intent and its hold wait for the reconciler
     except Exception:
         transact([numbers.close_purchase_intent(intent)])  # Twilio refused: nothing was bought
+        ctx.meter.reclaim()
         raise
     record = intent.recorded_as(bought.phone_number, bought.sid, bought.voice_url)
     try:
@@ -86,8 +87,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
         if _release_unrecorded(bought, org_id):
             with suppress(Exception):  # else the reconciler closes it: Twilio no longer has its number
                 transact([numbers.close_purchase_intent(intent)])
-        else:
-            ctx.meter.leave_to_reconciler()
+                ctx.meter.reclaim()
         raise
     metrics.add_metric(name="NumbersBought", unit="Count", value=1)
     return twilio_number(record)

@@ -24,7 +24,11 @@ def on_validation_status(params: dict[str, str]) -> dict[str, int]:
     client_phones = [
         record for record in numbers.find_by_phone_number(phone) if isinstance(record, numbers.ClientPhoneRecord)
     ]
-    matching = [record for record in client_phones if record.validation_call_sid == call_sid]
+    # The callback may come before the add recorded Twilio's answer (its CallSid): a pending record without one
+    # is then the one being verified.
+    matching = [record for record in client_phones if record.validation_call_sid == call_sid] or [
+        record for record in client_phones if record.status == "pending" and record.validation_call_sid is None
+    ]
     for record in matching:
         record_verification(record, verified=verified, caller_id_sid=params.get("OutgoingCallerIdSid"))
     if not client_phones and verified:
@@ -33,7 +37,7 @@ def on_validation_status(params: dict[str, str]) -> dict[str, int]:
 
 
 def _delete_unrecorded_caller_id(caller_id_sid: str) -> None:
-    """A verification no org recorded (its addClientPhone failed after asking Twilio) leaves a caller ID at
+    """A verification no org recorded (its client phone was deleted while Twilio called it) leaves a caller ID at
     Twilio that nobody may use: it is deleted again."""
     if not caller_id_sid:
         return

@@ -86,7 +86,7 @@ def _record_late(intent: numbers.PurchaseIntentRecord, bought: IncomingNumber) -
     record = intent.recorded_as(bought.phone_number, bought.sid, bought.voice_url)
     settle = [numbers.put_twilio_number(record), numbers.close_purchase_intent(intent)]
     try:
-        transact([*settle, ledger.settle(intent.hold_entry())])
+        transact([*settle, ledger.settle(intent.hold)])
     except ConditionFailed as failure:
         if failure.failed(numbers.PURCHASE_INTENT):
             return  # settled meanwhile by another run
@@ -102,7 +102,7 @@ def _close_never_made(intent: numbers.PurchaseIntentRecord) -> None:
     except ConditionFailed:
         return  # settled meanwhile
     try:
-        ledger.refund(intent.hold_entry())
+        ledger.refund(intent.hold)
     except ConditionFailed:
         return  # the hold was closed already
     logger.info("purchase never made: refunded", extra={"numberId": intent.id, "intentOrgId": intent.org_id})

@@ -16,6 +16,8 @@ from robotappel.dal import lease, numbers
 from robotappel.errors import DomainError
 from robotappel.ids import iso
 from robotappel.observability import logger, metrics
+from robotappel.reconcile.caller_ids import FINDINGS as CALLER_ID_FINDINGS
+from robotappel.reconcile.caller_ids import reconcile_caller_ids
 from robotappel.reconcile.holds import FINDINGS as HOLD_FINDINGS
 from robotappel.reconcile.holds import sweep_stale_holds
 from robotappel.reconcile.purchases import (
@@ -28,7 +30,7 @@ from robotappel.reconcile.purchases import (
 JOB = "reconciler"
 STEP_FAILED = "step_failed"
 # Every kind of finding a run may report (each a metric, see metric_name).
-FINDINGS = (*PURCHASE_FINDINGS, *NUMBER_FINDINGS, *HOLD_FINDINGS, STEP_FAILED)
+FINDINGS = (*PURCHASE_FINDINGS, *NUMBER_FINDINGS, *CALLER_ID_FINDINGS, *HOLD_FINDINGS, STEP_FAILED)
 # A run stops starting new work a tenth of its budget (at most 10 s) before the end, to finish and report.
 MARGIN_SHARE, MAX_MARGIN_SECONDS = 0.1, 10.0
 
@@ -65,6 +67,7 @@ def _steps(out_of_time: Callable[[], bool]) -> Counter[str]:
     steps: list[Callable[[], dict[str, int]]] = [
         lambda: reconcile_purchases(out_of_time),
         lambda: reconcile_numbers(out_of_time),
+        lambda: reconcile_caller_ids(out_of_time),
         lambda: sweep_stale_holds(out_of_time, owned=numbers.holds_of_open_work()),
     ]
     for step in steps:

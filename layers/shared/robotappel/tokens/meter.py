@@ -4,7 +4,9 @@ Two ways to pay, chosen by the use case:
 - a read route does its work and the API wrapper charges afterwards (`charge()`: one conditional write);
 - a route with a side effect outside DynamoDB (Twilio) calls `hold()` first, so that a short balance is a 402
   before anything happens, then `commit(items)` writes its state change and turns the hold into a charge in one
-  transaction. If anything fails in between, the wrapper refunds the hold.
+  transaction. If anything fails in between, the wrapper refunds the hold, unless the use case entrusted it to a
+  record written ahead of Twilio (`entrust()`): that record keeps it open, for its own commit or the reconciler to
+  settle (Twilio did the work) or refund (it did not).
 Either way the write that takes the tokens returns the balance left, so `remaining()` costs no extra read.
 """
 
@@ -24,7 +26,7 @@ class TokenMeter:
             created_at=now_iso(),
         )
         self._held = False
-        self._left_to_reconciler = False
+        self._entrusted = False
         self._balance_after_debit: int | None = None
         self.settled = False
         self.charged = 0
@@ -38,6 +40,19 @@ class TokenMeter:
         if self.tokens and not self._held:
             self._balance_after_debit = ledger.debit(self.entry, ledger.HELD)
             self._held = True
+
+    @property
+    def open_hold(self) -> ledger.LedgerEntry | None:
+        """The ledger entry of this call's hold while it is open; None when nothing is held (a free route)."""
+        return self.entry if self._held and not self.settled else None
+
+    def entrust(self) -> None:
+        """The open hold is stored on a record written before Twilio acts: from now on a failure leaves it open."""
+        self._entrusted = True
+
+    def reclaim(self) -> None:
+        """The record that kept the hold is gone again (Twilio refused): a failure refunds it, as before `entrust`."""
+        self._entrusted = False
 
     def commit(self, state_change: list[Write]) -> None:
         """Write `state_change` and turn the hold into a charge (`ledger.CHARGE`), in one transaction."""
@@ -63,15 +78,10 @@ class TokenMeter:
         self.settled = True
         self.charged = self.tokens
 
-    def leave_to_reconciler(self) -> None:
-        """This call failed without knowing whether Twilio acted: its hold stays open, owned by the work it
-        recorded ahead (a purchase intent), which the reconciler settles or refunds."""
-        self._left_to_reconciler = True
-
     def refund(self) -> None:
-        """Undo a hold of a call that failed; a no-op when nothing was held, it was already charged, or the
-        reconciler will decide."""
-        if self._held and not self.settled and not self._left_to_reconciler:
+        """Undo a hold of a call that failed; a no-op when nothing was held, it was already charged, or a record
+        keeps it."""
+        if self._held and not self.settled and not self._entrusted:
             ledger.refund(self.entry)
             self._held = False
 

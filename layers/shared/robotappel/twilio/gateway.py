@@ -27,7 +27,7 @@ from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
 NUMBERS_API_URL = "https://numbers.twilio.com"
-PAGE_SIZE = 50
+PAGE_SIZE = 1000  # Twilio's largest page: the reconciler lists whole accounts
 
 _NUMBER_LISTS: dict[str, str] = {
     "local": "local",
@@ -48,6 +48,7 @@ class ValidationRequest:
 class CallerId:
     sid: str
     phone_number: str
+    friendly_name: str
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,15 @@ def request_caller_id_validation(phone_number: str, friendly_name: str, status_c
 
 def find_caller_id(phone_number: str) -> CallerId | None:
     found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
-    if not found:
-        return None
-    return CallerId(sid=str(found[0].sid), phone_number=str(found[0].phone_number))
+    return _caller_id(found[0]) if found else None
+
+
+def caller_id_pages() -> Iterator[list[CallerId]]:
+    """Every outgoing caller ID of the account, a page (one request) at a time."""
+    page: Any = _call(lambda client: client.outgoing_caller_ids.page(page_size=PAGE_SIZE))
+    while page is not None:
+        yield [_caller_id(resource) for resource in page]
+        page = _call(functools.partial(_next_page, page))
 
 
 def delete_caller_id(sid: str) -> bool:
@@ -138,10 +145,6 @@ def all_numbers() -> Iterator[IncomingNumber]:
     while page is not None:
         yield from (_incoming_number(number) for number in page)
         page = _call(functools.partial(_next_page, page))
-
-
-def _next_page(page: Any, _client: Client) -> Any:
-    return page.next_page()
 
 
 def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
@@ -208,6 +211,18 @@ def _json_of(response: Response) -> dict[str, Any]:
 
 def _or_unset(value: str | None) -> object:
     return values.unset if value is None else value
+
+
+def _next_page(page: Any, _: Client) -> Any:
+    return page.next_page()
+
+
+def _caller_id(resource: Any) -> CallerId:
+    return CallerId(
+        sid=str(resource.sid),
+        phone_number=str(resource.phone_number),
+        friendly_name=str(resource.friendly_name or ""),
+    )
 
 
 def _incoming_number(resource: Any) -> IncomingNumber:

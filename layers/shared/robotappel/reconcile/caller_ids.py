@@ -1,0 +1,183 @@
+"""The caller-ID step of the reconciler: Twilio's outgoing caller IDs and our open client phones made to agree.
+
+What a failure between us and Twilio can leave behind, and what this step does with it (the kind it counts):
+- `verified_late`: a pending client phone Twilio verified (its callback lost) is verified, with its caller ID's SID;
+  if its add never got Twilio's answer, the add's open hold is settled with it: Twilio did the work it paid for;
+- `expired`: a pending client phone past VERIFICATION_WINDOW that Twilio does not have fails; an open hold on it
+  is refunded;
+- `hold_charged`, `hold_refunded`: a client phone its callback verified (or failed) before its add got Twilio's
+  answer, and whose add never did: the add's hold is settled (refunded: the person never got the code);
+- `closed`: a settled client phone left in the open work (a callback raced its add): it leaves the index;
+- `unknown_caller_id_deleted`: a caller ID at Twilio that no client phone knows, tagged as ours (its record was
+  deleted meanwhile): deleted, nobody may call with it; `unknown_caller_id_kept`: the same without our tag (added
+  by hand in Twilio's console): counted and logged by SID, never touched;
+- `errors`: an item Twilio or DynamoDB failed on (logged); the next run tries it again.
+
+Client phones with work left open carry openWork = "verification" (GSI byOpenWork). A hold younger than ADD_GRACE is
+left alone: the add that holds it may still be running, and settles it itself. Every write is conditional on the
+record as it was read, so a run racing a callback, an add or another run changes nothing twice, and a run after a
+complete one finds nothing.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+
+from robotappel.dal import ledger, numbers
+from robotappel.dal.dynamodb import ConditionFailed, Write, transact
+from robotappel.dal.numbers import ClientPhoneRecord
+from robotappel.errors import DomainError
+from robotappel.ids import now_iso
+from robotappel.numbers.verification import expired
+from robotappel.observability import logger
+from robotappel.twilio import gateway
+from robotappel.twilio.gateway import CallerId
+from robotappel.twilio.tags import record_id_of
+
+# Longer than any add runs (the function's timeout): a younger open hold may still be settled by its own add.
+ADD_GRACE = timedelta(minutes=1)
+
+OutOfTime = Callable[[], bool]
+FINDINGS = (
+    "verified_late",
+    "expired",
+    "closed",
+    "hold_charged",
+    "hold_refunded",
+    "unknown_caller_id_kept",
+    "unknown_caller_id_deleted",
+    "errors",
+)
+
+
+def reconcile_caller_ids(out_of_time: OutOfTime) -> dict[str, int]:
+    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind."""
+    findings: Counter[str] = Counter()
+    caller_ids, listed_all = _caller_ids_at_twilio(out_of_time)
+    open_phones = _open_client_phones(out_of_time)
+    at_twilio: set[str] = set()
+    for caller_id in caller_ids:
+        if out_of_time():
+            return dict(findings)
+        pending = _pending_phone_of(caller_id, open_phones)
+        if pending is None:
+            _count(findings, _unknown, caller_id)
+        else:
+            at_twilio.add(pending.id)
+            _count(findings, _verified_late, pending, caller_id)
+    for phone in open_phones:
+        if out_of_time():
+            break
+        if phone.id not in at_twilio:
+            # Expiring needs to know Twilio does not have it: only after the whole list was read.
+            _count(findings, _settled, phone, listed_all)
+    return dict(findings)
+
+
+def _count(findings: Counter[str], step: Callable[..., str | None], *args: object) -> None:
+    try:
+        kind = step(*args)
+    except DomainError:
+        logger.exception("reconciling a caller ID failed; the next run tries again")
+        kind = "errors"
+    if kind:
+        findings[kind] += 1
+
+
+def _caller_ids_at_twilio(out_of_time: OutOfTime) -> tuple[list[CallerId], bool]:
+    """All of Twilio's caller IDs, read before any is deleted (deleting would move the pages); and whether that is
+    the whole list (False when time ran out first)."""
+    caller_ids: list[CallerId] = []
+    for page in gateway.caller_id_pages():
+        caller_ids += page
+        if out_of_time():
+            return caller_ids, False
+    return caller_ids, True
+
+
+def _open_client_phones(out_of_time: OutOfTime) -> list[ClientPhoneRecord]:
+    phones: list[ClientPhoneRecord] = []
+    for page in numbers.open_verifications():
+        phones += page
+        if out_of_time():
+            break
+    return phones
+
+
+def _pending_phone_of(caller_id: CallerId, open_phones: Iterable[ClientPhoneRecord]) -> ClientPhoneRecord | None:
+    """The pending client phone this caller ID verifies: the one its tag names, else (untagged: verified before
+    tags) the one of its number."""
+    tag = record_id_of(caller_id.friendly_name)
+    return next(
+        (
+            phone
+            for phone in open_phones
+            if phone.status == "pending" and (phone.id == tag if tag else phone.phone_number == caller_id.phone_number)
+        ),
+        None,
+    )
+
+
+def _verified_late(phone: ClientPhoneRecord, caller_id: CallerId) -> str | None:
+    if _hold_may_be_settled_by_its_add(phone):
+        return None
+    verified = _closed(phone, status="verified", verified_at=now_iso(), caller_id_sid=caller_id.sid)
+    return "verified_late" if _written([numbers.save_number(phone, verified), *_charge(phone)]) else None
+
+
+def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
+    if _hold_may_be_settled_by_its_add(phone):
+        return None
+    if phone.status == "pending":
+        if not (may_expire and expired(phone)):
+            return None
+        _refund(phone)
+        return "expired" if _written([numbers.save_number(phone, _closed(phone, status="failed"))]) else None
+    if phone.hold is None:
+        return "closed" if _written([numbers.save_number(phone, _closed(phone))]) else None
+    if phone.status == "verified":
+        return "hold_charged" if _written([numbers.save_number(phone, _closed(phone)), *_charge(phone)]) else None
+    _refund(phone)
+    return "hold_refunded" if _written([numbers.save_number(phone, _closed(phone))]) else None
+
+
+def _unknown(caller_id: CallerId) -> str | None:
+    phones = [record for record in numbers.find_by_phone_number(caller_id.phone_number) if record.kind == "client"]
+    if any(phone.status in ("pending", "verified") for phone in phones):
+        return None
+    if record_id_of(caller_id.friendly_name) is None:
+        logger.warning("a caller ID no client phone knows, not ours: kept", extra={"callerIdSid": caller_id.sid})
+        return "unknown_caller_id_kept"
+    logger.warning("deleting a caller ID of ours that no client phone knows", extra={"callerIdSid": caller_id.sid})
+    gateway.delete_caller_id(caller_id.sid)
+    return "unknown_caller_id_deleted"
+
+
+def _hold_may_be_settled_by_its_add(phone: ClientPhoneRecord) -> bool:
+    return phone.hold is not None and datetime.now(UTC) - datetime.fromisoformat(phone.created_at) < ADD_GRACE
+
+
+def _closed(phone: ClientPhoneRecord, **changes: str) -> ClientPhoneRecord:
+    """The phone with `changes`, out of the open work, its hold gone."""
+    return phone.model_copy(update={**changes, "open_work": None, "hold": None})
+
+
+def _charge(phone: ClientPhoneRecord) -> list[Write]:
+    return [ledger.settle(phone.hold)] if phone.hold else []
+
+
+def _refund(phone: ClientPhoneRecord) -> None:
+    """Before the record lets go of its hold: a run that stops in between refunds nothing twice, and the next one
+    finds the record still holding it."""
+    if phone.hold:
+        with suppress(ConditionFailed):  # refunded already, by an earlier run
+            ledger.refund(phone.hold)
+
+
+def _written(writes: list[Write]) -> bool:
+    try:
+        transact(writes)
+    except ConditionFailed:
+        return False  # changed meanwhile (a callback, its add, a delete): the next run sees it as it is now
+    return True

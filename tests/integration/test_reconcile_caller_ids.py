@@ -1,0 +1,286 @@
+"""The caller-ID step of the reconciler (robotappel.reconcile.caller_ids), run as its runner runs it, against moto
+and the Twilio emulator: what a failure between us and Twilio left behind is found and set right, once."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.dal import ledger, numbers
+from robotappel.dal.dynamodb import transact
+from robotappel.numbers.verification import VERIFICATION_WINDOW
+from robotappel.reconcile.caller_ids import ADD_GRACE, reconcile_caller_ids
+from robotappel.twilio import gateway
+from robotappel.twilio.gateway import ValidationRequest
+from robotappel.twilio.tags import tagged
+from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries
+from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.iam.calls import made_by_the_test
+
+PHONE = "+33612345678"
+NEVER_VERIFIED = "+33612340000"  # the emulator's verification call fails for numbers ending in 0000
+VALIDATION_REQUEST = r"OutgoingCallerIds\.json$"
+
+
+def in_time() -> bool:
+    return False
+
+
+def add(phone: str = PHONE) -> HttpResult:
+    return call("add_client_phone", org="org-a", body={"phoneNumber": phone})
+
+
+def the_phone() -> numbers.ClientPhoneRecord:
+    [phone] = numbers.list_client_phones("org-a").records
+    return phone
+
+
+def aged(by: timedelta) -> numbers.ClientPhoneRecord:
+    """The org's phone, as if added `by` ago."""
+    phone = the_phone()
+    older = phone.model_copy(update={"created_at": (datetime.now(UTC) - by).isoformat()})
+    transact([numbers.save_number(phone, older)])
+    return older
+
+
+def caller_id_at_twilio(emulator: TwilioEmulator, phone: str = PHONE) -> str:
+    """The caller ID the emulator creates once its verification call succeeded (shortly after the request)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for caller_id in emulator.caller_ids():
+            if caller_id["phone_number"] == phone:
+                return str(caller_id["sid"])
+        time.sleep(0.02)
+    raise AssertionError(f"the emulator never verified {phone}")
+
+
+def add_whose_answer_is_lost(emulator: TwilioEmulator, phone: str = PHONE) -> HttpResult:
+    """An add Twilio carried out, whose answer never reached us."""
+    emulator.inject_fault(method="POST", path_pattern=VALIDATION_REQUEST, processed=True)
+    return add(phone)
+
+
+def callback(emulator: TwilioEmulator, status: str, phone: str = PHONE) -> None:
+    """Twilio's callback for the org's phone (the emulator's own cannot reach the test URL)."""
+    params = {
+        "AccountSid": emulator.account_sid,
+        "CallSid": the_phone().validation_call_sid or "CA" + "1" * 32,  # the CallSid of an answer lost is unknown
+        "To": phone,
+        "VerificationStatus": status,
+    }
+    if status == "success":
+        params["OutgoingCallerIdSid"] = caller_id_at_twilio(emulator, phone)
+    assert call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, emulator.auth_token, params).status == 200
+
+
+def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a pending phone Twilio verified, whose callback was lost
+    add()
+    caller_id_sid = caller_id_at_twilio(twilio_layer)
+    # When the reconciler runs
+    findings = reconcile_caller_ids(in_time)
+    # Then the phone is verified with its caller ID, and no longer open work
+    assert findings == {"verified_late": 1}
+    phone = the_phone()
+    assert (phone.status, phone.caller_id_sid, phone.open_work) == ("verified", caller_id_sid, None)
+    assert phone.verified_at
+
+
+def test_a_second_run_finds_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a run that set a verified phone right
+    add()
+    caller_id_at_twilio(twilio_layer)
+    reconcile_caller_ids(in_time)
+    # When the reconciler runs again
+    # Then there is nothing left to find
+    assert reconcile_caller_ids(in_time) == {}
+
+
+def test_an_add_whose_answer_was_lost_is_verified_and_charged_once_twilio_verified_it(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given an add Twilio carried out but whose answer was lost: pending, the add's hold open (a 502 to the client)
+    assert add_whose_answer_is_lost(twilio_layer).status == 502
+    caller_id_at_twilio(twilio_layer)
+    aged(by=ADD_GRACE * 2)
+    assert [entry["status"] for entry in ledger_entries(org)] == ["held"]
+    # When the reconciler runs
+    assert reconcile_caller_ids(in_time) == {"verified_late": 1}
+    # Then the phone is verified, and the add charged as it would have been: Twilio did the work
+    phone = the_phone()
+    assert (phone.status, phone.hold, phone.open_work) == ("verified", None, None)
+    assert [entry["status"] for entry in ledger_entries(org)] == ["charged"]
+    assert ledger.get_balance(org) == 90
+
+
+def test_a_hold_its_add_may_still_settle_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given an add Twilio carried out, its hold younger than any add runs
+    add_whose_answer_is_lost(twilio_layer)
+    caller_id_at_twilio(twilio_layer)
+    # When the reconciler runs
+    # Then it leaves the phone to its add
+    assert reconcile_caller_ids(in_time) == {}
+    assert the_phone().status == "pending"
+    assert the_phone().hold is not None
+
+
+def test_a_pending_phone_past_the_window_that_twilio_does_not_have_fails_and_its_hold_is_refunded(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given an add whose validation request Twilio may or may not have had (a 500), pending past the window
+    twilio_layer.inject_fault(method="POST", path_pattern=VALIDATION_REQUEST, status=500, code=20500)
+    add()
+    aged(by=VERIFICATION_WINDOW + timedelta(minutes=1))
+    # When the reconciler runs
+    assert reconcile_caller_ids(in_time) == {"expired": 1}
+    # Then the phone failed, leaves the open work, and the add's hold is refunded
+    phone = the_phone()
+    assert (phone.status, phone.hold, phone.open_work) == ("failed", None, None)
+    assert [entry["status"] for entry in ledger_entries(org)] == ["refunded"]
+    assert ledger.get_balance(org) == 100
+
+
+def test_a_pending_phone_within_the_window_is_left_pending(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a phone Twilio is still calling
+    add(NEVER_VERIFIED)
+    aged(by=VERIFICATION_WINDOW - timedelta(minutes=1))
+    # When the reconciler runs
+    # Then it waits
+    assert reconcile_caller_ids(in_time) == {}
+    assert the_phone().status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("phone", "outcome", "kind", "status", "balance"),
+    [
+        (PHONE, "success", "hold_charged", "charged", 90),
+        (NEVER_VERIFIED, "failed", "hold_refunded", "refunded", 100),
+    ],
+)
+def test_a_phone_its_callback_settled_before_its_add_got_twilios_answer_has_its_hold_closed(
+    org: str, twilio_layer: TwilioEmulator, phone: str, outcome: str, kind: str, status: str, balance: int
+) -> None:
+    # Given an add whose answer was lost, and Twilio's callback received
+    add_whose_answer_is_lost(twilio_layer, phone)
+    callback(twilio_layer, outcome, phone)
+    assert the_phone().hold is not None
+    aged(by=ADD_GRACE * 2)
+    # When the reconciler runs
+    assert reconcile_caller_ids(in_time) == {kind: 1}
+    # Then the add's hold is charged if the phone was verified, refunded if not (the person never got the code)
+    assert [entry["status"] for entry in ledger_entries(org)] == [status]
+    assert ledger.get_balance(org) == balance
+    assert (the_phone().hold, the_phone().open_work) == (None, None)
+
+
+def test_a_caller_id_of_ours_that_no_client_phone_knows_is_deleted(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a caller ID tagged as ours whose client phone is gone (deleted while Twilio called it)
+    gateway.request_caller_id_validation(PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
+    caller_id_sid = caller_id_at_twilio(twilio_layer)
+    # When the reconciler runs
+    assert reconcile_caller_ids(in_time) == {"unknown_caller_id_deleted": 1}
+    # Then nobody can call with it any more
+    assert caller_id_sid not in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+
+
+def test_a_caller_id_we_did_not_make_is_kept(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a caller ID added by hand in Twilio's console (no tag of ours)
+    gateway.request_caller_id_validation(PHONE, "Added by hand", VALIDATION_STATUS_URL)
+    caller_id_sid = caller_id_at_twilio(twilio_layer)
+    # When the reconciler runs
+    # Then it is counted, and left as it is
+    assert reconcile_caller_ids(in_time) == {"unknown_caller_id_kept": 1}
+    assert caller_id_sid in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+
+
+def test_a_verified_phones_caller_id_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a phone verified by its callback
+    add()
+    callback(twilio_layer, "success")
+    # When the reconciler runs
+    # Then its caller ID is known: nothing to do
+    assert reconcile_caller_ids(in_time) == {}
+    assert len(twilio_layer.caller_ids()) == 1
+
+
+def test_a_run_out_of_time_stops_before_changing_anything(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a pending phone Twilio verified
+    add()
+    caller_id_at_twilio(twilio_layer)
+    # When the reconciler runs with no time left
+    findings = reconcile_caller_ids(lambda: True)
+    # Then it stops at once, and the next run does the work
+    assert findings == {}
+    assert the_phone().status == "pending"
+    assert reconcile_caller_ids(in_time) == {"verified_late": 1}
+
+
+def test_a_phone_its_callback_verified_while_its_add_was_committing_leaves_the_open_work(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a phone whose callback came between Twilio's answer and its add's commit: verified, still marked open
+    real_request = gateway.request_caller_id_validation
+
+    def answered_after_the_callback(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+        validation = real_request(phone, friendly_name, status_callback)
+        with made_by_the_test():  # the test reads the record to sign the callback; the add does not
+            callback(twilio_layer, "success")
+        return validation
+
+    monkeypatch.setattr(gateway, "request_caller_id_validation", answered_after_the_callback)
+    add()
+    assert (the_phone().status, the_phone().open_work) == ("verified", "verification")
+    # When the reconciler runs
+    assert reconcile_caller_ids(in_time) == {"closed": 1}
+    # Then the phone leaves the open work, as it was
+    assert (the_phone().status, the_phone().open_work) == ("verified", None)
+
+
+# ------------------------------------------------------------------ Twilio did it, but its answer was lost
+def every_caller_id_belongs_to_a_client_phone(emulator: TwilioEmulator) -> bool:
+    phones = {phone.phone_number: phone for phone in numbers.list_client_phones("org-a").records}
+    return all(
+        caller_id["phone_number"] in phones and phones[caller_id["phone_number"]].status in ("pending", "verified")
+        for caller_id in emulator.caller_ids()
+    )
+
+
+@pytest.mark.parametrize("then", ["callback", "no callback"])
+def test_after_an_add_whose_answer_was_lost_one_run_leaves_every_caller_id_to_a_client_phone(
+    org: str, twilio_layer: TwilioEmulator, then: str
+) -> None:
+    # Given an add Twilio carried out whose answer was lost: the phone pending with the add's hold
+    add_whose_answer_is_lost(twilio_layer)
+    phone = the_phone()
+    assert (phone.status, phone.hold is not None) == ("pending", True)
+    # And Twilio verified it, its callback received or lost
+    if then == "callback":
+        callback(twilio_layer, "success")
+    else:
+        caller_id_at_twilio(twilio_layer)
+    aged(by=ADD_GRACE * 2)
+    # When the reconciler runs once
+    reconcile_caller_ids(in_time)
+    # Then every caller ID at Twilio is a client phone's, the add is charged once (the ledger check after each test
+    # explains every balance), and nothing is left open
+    assert every_caller_id_belongs_to_a_client_phone(twilio_layer)
+    assert [entry["status"] for entry in ledger_entries(org)] == ["charged"]
+    assert reconcile_caller_ids(in_time) == {}
+
+
+def test_a_caller_id_deleted_by_the_reconciler_whose_answer_was_lost_is_found_gone_by_the_next_run(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a caller ID of ours no client phone knows, and Twilio's answer to its deletion lost
+    gateway.request_caller_id_validation(PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
+    caller_id_at_twilio(twilio_layer)
+    twilio_layer.inject_fault(method="DELETE", path_pattern=r"OutgoingCallerIds/\w+\.json$", processed=True)
+    # When the reconciler runs, then again
+    first = reconcile_caller_ids(in_time)
+    # Then the first run counts an error, the caller ID is gone all the same, and the next run finds nothing
+    assert first == {"errors": 1}
+    assert twilio_layer.caller_ids() == []
+    assert reconcile_caller_ids(in_time) == {}
