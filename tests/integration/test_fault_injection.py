@@ -9,6 +9,7 @@ invariants hold.
 """
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,7 +125,33 @@ def failing_final_transaction(code: str) -> Callable[[TwilioEmulator, Operation,
     return inject
 
 
-FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch], None], int, str]] = {
+class Killed(BaseException):
+    """The function's process dies (timeout, out of memory): no except clause runs, nobody answers."""
+
+
+def killed_after_twilio(emulator: TwilioEmulator, operation: Operation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function dies at its first DynamoDB transaction after Twilio did the work: nothing it would do after
+    (commit, compensation, refund) happens."""
+    real_client = dynamodb.client()
+    pattern, seen = re.compile(operation.twilio_path), len(emulator.requests_log)
+
+    def twilio_acted() -> bool:
+        return any(r.method == operation.twilio_method and pattern.search(r.path) for r in emulator.requests_log[seen:])
+
+    class DyingAfterTwilio:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_client, name)
+
+        def transact_write_items(self, **kwargs: Any) -> Any:
+            if twilio_acted():
+                raise Killed
+            return real_client.transact_write_items(**kwargs)
+
+    monkeypatch.setattr(dynamodb, "client", functools.cache(DyingAfterTwilio))
+
+
+# fault -> (how to inject it, the caller's status and error code; None: the caller gets no answer at all)
+FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch], None], int | None, str]] = {
     "twilio 500": (twilio_500, 502, "twilio_error"),
     "twilio timeout": (twilio_timeout, 502, "twilio_error"),
     "twilio processed, answer lost": (twilio_answer_lost, 502, "twilio_error"),
@@ -140,12 +167,16 @@ FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch]
         503,
         "service_unavailable",
     ),
+    "function killed after twilio acted": (killed_after_twilio, None, ""),
 }
 
 
 # ------------------------------------------------------------------ the invariants
 def charged_entries() -> int:
     return sum(1 for entry in ledger_entries("org-a") if entry["status"] == "charged")
+
+
+TWILIO_ACTED = ("twilio processed, answer lost", "function killed after twilio acted")
 
 
 def held_by_client_phones() -> int:
@@ -162,19 +193,25 @@ def test_a_fault_leaves_no_charge_and_no_inconsistency(
     # Given (for update and delete) a bought number, and the fault armed
     number = call("buy_twilio_number", org="org-a", body=US_NUMBER).body if operation.needs_number else {}
     balance, charges = ledger.get_balance("org-a"), charged_entries()
+    database = dynamodb.client
     inject(twilio_layer, operation, monkeypatch)
     # When the route runs into it
-    result = operation.run(number)
-    # Then the caller gets the spec's error
-    assert (result.status, result.body["error"]) == (status, error), result.body
-    assert isinstance(result.body["message"], str)
-    if status == 429:
-        assert int(result.headers["Retry-After"]) > 0
-    # And once Twilio is reachable and the reconciler has run, Twilio and the table agree, and nothing is charged
-    # but a purchase Twilio made (an add's hold stays with its pending phone until the callback or the window)
+    if status is None:
+        with pytest.raises(Killed):
+            operation.run(number)
+    else:
+        result = operation.run(number)
+        # Then the caller gets the spec's error
+        assert (result.status, result.body["error"]) == (status, error), result.body
+        assert isinstance(result.body["message"], str)
+        if status == 429:
+            assert int(result.headers["Retry-After"]) > 0
+    # And once Twilio and DynamoDB are back and the reconciler has run, Twilio and the table agree, and nothing is
+    # charged but a purchase Twilio made (an add's hold stays with its pending phone until the callback or window)
     restore_twilio(monkeypatch, twilio_layer)
+    monkeypatch.setattr(dynamodb, "client", database)
     reconcile_now(monkeypatch)
-    bought_anyway = operation_name == "buy" and fault_name == "twilio processed, answer lost"
+    bought_anyway = operation_name == "buy" and fault_name in TWILIO_ACTED
     assert ledger.get_balance("org-a") + held_by_client_phones() == balance - (40 if bought_anyway else 0)
     assert charged_entries() == charges + (1 if bought_anyway else 0)
     assert_state_consistent(twilio_layer)
