@@ -469,7 +469,7 @@ def test_delete_reads_everything_before_twilio_acts(
     def unavailable(*_: object) -> None:
         raise ServiceUnavailable("The database is busy; retry in a moment.")
 
-    monkeypatch.setattr(numbers, "find_linked_twilio_number", unavailable)
+    monkeypatch.setattr(numbers, "twilio_numbers_linked_to", unavailable)
     # When the org deletes the phone
     result = call("delete_phone_number", org=org, path_params={"id": created["id"]})
     # Then the call fails before Twilio is touched: the caller ID the record points to still exists

@@ -267,7 +267,7 @@ def client_phone_deleted_right_after_its_check(monkeypatch: pytest.MonkeyPatch, 
         found = exists(org_id, e164)
         phone = numbers.get_number(org_id, phone_id)
         assert isinstance(phone, numbers.ClientPhoneRecord)
-        transact(numbers.delete_client_phone(phone))
+        transact(numbers.delete_client_phone(phone, link_version=0))
         return found
 
     monkeypatch.setattr(numbers, "client_phone_exists", checked_then_deleted)
@@ -286,6 +286,30 @@ def test_buy_linked_to_a_client_phone_deleted_meanwhile_is_422_and_releases_the_
     assert owned_numbers(twilio_layer) == []
     assert numbers.list_numbers(org).records == []
     assert ledger.get_balance(org) == 100
+
+
+def test_a_number_linked_while_its_client_phone_is_deleted_loses_the_link_with_the_phone(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bought number, and a client phone whose delete has read its links (none) and waits for Twilio,
+    # while the number is linked to that phone
+    number = bought()
+    phone_id = add_client_phone()
+    find_caller_id = gateway.find_caller_id
+
+    def linked_meanwhile(phone_number: str) -> Any:
+        assert update(number["id"], {"clientPhoneNumber": CLIENT_PHONE}).status == 200
+        return find_caller_id(phone_number)
+
+    monkeypatch.setattr(gateway, "find_caller_id", linked_meanwhile)
+    # When the delete commits
+    result = call("delete_phone_number", org=org, path_params={"id": phone_id})
+    # Then the phone is gone and the number with no link to it: no link outlives its phone
+    assert result.status == 200, result.body
+    assert numbers.get_number(org, phone_id) is None
+    record = numbers.get_number(org, number["id"])
+    assert isinstance(record, numbers.TwilioNumberRecord)
+    assert record.client_phone_number is None
 
 
 def test_buy_with_a_short_balance_is_402_before_calling_twilio(

@@ -19,7 +19,7 @@ condition failed.
 
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
@@ -40,6 +40,9 @@ from robotappel.dal.ledger import LedgerEntry
 from robotappel.errors import InvalidInput
 from robotappel.models.phone import NumberType
 from robotappel.paging import MAX_LIMIT
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
@@ -409,8 +412,19 @@ def record_validation_request(record: ClientPhoneRecord, call_sid: str) -> Write
     )
 
 
-def delete_client_phone(record: ClientPhoneRecord) -> list[Write]:
-    """The client phone and its guard; NUMBER fails if the phone is gone already."""
+def delete_client_phone(record: ClientPhoneRecord, link_version: int) -> list[Write]:
+    """The client phone and its guard; NUMBER fails if the phone is gone already, CLIENT_PHONE_GUARD if a number
+    was linked to it since its `link_version` was read (the caller then reads the links again)."""
+    guard: DeleteTypeDef = {
+        "TableName": _table(),
+        "Key": _key(record.org_id, _guard_sk(record.phone_number)),
+        "ConditionExpression": "attribute_not_exists(linkVersion)",
+    }
+    if link_version:
+        guard |= {
+            "ConditionExpression": "linkVersion = :version",
+            "ExpressionAttributeValues": values(version=link_version),
+        }
     return [
         Write(
             NUMBER,
@@ -422,26 +436,50 @@ def delete_client_phone(record: ClientPhoneRecord) -> list[Write]:
                 }
             },
         ),
-        Write(
-            CLIENT_PHONE_GUARD,
-            {"Delete": {"TableName": _table(), "Key": _key(record.org_id, _guard_sk(record.phone_number))}},
-        ),
+        Write(CLIENT_PHONE_GUARD, {"Delete": guard}),
     ]
 
 
-def client_phone_still_exists(org_id: str, e164: str) -> Write:
+def link_to_client_phone(org_id: str, e164: str) -> Write:
     """LINKED_CLIENT_PHONE joins a transaction that links a number to a client phone: it fails if the phone was
-    deleted meanwhile."""
+    deleted meanwhile, and it counts the link on the phone's guard (linkVersion), so that a delete that read the
+    phone's links before this one fails instead of leaving this link behind."""
     return Write(
         LINKED_CLIENT_PHONE,
         {
-            "ConditionCheck": {
+            "Update": {
                 "TableName": _table(),
                 "Key": _key(org_id, _guard_sk(e164)),
+                "UpdateExpression": "ADD linkVersion :one",
                 "ConditionExpression": "attribute_exists(sk)",
+                "ExpressionAttributeValues": values(one=1),
             }
         },
     )
+
+
+def link_version(org_id: str, e164: str) -> int:
+    """How many times a number was linked to this client phone (read consistently, before its links are)."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(),
+            Key=_key(org_id, _guard_sk(e164)),
+            ConsistentRead=True,
+            ProjectionExpression="linkVersion",
+        )
+    return int(from_ddb(response.get("Item", {})).get("linkVersion", 0))
+
+
+def twilio_numbers_linked_to(org_id: str, e164: str) -> list[TwilioNumberRecord]:
+    """The org's live Twilio numbers linked to this client phone, read consistently (the base table, not the
+    eventually consistent byClientPhoneNumber index): what a delete must unlink."""
+    records = _query(
+        KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
+        FilterExpression="clientPhoneNumber = :phone",
+        ExpressionAttributeValues=values(org=org_id, prefix=number_sk(f"{TWILIO_NUMBER}_"), phone=e164),
+        ConsistentRead=True,
+    )
+    return [record for record in records if isinstance(record, TwilioNumberRecord)]
 
 
 def put_purchase_intent(intent: PurchaseIntentRecord) -> None:

@@ -20,6 +20,9 @@ from robotappel.twilio.tags import tagged
 # What Twilio answers when it refused a request (4xx) and so did nothing.
 _REFUSALS = (InvalidInput, Conflict, NotFound, RateLimited)
 
+# A delete racing links made to the same phone retries with the links read again, a few times at most.
+LINK_RACE_ATTEMPTS = 3
+
 
 def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCreated:
     """Write-ahead: the pending record (with the open hold that pays for it) is stored before Twilio is asked to
@@ -59,7 +62,7 @@ def _write_ahead(record: ClientPhoneRecord, existing: ClientPhoneRecord | None) 
     if existing:
         write, undo = [numbers.replace_client_phone(existing, record)], [numbers.replace_client_phone(record, existing)]
     else:
-        write, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record)
+        write, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record, link_version=0)
     try:
         transact(write)
     except ConditionFailed as failure:  # registered, or restarted, by a concurrent call meanwhile
@@ -102,14 +105,35 @@ def _already_registered(phone: str) -> Conflict:
     return Conflict(f"{phone} is already registered for this organisation.", code="already_exists")
 
 
+def _deletion(record: ClientPhoneRecord) -> list[Write]:
+    """The phone's deletion, and every Twilio number linked to it unlinked in the same transaction: no link may
+    outlive its phone. The links are read after the guard's link count, so a link made after that read makes the
+    deletion fail (CLIENT_PHONE_GUARD) rather than outlive it."""
+    version = numbers.link_version(record.org_id, record.phone_number)
+    state_change = numbers.delete_client_phone(record, version)
+    for linked in numbers.twilio_numbers_linked_to(record.org_id, record.phone_number):
+        unlinked = linked.model_copy(update={"client_phone_number": None})
+        state_change.append(numbers.save_number(linked, unlinked, name=f"linked_twilio_number_{linked.id}"))
+    return state_change
+
+
+def _commit_deletion(ctx: CallContext, record: ClientPhoneRecord, state_change: list[Write]) -> list[Write]:
+    """Commit the deletion; when a number was linked to the phone meanwhile, read the links again and retry."""
+    for attempt in range(1, LINK_RACE_ATTEMPTS + 1):
+        try:
+            ctx.meter.commit(state_change)
+            return state_change
+        except ConditionFailed as failure:
+            if not failure.failed(numbers.CLIENT_PHONE_GUARD) or attempt == LINK_RACE_ATTEMPTS:
+                raise
+            logger.info("a number was linked to the phone being deleted: unlinking it too", extra={"attempt": attempt})
+            state_change = _deletion(record)
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
 def delete_client_phone(ctx: CallContext, record: ClientPhoneRecord) -> DeleteResult:
     # Every read before Twilio acts: a failure after it would leave the record pointing to a deleted caller ID.
-    # A Twilio number linked to this phone loses the link in the same transaction: no link may outlive its phone.
-    state_change = numbers.delete_client_phone(record)
-    linked = numbers.find_linked_twilio_number(record.org_id, record.phone_number)
-    if linked:
-        unlinked = linked.model_copy(update={"client_phone_number": None})
-        state_change.append(numbers.save_number(linked, unlinked, name="linked_twilio_number"))
+    state_change = _deletion(record)
     ctx.meter.hold()
     caller_id_sid = record.caller_id_sid
     if not caller_id_sid:
@@ -122,7 +146,7 @@ def delete_client_phone(ctx: CallContext, record: ClientPhoneRecord) -> DeleteRe
     else:
         twilio_response = f"outgoing caller ID {caller_id_sid} was already deleted"
     try:
-        ctx.meter.commit(state_change)
+        state_change = _commit_deletion(ctx, record, state_change)
     except Exception as failure:
         if isinstance(failure, ConditionFailed) and failure.failed(numbers.NUMBER):
             raise NotFound("No phone number with this id.") from failure

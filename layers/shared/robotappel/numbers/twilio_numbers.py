@@ -255,7 +255,7 @@ def _commit_linked(ctx: CallContext, state_change: list[Write], client_phone: st
         ctx.meter.commit(state_change)
         return
     try:
-        ctx.meter.commit([*state_change, numbers.client_phone_still_exists(ctx.caller.org_id, client_phone)])
+        ctx.meter.commit([*state_change, numbers.link_to_client_phone(ctx.caller.org_id, client_phone)])
     except ConditionFailed as failure:
         if failure.failed(numbers.LINKED_CLIENT_PHONE):
             raise _not_a_client_phone(client_phone) from failure
