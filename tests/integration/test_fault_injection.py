@@ -21,6 +21,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import dynamodb, ledger, numbers
 from robotappel.twilio import client as twilio_client
+from robotappel.twilio import gateway
 from tests.fixtures.aws import ledger_entries
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import HttpResult, call
@@ -150,6 +151,15 @@ def killed_after_twilio(emulator: TwilioEmulator, operation: Operation, monkeypa
     monkeypatch.setattr(dynamodb, "client", functools.cache(DyingAfterTwilio))
 
 
+def killed_before_twilio(_: TwilioEmulator, __: Operation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function dies after its hold (and any write-ahead record), at its first call to Twilio."""
+
+    def dies(*_: object, **__: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(gateway, "_call", dies)
+
+
 # fault -> (how to inject it, the caller's status and error code; None: the caller gets no answer at all)
 FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch], None], int | None, str]] = {
     "twilio 500": (twilio_500, 502, "twilio_error"),
@@ -167,6 +177,7 @@ FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch]
         503,
         "service_unavailable",
     ),
+    "function killed after its hold": (killed_before_twilio, None, ""),
     "function killed after twilio acted": (killed_after_twilio, None, ""),
 }
 
@@ -193,7 +204,7 @@ def test_a_fault_leaves_no_charge_and_no_inconsistency(
     # Given (for update and delete) a bought number, and the fault armed
     number = call("buy_twilio_number", org="org-a", body=US_NUMBER).body if operation.needs_number else {}
     balance, charges = ledger.get_balance("org-a"), charged_entries()
-    database = dynamodb.client
+    database, twilio_call = dynamodb.client, gateway._call
     inject(twilio_layer, operation, monkeypatch)
     # When the route runs into it
     if status is None:
@@ -210,6 +221,7 @@ def test_a_fault_leaves_no_charge_and_no_inconsistency(
     # charged but a purchase Twilio made (an add's hold stays with its pending phone until the callback or window)
     restore_twilio(monkeypatch, twilio_layer)
     monkeypatch.setattr(dynamodb, "client", database)
+    monkeypatch.setattr(gateway, "_call", twilio_call)
     reconcile_now(monkeypatch)
     bought_anyway = operation_name == "buy" and fault_name in TWILIO_ACTED
     assert ledger.get_balance("org-a") + held_by_client_phones() == balance - (40 if bought_anyway else 0)
