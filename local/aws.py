@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from local import template
@@ -32,6 +33,18 @@ TWILIO_SECRET_NAME = "robotappel/local/twilio"  # noqa: S105  # a name, not a se
 # transact_write_items calls them too.
 _DYNAMODB_WRITES = ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item")
 _DYNAMODB_WRITE_LOCK = threading.RLock()
+# moto's request handlers serialise the items they return after the backend is done, outside the lock above: a
+# write to the same item meanwhile makes that fail ("dictionary changed size during iteration"), a 500 for a
+# request that was applied, which botocore sends again. The server's handlers of item requests take the same
+# lock, so that an answer is never made from an item another request is changing (DynamoDB's answers are not).
+_DYNAMODB_ITEM_REQUESTS = (
+    *_DYNAMODB_WRITES,
+    "get_item",
+    "batch_get_item",
+    "transact_get_items",
+    "query",
+    "scan",
+)
 
 
 def table_name(logical_id: str) -> str:
@@ -114,9 +127,14 @@ def isolated_dynamodb_writes() -> dict[str, Callable[..., Any]]:
 
 
 def isolate_dynamodb_writes() -> None:
-    """Serialise the writes of moto's DynamoDB backend in this process, for good; idempotent."""
+    """Serialise the writes of moto's DynamoDB backend, and its server's answers to item requests, in this
+    process, for good; idempotent."""
     for name, write in isolated_dynamodb_writes().items():
         setattr(DynamoDBBackend, name, write)
+    for name in _DYNAMODB_ITEM_REQUESTS:
+        handler = getattr(DynamoHandler, name)
+        if not getattr(handler, "isolated", False):
+            setattr(DynamoHandler, name, _isolated(handler))
 
 
 def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,6 +8,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from local.aws import isolated_dynamodb_writes
 from robotappel.dal import dynamodb, ledger
 from robotappel.errors import InsufficientTokens
+from robotappel.ids import now_iso
 from robotappel.tokens.meter import TokenMeter
 from tests.fixtures.aws import ledger_entries, open_org
 from tests.fixtures.lambdas import call
@@ -107,3 +108,25 @@ def test_a_charged_read_is_two_round_trips_query_and_charge(org: str) -> None:
     # Then the route read once and charged once; the charge's answer gave X-Tokens-Remaining
     assert result.headers["X-Tokens-Remaining"] == "95"
     assert calls == ["Query", "UpdateItem"]
+
+
+def test_a_charge_retried_after_dynamodb_applied_it_is_not_applied_twice(org: str) -> None:
+    # Given a charge DynamoDB applied but answered with a 500 (botocore then sends the same request again)
+    entry = TokenMeter(org, "GET /tokens/balance", 5, "request-retried").entry
+    first = ledger.debit(entry, ledger.CHARGED)
+    # When the same request arrives again
+    again = ledger.debit(entry, ledger.CHARGED)
+    # Then it answers the balance the charge left, and the balance is charged once
+    assert first == again == 95
+    assert ledger.get_balance(org) == 95
+
+
+def test_a_credit_retried_after_dynamodb_applied_it_is_not_applied_twice(org: str) -> None:
+    # Given a credit DynamoDB applied but answered with a 500
+    entry = ledger.LedgerEntry(org, "le_retried", ledger.CREDIT_ROUTE, 50, "request-retried", now_iso(), "top-up")
+    first = ledger.credit(entry)
+    # When the same request arrives again
+    again = ledger.credit(entry)
+    # Then the balance is credited once
+    assert first == again == 150
+    assert ledger.get_balance(org) == 150

@@ -122,7 +122,11 @@ def get_balance(org_id: str) -> int:
 def debit(entry: LedgerEntry, status: str) -> int:
     """Take `entry.tokens` off the balance, never below zero, as a charge or as a hold; returns the new balance.
 
-    A hold is also kept on the account (`hold#<entryId>`) until `settle` or `refund` closes it."""
+    A hold is also kept on the account (`hold#<entryId>`) until `settle` or `refund` closes it.
+
+    Safe to retry: botocore retries a request DynamoDB answered with a 500, which may have applied it. The write
+    is conditioned on not being the account's last entry already, and a retry that finds it is is answered with
+    the balance it left."""
     expression = "SET #balance = #balance - :tokens, lastEntry = :entry"
     names = {"#balance": "balance"}
     if status == HELD:
@@ -134,15 +138,28 @@ def debit(entry: LedgerEntry, status: str) -> int:
             TableName=_table(),
             Key=_account_key(entry.org_id),
             UpdateExpression=expression,
-            ConditionExpression="#balance >= :tokens",
+            ConditionExpression=f"#balance >= :tokens AND {_NOT_APPLIED}",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(status)),
+            ExpressionAttributeValues=values(
+                tokens=entry.tokens, entry=entry.with_status(status), entryId=entry.entry_id
+            ),
             ReturnValues="UPDATED_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )["balance"]
     except ConditionFailed as failure:
-        raise InsufficientTokens(entry.tokens, int(failure.old_item(ACCOUNT).get("balance", 0))) from failure
+        account = failure.old_item(ACCOUNT)
+        if _applied_already(account, entry):
+            return int(account["balance"])
+        raise InsufficientTokens(entry.tokens, int(account.get("balance", 0))) from failure
     return int(balance_left)
+
+
+# A balance change is not applied twice: the account's lastEntry is the change that was applied last.
+_NOT_APPLIED = "(attribute_not_exists(lastEntry) OR lastEntry.entryId <> :entryId)"
+
+
+def _applied_already(account: Item, entry: LedgerEntry) -> bool:
+    return bool(account) and account.get("lastEntry", {}).get("entryId") == entry.entry_id
 
 
 def settle(entry: LedgerEntry) -> Write:
@@ -218,16 +235,25 @@ def open_account(org_id: str, created_at: str, opening: LedgerEntry | None) -> N
 def credit(entry: LedgerEntry) -> int:
     """Add `entry.tokens` to an existing account, as a ledger entry; returns the new balance.
 
-    ACCOUNT fails if the org has no account (it does not exist)."""
-    attributes = update(
-        ACCOUNT,
-        TableName=_table(),
-        Key=_account_key(entry.org_id),
-        UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry",
-        ConditionExpression="attribute_exists(sk)",
-        ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(CREDITED)),
-        ReturnValues="UPDATED_NEW",
-    )
+    ACCOUNT fails if the org has no account (it does not exist). Safe to retry, as `debit`."""
+    try:
+        attributes = update(
+            ACCOUNT,
+            TableName=_table(),
+            Key=_account_key(entry.org_id),
+            UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry",
+            ConditionExpression=f"attribute_exists(sk) AND {_NOT_APPLIED}",
+            ExpressionAttributeValues=values(
+                tokens=entry.tokens, entry=entry.with_status(CREDITED), entryId=entry.entry_id
+            ),
+            ReturnValues="UPDATED_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ConditionFailed as failure:
+        account = failure.old_item(ACCOUNT)
+        if _applied_already(account, entry):
+            return int(account["balance"])
+        raise
     return int(attributes["balance"])
 
 
