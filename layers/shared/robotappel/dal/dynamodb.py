@@ -122,6 +122,14 @@ def query_rows(record: Callable[[Item], R], limit: int, after: Item | None, **re
     return Rows([record(item) for item in page], page[-1]["sk"] if len(items) > limit else None)
 
 
+def query_items(**request: Any) -> Iterator[Item]:
+    """Every item a Query returns (deserialised), read a page (DynamoDB's 1 MB) at a time, as they are used."""
+    pages = client().get_paginator("query").paginate(**request)
+    with unavailable_on_throttling():
+        for page in pages:
+            yield from (from_ddb(item) for item in page["Items"])
+
+
 def update(name: str, **request: Any) -> Item:
     """One UpdateItem; returns its Attributes (deserialised). A failed ConditionExpression is ConditionFailed(name)."""
     try:

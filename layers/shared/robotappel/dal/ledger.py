@@ -27,6 +27,7 @@ from robotappel.dal.dynamodb import (
     Write,
     client,
     from_ddb,
+    query_items,
     query_rows,
     to_ddb,
     unavailable_on_throttling,
@@ -302,18 +303,12 @@ def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
 def holds_opened_before(created_before: str, page_size: int) -> Iterator[LedgerEntry]:
     """The open holds (as the ledger knows them: it trails the accounts by the stream's delay) opened before
     `created_before`, oldest first, read a page at a time; `refund` closes one only if it is still open."""
-    pages = (
-        client()
-        .get_paginator("query")
-        .paginate(
-            TableName=_table(),
-            IndexName=OPEN_HOLDS_INDEX,
-            KeyConditionExpression="#openHold = :held AND createdAt < :before",
-            ExpressionAttributeNames={"#openHold": OPEN_HOLD},
-            ExpressionAttributeValues=values(held=HELD, before=created_before),
-            PaginationConfig={"PageSize": page_size},
-        )
+    items = query_items(
+        TableName=_table(),
+        IndexName=OPEN_HOLDS_INDEX,
+        KeyConditionExpression="#openHold = :held AND createdAt < :before",
+        ExpressionAttributeNames={"#openHold": OPEN_HOLD},
+        ExpressionAttributeValues=values(held=HELD, before=created_before),
+        Limit=page_size,
     )
-    with unavailable_on_throttling():
-        for page in pages:
-            yield from (LedgerEntry.from_attributes(from_ddb(item)) for item in page["Items"])
+    return (LedgerEntry.from_attributes(item) for item in items)

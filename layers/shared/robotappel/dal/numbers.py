@@ -31,6 +31,7 @@ from robotappel.dal.dynamodb import (
     Write,
     client,
     from_ddb,
+    query_items,
     query_rows,
     to_ddb,
     unavailable_on_throttling,
@@ -47,8 +48,10 @@ if TYPE_CHECKING:
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
 CALL_MEMORY_SECONDS = 7 * 24 * 3600
-# openWork of a client phone whose verification (or the hold that pays for it) is not settled yet.
-OPEN_VERIFICATION = "verification"
+# openWork (GSI byOpenWork) of a client phone whose verification (or the hold that pays for it) is not settled
+# yet, and of a purchase under way.
+OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
+OPEN_WORK_INDEX = "byOpenWork"
 
 # Names of transaction parts whose condition a use case may ask about.
 NUMBER = "number"
@@ -57,10 +60,6 @@ CLIENT_PHONE_GUARD = "client_phone_guard"
 LINKED_CLIENT_PHONE = "linked_client_phone"
 CALL_MARKER = "call_marker"
 PURCHASE_INTENT = "purchase_intent"
-
-OPEN_WORK_INDEX = "byOpenWork"
-# openWork values: a purchase under way, a client phone waiting for its verification.
-PURCHASE, VERIFICATION = "purchase", "verification"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
 
@@ -205,9 +204,7 @@ def _guard_sk(e164: str) -> str:
 
 
 def _query(**kwargs: Any) -> list[NumberRecord]:
-    with unavailable_on_throttling():
-        pages = client().get_paginator("query").paginate(TableName=_table(), **kwargs)
-        return [_record(from_ddb(item)) for page in pages for item in page["Items"]]
+    return [_record(item) for item in query_items(TableName=_table(), **kwargs)]
 
 
 def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Rows[NumberRecord]:
@@ -308,21 +305,10 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
     )
 
 
-def open_verifications() -> Iterator[list[ClientPhoneRecord]]:
-    """The client phones with work left open (GSI byOpenWork), oldest first, a page (DynamoDB's 1 MB) at a time."""
-    with unavailable_on_throttling():
-        pages = (
-            client()
-            .get_paginator("query")
-            .paginate(
-                TableName=_table(),
-                IndexName="byOpenWork",
-                KeyConditionExpression="openWork = :work",
-                ExpressionAttributeValues=values(work=OPEN_VERIFICATION),
-            )
-        )
-        for page in pages:
-            yield [ClientPhoneRecord.model_validate(from_ddb(item)) for item in page["Items"]]
+def open_verifications() -> Iterator[ClientPhoneRecord]:
+    """The client phones with work left open (GSI byOpenWork), oldest first, read a page at a time."""
+    for item in _open_work(OPEN_VERIFICATION, "~"):
+        yield ClientPhoneRecord.model_validate(item)
 
 
 def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> RegulatoryDefaultRecord | None:
@@ -332,17 +318,12 @@ def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> 
 
 
 def list_regulatory_defaults(org_id: str) -> list[RegulatoryDefaultRecord]:
-    with unavailable_on_throttling():
-        pages = (
-            client()
-            .get_paginator("query")
-            .paginate(
-                TableName=_table(),
-                KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues=values(org=org_id, prefix="regulatory#"),
-            )
-        )
-        return [RegulatoryDefaultRecord.model_validate(from_ddb(item)) for page in pages for item in page["Items"]]
+    items = query_items(
+        TableName=_table(),
+        KeyConditionExpression="orgId = :org AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues=values(org=org_id, prefix="regulatory#"),
+    )
+    return [RegulatoryDefaultRecord.model_validate(item) for item in items]
 
 
 def put_regulatory_default(record: RegulatoryDefaultRecord) -> None:
@@ -504,7 +485,7 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
 
 def open_purchase_intents(created_before: str) -> Iterator[PurchaseIntentRecord]:
     """The purchases under way since before `created_before`, oldest first, read a page at a time."""
-    for item in _open_work(PURCHASE, created_before):
+    for item in _open_work(OPEN_PURCHASE, created_before):
         yield PurchaseIntentRecord.model_validate(item)
 
 
@@ -512,26 +493,20 @@ def holds_of_open_work() -> set[str]:
     """The entry ids of the holds that open work (purchases, pending verifications) will settle or refund."""
     return {
         str(item["hold"]["entryId"])
-        for kind in (PURCHASE, VERIFICATION)
+        for kind in (OPEN_PURCHASE, OPEN_VERIFICATION)
         for item in _open_work(kind, "~")  # "~" sorts after every ISO time: all of them
         if item.get("hold")
     }
 
 
 def _open_work(kind: str, created_before: str) -> Iterator[Item]:
-    pages = (
-        client()
-        .get_paginator("query")
-        .paginate(
-            TableName=_table(),
-            IndexName=OPEN_WORK_INDEX,
-            KeyConditionExpression="openWork = :kind AND createdAt < :before",
-            ExpressionAttributeValues=values(kind=kind, before=created_before),
-        )
+    """The items with open work of `kind` created before `created_before` (GSI byOpenWork), oldest first."""
+    return query_items(
+        TableName=_table(),
+        IndexName=OPEN_WORK_INDEX,
+        KeyConditionExpression="openWork = :kind AND createdAt < :before",
+        ExpressionAttributeValues=values(kind=kind, before=created_before),
     )
-    with unavailable_on_throttling():
-        for page in pages:
-            yield from (from_ddb(item) for item in page["Items"])
 
 
 def all_live_twilio_numbers() -> Iterator[TwilioNumberRecord]:

@@ -98,8 +98,8 @@ def _caller_ids_at_twilio(out_of_time: OutOfTime) -> tuple[list[CallerId], bool]
 
 def _open_client_phones(out_of_time: OutOfTime) -> list[ClientPhoneRecord]:
     phones: list[ClientPhoneRecord] = []
-    for page in numbers.open_verifications():
-        phones += page
+    for phone in numbers.open_verifications():
+        phones.append(phone)
         if out_of_time():
             break
     return phones
