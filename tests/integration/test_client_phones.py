@@ -1,7 +1,6 @@
 """Client phones (addClientPhone, validationStatus, getAllClientPhoneNumbers, deletePhoneNumber) against moto
 and the Twilio emulator."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.fixtures.twilio import verified_caller_id_sid
 from tests.iam.calls import made_by_the_test
 
 CALLBACK_URL = VALIDATION_STATUS_URL
@@ -32,17 +32,6 @@ def verification_callback(emulator: TwilioEmulator, params: dict[str, str], sign
 def pending_record(org: str) -> numbers.ClientPhoneRecord:
     [record] = numbers.list_client_phones(org).records
     return record
-
-
-def verified_caller_id_sid(emulator: TwilioEmulator, phone: str) -> str:
-    """The caller ID the emulator creates once the verification call succeeded (shortly after the request)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for caller_id in emulator.caller_ids():
-            if caller_id["phone_number"] == phone:
-                return str(caller_id["sid"])
-        time.sleep(0.02)
-    raise AssertionError(f"the emulator never verified {phone}")
 
 
 def success_params(emulator: TwilioEmulator, record: numbers.ClientPhoneRecord) -> dict[str, str]:

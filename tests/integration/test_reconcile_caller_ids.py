@@ -1,7 +1,6 @@
 """The caller-ID step of the reconciler (robotappel.reconcile.caller_ids), run as its runner runs it, against moto
 and the Twilio emulator: what a failure between us and Twilio left behind is found and set right, once."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from robotappel.twilio.gateway import ValidationRequest
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.fixtures.twilio import verified_caller_id_sid
 from tests.iam.calls import made_by_the_test
 
 PHONE = "+33612345678"
@@ -44,17 +44,6 @@ def aged(by: timedelta) -> numbers.ClientPhoneRecord:
     return older
 
 
-def caller_id_at_twilio(emulator: TwilioEmulator, phone: str = PHONE) -> str:
-    """The caller ID the emulator creates once its verification call succeeded (shortly after the request)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for caller_id in emulator.caller_ids():
-            if caller_id["phone_number"] == phone:
-                return str(caller_id["sid"])
-        time.sleep(0.02)
-    raise AssertionError(f"the emulator never verified {phone}")
-
-
 def add_whose_answer_is_lost(emulator: TwilioEmulator, phone: str = PHONE) -> HttpResult:
     """An add Twilio carried out, whose answer never reached us."""
     emulator.inject_fault(method="POST", path_pattern=VALIDATION_REQUEST, processed=True)
@@ -70,7 +59,7 @@ def callback(emulator: TwilioEmulator, status: str, phone: str = PHONE) -> None:
         "VerificationStatus": status,
     }
     if status == "success":
-        params["OutgoingCallerIdSid"] = caller_id_at_twilio(emulator, phone)
+        params["OutgoingCallerIdSid"] = verified_caller_id_sid(emulator, phone)
     assert call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, emulator.auth_token, params).status == 200
 
 
@@ -79,7 +68,7 @@ def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
 ) -> None:
     # Given a pending phone Twilio verified, whose callback was lost
     add()
-    caller_id_sid = caller_id_at_twilio(twilio_layer)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE)
     # When the reconciler runs
     findings = reconcile_caller_ids(in_time)
     # Then the phone is verified with its caller ID, and no longer open work
@@ -92,7 +81,7 @@ def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
 def test_a_second_run_finds_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a run that set a verified phone right
     add()
-    caller_id_at_twilio(twilio_layer)
+    verified_caller_id_sid(twilio_layer, PHONE)
     reconcile_caller_ids(in_time)
     # When the reconciler runs again
     # Then there is nothing left to find
@@ -104,7 +93,7 @@ def test_an_add_whose_answer_was_lost_is_verified_and_charged_once_twilio_verifi
 ) -> None:
     # Given an add Twilio carried out but whose answer was lost: pending, the add's hold open (a 502 to the client)
     assert add_whose_answer_is_lost(twilio_layer).status == 502
-    caller_id_at_twilio(twilio_layer)
+    verified_caller_id_sid(twilio_layer, PHONE)
     aged(by=ADD_GRACE * 2)
     assert [entry["status"] for entry in ledger_entries(org)] == ["held"]
     # When the reconciler runs
@@ -119,7 +108,7 @@ def test_an_add_whose_answer_was_lost_is_verified_and_charged_once_twilio_verifi
 def test_a_hold_its_add_may_still_settle_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given an add Twilio carried out, its hold younger than any add runs
     add_whose_answer_is_lost(twilio_layer)
-    caller_id_at_twilio(twilio_layer)
+    verified_caller_id_sid(twilio_layer, PHONE)
     # When the reconciler runs
     # Then it leaves the phone to its add
     assert reconcile_caller_ids(in_time) == {}
@@ -179,7 +168,7 @@ def test_a_phone_its_callback_settled_before_its_add_got_twilios_answer_has_its_
 def test_a_caller_id_of_ours_that_no_client_phone_knows_is_deleted(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a caller ID tagged as ours whose client phone is gone (deleted while Twilio called it)
     gateway.request_caller_id_validation(PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
-    caller_id_sid = caller_id_at_twilio(twilio_layer)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE)
     # When the reconciler runs
     assert reconcile_caller_ids(in_time) == {"unknown_caller_id_deleted": 1}
     # Then nobody can call with it any more
@@ -189,7 +178,7 @@ def test_a_caller_id_of_ours_that_no_client_phone_knows_is_deleted(org: str, twi
 def test_a_caller_id_we_did_not_make_is_kept(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a caller ID added by hand in Twilio's console (no tag of ours)
     gateway.request_caller_id_validation(PHONE, "Added by hand", VALIDATION_STATUS_URL)
-    caller_id_sid = caller_id_at_twilio(twilio_layer)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE)
     # When the reconciler runs
     # Then it is counted, and left as it is
     assert reconcile_caller_ids(in_time) == {"unknown_caller_id_kept": 1}
@@ -209,7 +198,7 @@ def test_a_verified_phones_caller_id_is_left_alone(org: str, twilio_layer: Twili
 def test_a_run_out_of_time_stops_before_changing_anything(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a pending phone Twilio verified
     add()
-    caller_id_at_twilio(twilio_layer)
+    verified_caller_id_sid(twilio_layer, PHONE)
     # When the reconciler runs with no time left
     findings = reconcile_caller_ids(lambda: True)
     # Then it stops at once, and the next run does the work
@@ -260,7 +249,7 @@ def test_after_an_add_whose_answer_was_lost_one_run_leaves_every_caller_id_to_a_
     if then == "callback":
         callback(twilio_layer, "success")
     else:
-        caller_id_at_twilio(twilio_layer)
+        verified_caller_id_sid(twilio_layer, PHONE)
     aged(by=ADD_GRACE * 2)
     # When the reconciler runs once
     reconcile_caller_ids(in_time)
@@ -276,7 +265,7 @@ def test_a_caller_id_deleted_by_the_reconciler_whose_answer_was_lost_is_found_go
 ) -> None:
     # Given a caller ID of ours no client phone knows, and Twilio's answer to its deletion lost
     gateway.request_caller_id_validation(PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
-    caller_id_at_twilio(twilio_layer)
+    verified_caller_id_sid(twilio_layer, PHONE)
     twilio_layer.inject_fault(method="DELETE", path_pattern=r"OutgoingCallerIds/\w+\.json$", processed=True)
     # When the reconciler runs, then again
     first = reconcile_caller_ids(in_time)
