@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from local.server import DevServer
+from robotappel.ids import iso
 from tests.fixtures.server import ROOT, LocalServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
@@ -61,7 +62,7 @@ def test_the_server_runs_the_reconciler_on_its_schedule(scheduled_server: DevSer
         route="POST /phoneNumber/buyTwilioNumberAndActivate",
         tokens=40,
         request_id="died",
-        created_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        created_at=iso(datetime.now(UTC) - timedelta(hours=1)),
     )
     ledger.debit(stale, ledger.HELD)
     # When a few scheduled runs have passed (the first delivers the hold to the ledger, the next refunds it)

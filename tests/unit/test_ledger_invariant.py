@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from robotappel.ids import iso
 from robotappel.reconcile.holds import HOLD_EXPIRY
 from tests.fixtures.ledger import ledger_imbalances
 
@@ -12,7 +13,7 @@ def account(org_id: str, balance: int, **holds: int) -> dict[str, Any]:
 
 
 def entry(org_id: str, entry_id: str, status: str, tokens: int, age: timedelta = timedelta()) -> dict[str, Any]:
-    created_at = (datetime.now(UTC) - age).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created_at = iso(datetime.now(UTC) - age)
     return {"orgId": org_id, "sk": f"ledger#{created_at}#{entry_id}", "entryId": entry_id, "status": status,
             "tokens": tokens, "createdAt": created_at}  # fmt: skip
 
