@@ -52,6 +52,8 @@ CALL_MEMORY_SECONDS = 7 * 24 * 3600
 # yet, and of a purchase under way.
 OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
 OPEN_WORK_INDEX = "byOpenWork"
+# Sorts after every ISO time: "created before" it means all of them.
+ANY_TIME = "~"
 
 # Names of transaction parts whose condition a use case may ask about.
 NUMBER = "number"
@@ -307,7 +309,7 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
 
 def open_verifications() -> Iterator[ClientPhoneRecord]:
     """The client phones with work left open (GSI byOpenWork), oldest first, read a page at a time."""
-    for item in _open_work(OPEN_VERIFICATION, "~"):
+    for item in _open_work(OPEN_VERIFICATION, ANY_TIME):
         yield ClientPhoneRecord.model_validate(item)
 
 
@@ -483,7 +485,7 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     )
 
 
-def open_purchase_intents(created_before: str) -> Iterator[PurchaseIntentRecord]:
+def open_purchase_intents(created_before: str = ANY_TIME) -> Iterator[PurchaseIntentRecord]:
     """The purchases under way since before `created_before`, oldest first, read a page at a time."""
     for item in _open_work(OPEN_PURCHASE, created_before):
         yield PurchaseIntentRecord.model_validate(item)
@@ -494,7 +496,7 @@ def holds_of_open_work() -> set[str]:
     return {
         str(item["hold"]["entryId"])
         for kind in (OPEN_PURCHASE, OPEN_VERIFICATION)
-        for item in _open_work(kind, "~")  # "~" sorts after every ISO time: all of them
+        for item in _open_work(kind, ANY_TIME)
         if item.get("hold")
     }
 

@@ -45,7 +45,7 @@ def reconcile_purchases(out_of_time: Callable[[], bool]) -> dict[str, int]:
 def reconcile_numbers(out_of_time: Callable[[], bool]) -> dict[str, int]:
     """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone."""
     findings = dict.fromkeys(NUMBER_FINDINGS, 0)
-    in_flight = {intent.id for intent in numbers.open_purchase_intents(created_before="~")}
+    in_flight = {intent.id for intent in numbers.open_purchase_intents()}
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
     at_twilio: set[str] = set()
     for number in gateway.all_numbers():
