@@ -44,7 +44,7 @@ class Settings(BaseModel):
     numbers_table: TableName = Field(description="DynamoDB table of client phones and Twilio numbers")
     tokens_table: TableName = Field(description="DynamoDB table of token accounts and their ledger")
     api_keys_table: TableName = Field(description="DynamoDB table of API key hashes")
-    idempotency_table: TableName = Field(description="DynamoDB table of Powertools idempotency records")
+    idempotency_table: TableName = Field(description="DynamoDB table of the purchases' Idempotency-Keys")
     twilio_secret_id: str = Field(min_length=1, description="Secrets Manager id of the Twilio credentials (JSON)")
     twilio_api_base_url: OptionalUrl = Field(
         default="", description="Overrides https://api.twilio.com (the local emulator); empty in AWS"
