@@ -45,6 +45,11 @@ class Settings(BaseModel):
     tokens_table: TableName = Field(description="DynamoDB table of token accounts and their ledger")
     api_keys_table: TableName = Field(description="DynamoDB table of API key hashes")
     idempotency_table: TableName = Field(description="DynamoDB table of Powertools idempotency records")
+    stage: str = Field(
+        default="dev",
+        pattern=r"^[a-z][a-z0-9-]{0,11}$",
+        description="The deployment's stage, in the tag that marks its Twilio resources as its own (twilio/tags.py)",
+    )
     twilio_secret_id: str = Field(min_length=1, description="Secrets Manager id of the Twilio credentials (JSON)")
     twilio_api_base_url: OptionalUrl = Field(
         default="", description="Overrides https://api.twilio.com (the local emulator); empty in AWS"
