@@ -64,6 +64,8 @@ CALL_MARKER = "call_marker"
 PURCHASE_INTENT = "purchase_intent"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
+# A write's condition: its expression, with the attribute names and values it uses.
+_Condition = tuple[str, dict[str, str], dict[str, Any]]
 
 
 # An open hold kept on a record written ahead of Twilio: its ledger entry, stored as the entry's attributes.
@@ -356,21 +358,32 @@ def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
 def replace_client_phone(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
     """`after` in place of `before` (a verification restarted, or the restart taken back); NUMBER fails if the
     stored record is no longer `before`: restarted or settled meanwhile (status, createdAt or hold changed)."""
-    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    condition, names, condition_values = _as_read(before)
     return Write(
         NUMBER,
         {
             "Put": {
                 "TableName": _table(),
                 "Item": to_ddb(after.item()),
-                "ConditionExpression": f"#status = :status AND createdAt = :created AND {same_hold}",
-                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
-                "ExpressionAttributeValues": values(
-                    status=before.status,
-                    created=before.created_at,
-                    **({"entry": before.hold.entry_id} if before.hold else {}),
-                ),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values(**condition_values),
             }
+        },
+    )
+
+
+def _as_read(before: ClientPhoneRecord) -> _Condition:
+    """The condition that the stored client phone is still `before`: same status, same verification (createdAt,
+    a restart's) and same hold. A write conditioned on status alone passes on a phone restarted meanwhile."""
+    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    return (
+        f"#status = :status AND createdAt = :created AND {same_hold}",
+        {"#status": "status", "#hold": "hold"},
+        {
+            "status": before.status,
+            "created": before.created_at,
+            **({"entry": before.hold.entry_id} if before.hold else {}),
         },
     )
 
@@ -560,25 +573,37 @@ def release_twilio_number(record: TwilioNumberRecord, released_at: str) -> list[
 def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:
     """Write what changed from `before` to `after` (attributes set or removed); the condition (`name`) fails if
     the stored record is gone or its status is no longer `before.status` (settled or released meanwhile)."""
+    return _save(before, after, name, ("#status = :expected", {"#status": "status"}, {"expected": before.status}))
+
+
+def save_client_phone_as_read(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
+    """Write what changed from `before` to `after`; NUMBER fails unless the stored phone is still `before` as it was
+    read (status, createdAt, hold): what the reconciler writes, from a read that may be minutes old."""
+    return _save(before, after, NUMBER, _as_read(before))
+
+
+def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Condition) -> Write:
+    expression_of_condition, condition_names, condition_values = condition
     old, new = before.item(), after.item()
     changed = {attribute: value for attribute, value in new.items() if old.get(attribute) != value}
     removed = [attribute for attribute in old if attribute not in new]
+    key = _key(before.org_id, number_sk(before.id))
     if not changed and not removed:  # e.g. unlinking a number that has no link: only the condition remains
         return Write(
             name,
             {
                 "ConditionCheck": {
                     "TableName": _table(),
-                    "Key": _key(before.org_id, number_sk(before.id)),
-                    "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values(expected=before.status),
+                    "Key": key,
+                    "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
+                    "ExpressionAttributeNames": condition_names,
+                    "ExpressionAttributeValues": values(**condition_values),
                 }
             },
         )
     names = {f"#a{i}": attribute for i, attribute in enumerate(changed)}
     names |= {f"#r{i}": attribute for i, attribute in enumerate(removed)}
-    names["#status"] = "status"
+    names |= condition_names
     expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(changed))) if changed else ""
     if removed:
         expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
@@ -587,12 +612,12 @@ def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -
         {
             "Update": {
                 "TableName": _table(),
-                "Key": _key(before.org_id, number_sk(before.id)),
+                "Key": key,
                 "UpdateExpression": expression.strip(),
-                "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
+                "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values(
-                    expected=before.status, **{f"a{i}": value for i, value in enumerate(changed.values())}
+                    **condition_values, **{f"a{i}": value for i, value in enumerate(changed.values())}
                 ),
             }
         },
