@@ -122,6 +122,24 @@ def test_a_credit_adds_to_the_balance_as_a_ledger_entry_with_its_reason(org: str
     )
 
 
+@pytest.mark.parametrize("tokens", ['"100"', "1e3", "100.0", "true"])
+def test_credited_tokens_are_a_json_integer_never_a_string_a_float_or_a_boolean(
+    org: str, admin: str, tokens: str
+) -> None:
+    # When an admin credits org-a with tokens written as something else than a JSON integer
+    result = as_admin("credit_tokens", path_params={"orgId": org}, body=f'{{"tokens": {tokens}, "reason": "x"}}')
+    # Then 422 naming tokens, and nothing is credited
+    assert (result.status, result.body["field"]) == (422, "tokens")
+    assert ledger.get_balance(org) == 100
+
+
+@pytest.mark.parametrize("tokens", ['"100"', "1e3", "true"])
+def test_an_opening_balance_is_a_json_integer(admin: str, tokens: str) -> None:
+    result = as_admin("create_org", body=f'{{"orgId": "org-new", "tokens": {tokens}}}')
+    assert (result.status, result.body["field"]) == (422, "tokens")
+    assert not ledger.account_exists("org-new")
+
+
 def test_a_credit_to_an_unknown_org_is_404_and_creates_nothing(admin: str) -> None:
     result = as_admin("credit_tokens", path_params={"orgId": "org-ghost"}, body={"tokens": 5, "reason": "gift"})
     assert (result.status, result.body["error"]) == (404, "org_not_found")
