@@ -17,6 +17,9 @@ class CreateOrgDto(BaseModel):
     tokens: int = Field(
         default=0, ge=0, le=1_000_000_000, strict=True, description="Opening balance, credited to the ledger"
     )
+    operator: bool = Field(
+        default=False, strict=True, description="An operator org (the platform's staff): the only orgs with admin keys"
+    )
 
 
 class OrgCreated(BaseModel):
