@@ -290,7 +290,9 @@ class DevServer:
         from robotappel_admin.onboarding import onboard  # needs the environment set above
 
         for org in self.orgs:
-            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key)
+            # An admin's org is an operator org: only those hold admin keys.
+            operator = org.role == "admin"
+            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key, operator=operator)
 
     def stage_environment(self) -> dict[str, str]:
         """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""
