@@ -1,5 +1,6 @@
 """What a first deploy into a fresh AWS account needs from template.yaml and the workflows (#23), read from them."""
 
+import json
 import os
 import re
 import subprocess
@@ -8,6 +9,7 @@ from typing import Any
 import yaml
 
 from local import template
+from tests.iam import deployed
 
 WORKFLOWS = template.ROOT / ".github" / "workflows"
 
@@ -47,3 +49,42 @@ def test_make_builds_its_venv_with_the_python_of_the_lambda_runtime() -> None:
     )
     # Then it is the runtime's
     assert shown.stdout.strip() == runtime_python()
+
+
+# The properties that name a resource in its account and region (none set: CloudFormation makes a unique name).
+NAME_PROPERTIES = {
+    "AWS::ApiGateway::RestApi": "Name",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Scheduler::Schedule": "Name",
+}
+
+
+def named_as(value: Any, stage: str) -> str:
+    """A name as a stage's stack resolves it: the Stage parameter, the stack's name, and a resource's name
+    (CloudFormation's, which starts with the stack's name)."""
+    stack = f"robotappel-phone-numbers-{stage}"
+    text = json.dumps(value).replace('{"Ref": "Stage"}', stage).replace("${Stage}", stage)
+    return re.sub(r"\$\{(AWS::StackName|[A-Za-z0-9]+)\}", lambda ref: f"{stack}-{ref[1]}", text)
+
+
+def deployed_names(stage: str) -> dict[str, str]:
+    """Logical id -> the name the template gives a resource, as the stage's stack resolves it."""
+    resources = deployed.translate(template.load(), {**deployed.PARAMETERS, "Stage": stage})["Resources"]
+    return {
+        logical_id: named_as(resource["Properties"][NAME_PROPERTIES[resource["Type"]]], stage)
+        for logical_id, resource in resources.items()
+        if NAME_PROPERTIES.get(resource["Type"]) in resource.get("Properties", {})
+    }
+
+
+def test_two_stages_in_one_account_and_region_name_nothing_alike() -> None:
+    # Given the resources of the dev and the prod stack as the SAM transform makes them, and the names they are given
+    dev, prod = deployed_names("dev"), deployed_names("prod")
+    # Then none is the same in both (the second stack would fail to create)
+    assert dev
+    assert [logical_id for logical_id, name in dev.items() if prod.get(logical_id) == name] == []
