@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, fiel
 
 from robotappel.models.phone import (
     DEFAULT_COUNTRY,
+    FRENCH_REGIONS,
     AutomatedCalling,
     CountryCode,
     E164Number,
@@ -15,7 +16,9 @@ from robotappel.models.phone import (
 
 BundleSid = Annotated[str, Field(pattern=r"^BU[0-9a-fA-F]{32}$", examples=["BU" + "0123456789abcdef" * 2])]
 AddressSid = Annotated[str, Field(pattern=r"^AD[0-9a-fA-F]{32}$", examples=["AD" + "0123456789abcdef" * 2])]
-FRENCH_MOBILES_REFUSED = "French mobile numbers may not place automated calls (Twilio's France terms, Arcep)"
+FRENCH_MOBILES_REFUSED = (
+    "French mobile numbers, metropolitan or overseas, may not place automated calls (Twilio's France terms)"
+)
 
 
 def _https(url: HttpUrl | None) -> HttpUrl | None:
@@ -53,14 +56,14 @@ class InboundParamsDto(BaseModel):
     @classmethod
     def _no_french_mobiles(cls, value: NumberType, info: ValidationInfo) -> NumberType:
         # Twilio's France terms forbid automated calls from mobile numbers.
-        if value == "mobile" and info.data.get("countryCode") == "FR":
+        if value == "mobile" and info.data.get("countryCode") in FRENCH_REGIONS:
             raise ValueError(FRENCH_MOBILES_REFUSED)
         return value
 
     @field_validator("phoneNumber")
     @classmethod
     def _no_french_mobile_asked_by_number(cls, value: str | None) -> str | None:
-        if value and country_of(value) == "FR" and number_type(value) == "mobile":
+        if value and country_of(value) in FRENCH_REGIONS and number_type(value) == "mobile":
             raise ValueError(FRENCH_MOBILES_REFUSED)
         return value
 
