@@ -66,6 +66,23 @@ def test_overseas_french_mobiles_asked_for_by_number_are_refused(phone_number: s
     assert error.value.errors()[0]["loc"] == ("phoneNumber",)
 
 
+@pytest.mark.parametrize("country", ["FR", "GB", "GP"])
+def test_an_area_code_outside_the_us_and_canada_is_refused_naming_area_code(country: str) -> None:
+    # Given a purchase naming an area code for a country that has none at Twilio
+    # When it is read
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(countryCode=country, areaCode="1")
+    # Then it is refused naming areaCode, and says where area codes apply
+    [problem] = error.value.errors()
+    assert problem["loc"] == ("areaCode",)
+    assert "US and Canada" in problem["msg"]
+
+
+@pytest.mark.parametrize("country", ["US", "CA"])
+def test_an_area_code_of_the_us_or_canada_is_accepted(country: str) -> None:
+    assert InboundParamsDto(countryCode=country, areaCode="415").areaCode == "415"
+
+
 def test_mobile_numbers_of_other_countries_are_allowed() -> None:
     assert InboundParamsDto(countryCode="GB", numberType="mobile").numberType == "mobile"
 
