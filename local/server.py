@@ -276,7 +276,9 @@ class DevServer:
         return {
             **environment,
             **self.aws.environment(),
+            # The emulator serves both of Twilio's hosts.
             "TWILIO_API_BASE_URL": self.twilio_base_url,
+            "TWILIO_NUMBERS_BASE_URL": self.twilio_base_url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "SAM_CLI_TELEMETRY": "0",
         }

@@ -221,8 +221,9 @@ def test_buy_tries_the_next_candidate_when_the_first_is_taken_meanwhile(org: str
         ({"phoneNumber": "not a number"}, "phoneNumber"),
         ({"voiceUrl": "http://voice.example.test/inbound"}, "voiceUrl"),
         ({"clientPhoneNumber": CLIENT_PHONE}, "clientPhoneNumber"),
+        ({"countryCode": "FR", "areaCode": "1"}, "areaCode"),
     ],
-    ids=["fr-mobile", "short-e164", "garbage-e164", "http-voice-url", "unknown-client-phone"],
+    ids=["fr-mobile", "short-e164", "garbage-e164", "http-voice-url", "unknown-client-phone", "fr-area-code"],
 )
 def test_buy_with_an_invalid_field_is_422_naming_it_before_any_twilio_call(
     org: str, twilio_layer: TwilioEmulator, body: dict[str, str], field: str

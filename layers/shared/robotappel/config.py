@@ -63,6 +63,9 @@ class Settings(BaseModel):
     twilio_api_base_url: OptionalUrl = Field(
         default="", description="Overrides https://api.twilio.com (the local emulator); empty in AWS"
     )
+    twilio_numbers_base_url: OptionalUrl = Field(
+        default="", description="Overrides https://numbers.twilio.com (the local emulator); empty in AWS"
+    )
     public_base_url: OptionalUrl = Field(
         default="", description="URL Twilio calls back (and signs): custom domain; empty = the stage's own URL"
     )
