@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from robotappel.api.bodies import read_bodies_as_json
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
@@ -49,10 +50,11 @@ def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 def _parse_json_body(text: str) -> Any:
     """json.loads failing only with JSONDecodeError, the one error Powertools answers as an invalid body (422): a
-    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, hence a 500."""
+    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, and JSON nested
+    deeper than the interpreter recurses a RecursionError, hence a 500."""
     try:
         return json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise json.JSONDecodeError(str(error), text, 0) from error
 
 
@@ -63,6 +65,7 @@ def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayR
     Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
     route_costs()
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json_body)
+    read_bodies_as_json(app)
     register_error_handlers(app)
     if admin_only:
         app.use(middlewares=[require_admin])

@@ -6,6 +6,7 @@ sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
+sk = "verificationcalls#<e164>"  when the org last had Twilio call this phone to verify it (expires after a while)
 sk = "regulatory#<country>#<numberType>"   the org's default bundle (and address) for purchases of that kind
 sk = "intent#<id>"          a purchase under way (write-ahead): written with its hold before Twilio is asked,
                             replaced by number#<id> when it is recorded; one left behind is the reconciler's
@@ -43,7 +44,7 @@ from robotappel.models.phone import NumberType
 from robotappel.paging import MAX_LIMIT
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, PutTypeDef
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
@@ -61,6 +62,7 @@ TOMBSTONE = "tombstone"
 CLIENT_PHONE_GUARD = "client_phone_guard"
 LINKED_CLIENT_PHONE = "linked_client_phone"
 CALL_MARKER = "call_marker"
+VERIFICATION_CALLS = "verification_calls"
 PURCHASE_INTENT = "purchase_intent"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
@@ -179,6 +181,17 @@ def _record(item: Item) -> NumberRecord:
     return TwilioNumberRecord.model_validate(item)
 
 
+class VerificationCalls(BaseModel):
+    """When an org had Twilio call one phone to verify it (ISO times, oldest first); `version` counts the writes."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True)
+
+    org_id: str
+    phone_number: str
+    times: tuple[str, ...] = ()
+    version: int = 0
+
+
 def _table() -> str:
     return get_settings().numbers_table
 
@@ -205,6 +218,10 @@ def _intent_sk(number_id: str) -> str:
 
 def _guard_sk(e164: str) -> str:
     return f"clientphone#{e164}"
+
+
+def _verification_calls_sk(e164: str) -> str:
+    return f"verificationcalls#{e164}"
 
 
 def _query(**kwargs: Any) -> list[NumberRecord]:
@@ -266,6 +283,37 @@ def find_client_phone(org_id: str, e164: str) -> ClientPhoneRecord | None:
         return None
     record = get_number(org_id, from_ddb(guard["Item"])["numberId"])
     return record if isinstance(record, ClientPhoneRecord) else None
+
+
+def verification_calls(org_id: str, e164: str) -> VerificationCalls:
+    """The org's verification calls to this phone, read consistently (the next add decides on them)."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, _verification_calls_sk(e164)), ConsistentRead=True
+        )
+    if "Item" not in response:
+        return VerificationCalls(org_id=org_id, phone_number=e164)
+    return VerificationCalls.model_validate({**from_ddb(response["Item"]), "phoneNumber": e164})
+
+
+def save_verification_calls(before: VerificationCalls, times: tuple[str, ...], expires_at: int) -> Write:
+    """`times` in place of `before.times`; VERIFICATION_CALLS fails if another add wrote them since they were read.
+    The item may expire at `expires_at`, when none of them counts any more."""
+    after = before.model_copy(update={"times": times, "version": before.version + 1})
+    # No phoneNumber attribute: the item stays out of GSI byPhoneNumber, which finds the records of a number.
+    item = {
+        **after.model_dump(by_alias=True, exclude={"phone_number"}),
+        "sk": _verification_calls_sk(before.phone_number),
+    }
+    item |= {"times": list(times), "expiresAt": expires_at}
+    put: PutTypeDef = {"TableName": _table(), "Item": to_ddb(item), "ConditionExpression": "attribute_not_exists(sk)"}
+    if before.version:
+        put |= {
+            "ConditionExpression": "attribute_not_exists(sk) OR #version = :version",  # or expired meanwhile
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": values(version=before.version),
+        }
+    return Write(VERIFICATION_CALLS, {"Put": put})
 
 
 def find_linked_twilio_number(org_id: str, client_e164: str) -> TwilioNumberRecord | None:
