@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
+from robotappel.tenants.api_keys import require_live_admin_key
 from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
@@ -42,8 +43,10 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 
 def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """403 for a member key, before the route does anything."""
-    caller_of(app).require_admin()
+    """403 for a member key, 401 for an admin key that is no longer valid, before the route does anything."""
+    caller = caller_of(app)
+    caller.require_admin()
+    require_live_admin_key(caller)
     return next_middleware(app)
 
 

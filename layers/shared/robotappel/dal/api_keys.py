@@ -88,6 +88,13 @@ def find(api_key: str) -> ApiKeyRecord | None:
     return ApiKeyRecord.from_item(item) if item else None
 
 
+def find_by_id(key_id: str) -> ApiKeyRecord | None:
+    """The key with this id, as it is now (consistent reads); None if there is none."""
+    pointer = _get(_key_id_item(key_id))
+    item = _get(pointer["keyOf"]) if pointer else None
+    return ApiKeyRecord.from_item(item) if item else None
+
+
 def put(api_key: str, record: ApiKeyRecord) -> None:
     """Store a new key (its hash) and its keyId, if its org exists and, for an admin key, is an operator org:
     ledger.ACCOUNT fails if it is not (with the account, if there is one), KEY if this key is stored already."""

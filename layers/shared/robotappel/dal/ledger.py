@@ -222,6 +222,15 @@ def account_still_exists(org_id: str, *, operator: bool = False) -> Write:
     return Write(ACCOUNT, {"ConditionCheck": check})
 
 
+def is_operator(org_id: str) -> bool:
+    """Whether the org exists and is an operator org, as it is now (a consistent read)."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(), Key=_account_key(org_id), ProjectionExpression=OPERATOR, ConsistentRead=True
+        )
+    return from_ddb(response.get("Item", {})).get(OPERATOR) is True
+
+
 def open_account(org_id: str, created_at: str, opening: LedgerEntry | None, *, operator: bool = False) -> None:
     """Create an org's account, with `opening` credited (its ledger entry) when there is one; an operator org's
     says so (`operator`: it may hold admin keys).
