@@ -8,6 +8,7 @@ import pytest
 
 from local.lambda_runtime import REGION
 from robotappel.dal import api_keys, ledger
+from robotappel.tenants.api_keys import revoke_api_key
 from tests.fixtures.aws import issue_key, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, invoke, run_handler
 from tests.iam import calls
@@ -146,6 +147,26 @@ def test_an_opening_balance_is_a_json_integer(admin: str, tokens: str) -> None:
     result = as_admin("create_org", body=f'{{"orgId": "org-new", "tokens": {tokens}}}')
     assert (result.status, result.body["field"]) == (422, "tokens")
     assert not ledger.account_exists("org-new")
+
+
+def test_a_credit_records_the_admin_key_that_made_it_in_its_ledger_entry_and_log(
+    org: str, admin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the logs captured at production's level
+    caplog.set_level(logging.INFO)
+    # When an admin credits org-a
+    result = as_admin("credit_tokens", path_params={"orgId": org}, body={"tokens": 5, "reason": "gift"})
+    # Then the ledger entry and the log line name the admin's key
+    [entry] = [e for e in ledger_entries(org, credits=True) if e["entryId"] == result.body["entryId"]]
+    assert entry["byKeyId"] == key_id_of("admin-key")
+    [line] = [record.__dict__ for record in caplog.records if record.getMessage() == "tokens credited"]
+    assert line["byKeyId"] == key_id_of("admin-key")
+
+
+def test_an_opening_balance_records_the_admin_key_that_created_the_org(admin: str) -> None:
+    as_admin("create_org", body={"orgId": "org-new", "tokens": 5})
+    [entry] = ledger_entries("org-new", credits=True)
+    assert entry["byKeyId"] == key_id_of("admin-key")
 
 
 def test_a_credit_to_an_unknown_org_is_404_and_creates_nothing(admin: str) -> None:
@@ -358,6 +379,38 @@ def test_revoking_a_key_flushes_the_stages_authorizer_cache(admin: str) -> None:
     stage = event["requestContext"]
     flushed = f"::/restapis/{stage['apiId']}/stages/{stage['stage']}/cache/authorizers"
     assert any(c.action == "apigateway:DELETE" and c.resource.endswith(flushed) for c in made)
+
+
+def test_a_key_records_the_admin_keys_that_issued_and_revoked_it_in_its_record_and_logs(
+    admin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the logs captured at production's level, and org-new
+    caplog.set_level(logging.INFO)
+    open_org("org-new", 0)
+    # When an admin issues it a key, then revokes it
+    key = issued("org-new")
+    as_admin("revoke_api_key", path_params={"keyId": key["keyId"]})
+    # Then the key's record and both log lines name the admin's key
+    by = key_id_of("admin-key")
+    record = api_keys.find_by_id(key["keyId"])
+    assert record is not None
+    assert (record.issued_by_key_id, record.revoked_by_key_id) == (by, by)
+    logged = {record.getMessage(): record.__dict__ for record in caplog.records}
+    assert logged["API key issued"]["byKeyId"] == logged["API key revoked"]["byKeyId"] == by
+
+
+def test_revoking_a_key_again_keeps_the_first_revocation_and_its_key(admin: str) -> None:
+    # Given a key of org-new revoked by the operators' tool (no key)
+    open_org("org-new", 0)
+    key = issued("org-new")
+    first = revoke_api_key(key["keyId"])
+    # When an admin revokes it again
+    again = as_admin("revoke_api_key", path_params={"keyId": key["keyId"]})
+    # Then the first revocation stands: its time, and no admin key named
+    record = api_keys.find_by_id(key["keyId"])
+    assert record is not None
+    assert (again.status, again.body["revokedAt"]) == (200, first.revokedAt)
+    assert record.revoked_by_key_id is None
 
 
 def test_revoking_a_key_twice_keeps_the_first_revocation_time(admin: str) -> None:

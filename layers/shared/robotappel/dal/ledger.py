@@ -3,7 +3,7 @@
 sk = "account"                     -> {balance, createdAt, operatorOrg, lastEntry, "hold#<entryId>": tokens (one per
                                       open hold)}
 sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded|credited, requestId,
-                                      reason (credits), openHold ("held", while held: GSI byOpenHold), ...}
+                                      reason and byKeyId (credits), openHold ("held", while held: GSI byOpenHold), ...}
 
 The account item is the organisation: it is created once, when the org is (`open_account`), and an org without
 one does not exist (`account_exists`).
@@ -64,6 +64,7 @@ class LedgerEntry:
     request_id: str
     created_at: str
     reason: str | None = None
+    by_key_id: str | None = None  # a credit's: the admin key that made it (None: the operators' tool, the seed)
 
     @property
     def sk(self) -> str:
@@ -82,6 +83,7 @@ class LedgerEntry:
             "requestId": self.request_id,
             "createdAt": self.created_at,
             **({"reason": self.reason} if self.reason is not None else {}),
+            **({"byKeyId": self.by_key_id} if self.by_key_id is not None else {}),
         }
 
     @classmethod
@@ -94,6 +96,7 @@ class LedgerEntry:
             request_id=item["requestId"],
             created_at=item["createdAt"],
             reason=item.get("reason"),
+            by_key_id=item.get("byKeyId"),
         )
 
     def with_status(self, status: str) -> Item:

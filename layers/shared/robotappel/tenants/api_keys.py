@@ -21,11 +21,19 @@ def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def issue_api_key(org_id: str, dto: IssueApiKeyDto, api_key: str | None = None) -> ApiKeyIssued:
-    """A new key for an existing org: a random one, or `api_key` when given (the local seed's fixed keys)."""
+def issue_api_key(
+    org_id: str, dto: IssueApiKeyDto, api_key: str | None = None, by_key_id: str | None = None
+) -> ApiKeyIssued:
+    """A new key for an existing org: a random one, or `api_key` when given (the local seed's fixed keys), issued by
+    the admin key `by_key_id` (None: the operators' tool)."""
     key = api_key or new_api_key()
     record = ApiKeyRecord(
-        key_id=new_id("key"), org_id=org_id, role=dto.role, created_at=now_iso(), hint=key[-HINT_LENGTH:]
+        key_id=new_id("key"),
+        org_id=org_id,
+        role=dto.role,
+        created_at=now_iso(),
+        hint=key[-HINT_LENGTH:],
+        issued_by_key_id=by_key_id,
     )
     try:
         api_keys.put(key, record)
@@ -37,7 +45,10 @@ def issue_api_key(org_id: str, dto: IssueApiKeyDto, api_key: str | None = None) 
         if failure.failed(api_keys.KEY):
             raise Conflict("This API key is issued already.", code="api_key_exists") from failure
         raise
-    logger.info("API key issued", extra={"keyId": record.key_id, "keyOrgId": org_id, "keyRole": dto.role})
+    logger.info(
+        "API key issued",
+        extra={"keyId": record.key_id, "keyOrgId": org_id, "keyRole": dto.role, "byKeyId": by_key_id},
+    )
     return ApiKeyIssued(keyId=record.key_id, apiKey=key, orgId=org_id, role=dto.role, createdAt=record.created_at)
 
 
@@ -63,11 +74,12 @@ def list_api_keys(org_id: str) -> list[ApiKeyInfo]:
     return [_info(record) for record in api_keys.list_for_org(org_id)]
 
 
-def revoke_api_key(key_id: str) -> ApiKeyRevoked:
-    record = api_keys.revoke(key_id, now_iso())
+def revoke_api_key(key_id: str, by_key_id: str | None = None) -> ApiKeyRevoked:
+    """Revoke a key, by the admin key `by_key_id` (None: the operators' tool)."""
+    record = api_keys.revoke(key_id, now_iso(), by_key_id)
     if record is None or record.revoked_at is None:
         raise NotFound(f"No API key {key_id}.", code="api_key_not_found")
-    logger.info("API key revoked", extra={"keyId": key_id, "keyOrgId": record.org_id})
+    logger.info("API key revoked", extra={"keyId": key_id, "keyOrgId": record.org_id, "byKeyId": by_key_id})
     return ApiKeyRevoked(keyId=record.key_id, revokedAt=record.revoked_at)
 
 
