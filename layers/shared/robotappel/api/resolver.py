@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from robotappel.api.bodies import read_bodies_as_json
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
@@ -67,6 +68,7 @@ def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayR
     Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
     route_costs()
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json_body)
+    read_bodies_as_json(app)
     register_error_handlers(app)
     if admin_only:
         app.use(middlewares=[require_admin])

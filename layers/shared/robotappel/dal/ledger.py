@@ -53,6 +53,7 @@ OPEN_HOLD, OPEN_HOLDS_INDEX = "openHold", "byOpenHold"
 # Names of the writes whose condition a caller may ask about.
 ACCOUNT = "account"
 CHARGE = "charge"
+REFUND = "refund"
 
 
 @dataclass(frozen=True)
@@ -193,14 +194,24 @@ def settle(entry: LedgerEntry) -> Write:
 
 def refund(entry: LedgerEntry) -> None:
     """Give a hold's tokens back (once, whatever retries: the hold is closed in the same write)."""
-    update(
-        ACCOUNT,
-        TableName=_table(),
-        Key=_account_key(entry.org_id),
-        UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
-        ConditionExpression="attribute_exists(#hold)",
-        ExpressionAttributeNames={"#hold": entry.hold_attribute},
-        ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
+    update(ACCOUNT, **refund_with(entry).request["Update"])
+
+
+def refund_with(entry: LedgerEntry) -> Write:
+    """`refund` as a part of the transaction of the state change it goes with (REFUND fails if the hold is closed
+    already): the record lets go of its hold in the same write, so nothing can come in between."""
+    return Write(
+        REFUND,
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _account_key(entry.org_id),
+                "UpdateExpression": "SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
+                "ConditionExpression": "attribute_exists(#hold)",
+                "ExpressionAttributeNames": {"#hold": entry.hold_attribute},
+                "ExpressionAttributeValues": values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
+            }
+        },
     )
 
 
