@@ -3,7 +3,7 @@
 sk = "account"                     -> {balance, createdAt, operatorOrg, lastEntry, "hold#<entryId>": tokens (one per
                                       open hold)}
 sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded|credited, requestId,
-                                      reason (credits), openHold ("held", while held: GSI byOpenHold), ...}
+                                      reason and byKeyId (credits), openHold ("held", while held: GSI byOpenHold), ...}
 
 The account item is the organisation: it is created once, when the org is (`open_account`), and an org without
 one does not exist (`account_exists`).
@@ -65,6 +65,7 @@ class LedgerEntry:
     request_id: str
     created_at: str
     reason: str | None = None
+    by_key_id: str | None = None  # a credit's: the admin key that made it (None: the operators' tool, the seed)
 
     @property
     def sk(self) -> str:
@@ -83,6 +84,7 @@ class LedgerEntry:
             "requestId": self.request_id,
             "createdAt": self.created_at,
             **({"reason": self.reason} if self.reason is not None else {}),
+            **({"byKeyId": self.by_key_id} if self.by_key_id is not None else {}),
         }
 
     @classmethod
@@ -95,6 +97,7 @@ class LedgerEntry:
             request_id=item["requestId"],
             created_at=item["createdAt"],
             reason=item.get("reason"),
+            by_key_id=item.get("byKeyId"),
         )
 
     def with_status(self, status: str) -> Item:
@@ -231,6 +234,15 @@ def account_still_exists(org_id: str, *, operator: bool = False) -> Write:
         check["ConditionExpression"] += f" AND {OPERATOR} = :operator"
         check["ExpressionAttributeValues"] = values(operator=True)
     return Write(ACCOUNT, {"ConditionCheck": check})
+
+
+def is_operator(org_id: str) -> bool:
+    """Whether the org exists and is an operator org, as it is now (a consistent read)."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(), Key=_account_key(org_id), ProjectionExpression=OPERATOR, ConsistentRead=True
+        )
+    return from_ddb(response.get("Item", {})).get(OPERATOR) is True
 
 
 def open_account(org_id: str, created_at: str, opening: LedgerEntry | None, *, operator: bool = False) -> None:
