@@ -248,9 +248,11 @@ def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Ro
 
 
 # ------------------------------------------------------------------ reads
-def get_number(org_id: str, number_id: str) -> NumberRecord | None:
+def get_number(org_id: str, number_id: str, *, consistent: bool = False) -> NumberRecord | None:
     with unavailable_on_throttling():
-        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, number_sk(number_id)), ConsistentRead=consistent
+        )
     return _record(from_ddb(response["Item"])) if "Item" in response else None
 
 
