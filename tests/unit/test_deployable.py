@@ -10,6 +10,7 @@ import yaml
 
 from local import template
 from tests.iam import deployed
+from tests.unit.test_template_is_the_source_of_truth import named
 
 WORKFLOWS = template.ROOT / ".github" / "workflows"
 
@@ -88,3 +89,21 @@ def test_two_stages_in_one_account_and_region_name_nothing_alike() -> None:
     # Then none is the same in both (the second stack would fail to create)
     assert dev
     assert [logical_id for logical_id, name in dev.items() if prod.get(logical_id) == name] == []
+
+
+def test_a_compensation_failure_logged_by_any_function_reaches_the_alarm() -> None:
+    # Given the alarm on compensation failures, and the metric filters of the template
+    alarm = template.resources("AWS::CloudWatch::Alarm")["CompensationFailuresAlarm"]["Properties"]
+    watched = (alarm["Namespace"], alarm["MetricName"])
+    log_groups = {
+        name: group["Properties"]["LogGroupName"] for name, group in template.resources("AWS::Logs::LogGroup").items()
+    }
+    counted = {
+        str(log_groups[str(named(filter_["Properties"]["LogGroupName"]))]["Fn::Sub"])
+        for filter_ in template.resources("AWS::Logs::MetricFilter").values()
+        if "COMPENSATION_FAILED" in filter_["Properties"]["FilterPattern"]
+        and {(t["MetricNamespace"], t["MetricName"]) for t in filter_["Properties"]["MetricTransformations"]}
+        == {watched}
+    }
+    # Then the lines of every function (buy, update and delete log them) are counted into the watched metric
+    assert counted == {f"/aws/lambda/${{{name}}}" for name in template.functions()}
