@@ -107,3 +107,16 @@ def test_a_compensation_failure_logged_by_any_function_reaches_the_alarm() -> No
     }
     # Then the lines of every function (buy, update and delete log them) are counted into the watched metric
     assert counted == {f"/aws/lambda/${{{name}}}" for name in template.functions()}
+
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:robotappel/twilio-dev-AbCdEf"
+
+
+def test_the_twilio_secret_is_accepted_only_as_a_full_arn() -> None:
+    # Given the parameter's pattern (CloudFormation matches the whole value)
+    pattern = template.load()["Parameters"]["TwilioSecretArn"]["AllowedPattern"]
+    # Then the secret's full ARN is accepted; its name, or an ARN without the random suffix, is refused at deploy
+    assert re.fullmatch(pattern, SECRET_ARN)
+    assert re.fullmatch(pattern, deployed.PARAMETERS["TwilioSecretArn"])
+    assert not re.fullmatch(pattern, "robotappel/twilio-dev")
+    assert not re.fullmatch(pattern, SECRET_ARN.removesuffix("-AbCdEf"))
