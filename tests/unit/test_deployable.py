@@ -120,3 +120,20 @@ def test_the_twilio_secret_is_accepted_only_as_a_full_arn() -> None:
     assert re.fullmatch(pattern, deployed.PARAMETERS["TwilioSecretArn"])
     assert not re.fullmatch(pattern, "robotappel/twilio-dev")
     assert not re.fullmatch(pattern, SECRET_ARN.removesuffix("-AbCdEf"))
+
+
+def test_a_stage_can_be_deployed_without_reserving_concurrency() -> None:
+    # Given the template's switch, and the functions that reserve concurrency
+    loaded = template.load()
+    reserving = {
+        name: function["Properties"]["ReservedConcurrentExecutions"]
+        for name, function in template.resources("AWS::Serverless::Function").items()
+        if "ReservedConcurrentExecutions" in function["Properties"]
+    }
+    # Then each reserves only under a condition that is true only when ReservedConcurrency is "on"
+    assert reserving
+    for name, reserved in reserving.items():
+        condition, _, otherwise = reserved["Fn::If"]
+        assert loaded["Conditions"][condition] == {"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "on"]}, name
+        assert otherwise == {"Ref": "AWS::NoValue"}, name
+    assert set(loaded["Parameters"]["ReservedConcurrency"]["AllowedValues"]) == {"on", "off"}
