@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from local import template
+from robotappel.dal import ledger
 from tests.iam import deployed
 from tests.unit.test_template_is_the_source_of_truth import named
 
@@ -137,3 +138,23 @@ def test_a_stage_can_be_deployed_without_reserving_concurrency() -> None:
         assert loaded["Conditions"][condition] == {"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "on"]}, name
         assert otherwise == {"Ref": "AWS::NoValue"}, name
     assert set(loaded["Parameters"]["ReservedConcurrency"]["AllowedValues"]) == {"on", "off"}
+
+
+def test_the_ledger_is_invoked_only_for_account_writes_not_for_the_ledger_items_it_writes() -> None:
+    # Given the mapping of the TokensTable stream to the token ledger
+    [mapping] = template.resources("AWS::Lambda::EventSourceMapping").values()
+    [only] = mapping["Properties"]["FilterCriteria"]["Filters"]
+    # Then Lambda hands it only the records of account items (the only ones that make ledger entries)
+    assert json.loads(only["Pattern"]) == {"dynamodb": {"Keys": {"sk": {"S": [ledger.ACCOUNT_SK]}}}}
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "TokenLedgerFunction"}
+
+
+def test_a_table_throttle_alarm_sums_reads_and_writes_when_only_one_of_them_has_data() -> None:
+    # Given each table's throttle alarm: metric math over its read and write throttle events
+    for name, alarm in template.resources("AWS::CloudWatch::Alarm").items():
+        queries = {query["Id"]: query for query in alarm["Properties"].get("Metrics", [])}
+        expressions = [query["Expression"] for query in queries.values() if "Expression" in query]
+        # Then every metric the expression adds is filled with 0 where it has no datapoint
+        for expression in expressions:
+            added = [term.strip() for term in expression.split("+")]
+            assert added == [f"FILL({query}, 0)" for query in queries if "MetricStat" in queries[query]], name
