@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import boto3
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from boto3.dynamodb.conditions import Key
 
 from local.aws import create_tables
@@ -21,9 +22,10 @@ from local.lambda_runtime import REGION
 from local.streams import StreamDelivery
 from local.twilio_emulator import TwilioEmulator, resources
 from robotappel.config import get_settings
+from robotappel.dal import api_keys
 from robotappel.numbers.verification import VERIFICATION_WINDOW
 from tests.fixtures import boundaries
-from tests.fixtures.aws import VALIDATION_STATUS_URL, consume_with_token_ledger, open_org
+from tests.fixtures.aws import VALIDATION_STATUS_URL, consume_with_token_ledger, issue_key, open_org
 from tests.fixtures.boundaries import Boundaries, Killed
 from tests.fixtures.clock import Clock
 from tests.fixtures.invariants import Snapshot, read_snapshot
@@ -31,6 +33,7 @@ from tests.fixtures.lambdas import api_event, call_webhook, invoke, load_functio
 from tests.fixtures.reconciler import RUN_SECONDS
 
 ORGS = ("org-a", "org-b")
+OPERATORS, OPERATOR_KEY = "org-ops", "ops-key"  # who credits the orgs (an admin key, checked at every call)
 PHONES = ("+33612345601", "+33612345602")  # both orgs may add both
 OPENING_TOKENS = 200
 BUY = {"countryCode": "US", "areaCode": "415"}
@@ -89,6 +92,11 @@ class World:
         )
         for org in ORGS:
             open_org(org, OPENING_TOKENS)
+        open_org(OPERATORS, 0, operator=True)
+        issue_key(OPERATORS, OPERATOR_KEY, role="admin")
+        operator_key = api_keys.find(OPERATOR_KEY)
+        assert operator_key is not None
+        self.operator_key_id = operator_key.key_id
 
     def _fresh_tables(self) -> None:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -173,11 +181,16 @@ class World:
                 return "the function died"
 
     def quietly(self, happening: Happening) -> None:
-        """`happening` as another invocation that races the one a fault is in (it meets no fault itself)."""
+        """`happening` as another invocation that races the one a fault is in (it meets no fault itself). On Lambda
+        each runs in its own process; here the one in the middle must not leave the other Powertools' event and
+        context, which Powertools keeps on a class (BaseRouter) for the invocation being handled."""
+        event, context = BaseRouter.current_event, BaseRouter.lambda_context
         try:
             happening.run(self)
         except Killed:
             raise AssertionError("a request run meanwhile has no fault") from None
+        finally:
+            BaseRouter.current_event, BaseRouter.lambda_context = event, context
 
 
 # -------------------------------------------------------------------- the things that can happen
@@ -255,8 +268,9 @@ class Credit(Story):
     def run(self, world: World) -> str:
         return world.request(
             "credit_tokens",
-            "org-ops",
+            OPERATORS,
             role="admin",
+            key_id=world.operator_key_id,
             path_params={"orgId": self.org},
             body={"tokens": self.tokens, "reason": "model top-up"},
         )
