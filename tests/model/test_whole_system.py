@@ -21,13 +21,12 @@ from datetime import timedelta
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, Phase, note, settings
+from hypothesis import HealthCheck, Phase, assume, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from local.twilio_emulator import TwilioEmulator
 from local.twilio_emulator import api as emulator_api
-from robotappel.config import get_settings
 from robotappel.numbers.verification import VERIFICATION_WINDOW
 from robotappel.reconcile.caller_ids import ADD_GRACE
 from robotappel.reconcile.holds import HOLD_EXPIRY
@@ -68,12 +67,10 @@ PROFILE = os.environ.get("MODEL_PROFILE", "ci")
 # (MODEL_UNRESTRICTED=1 lifts every restriction: to see them, or to check that a fix holds).
 UNRESTRICTED = os.environ.get("MODEL_UNRESTRICTED") == "1"
 KNOWN_BUGS = {
-    # #21 item 2: an entry retried by botocore after it applied, with another write in between, applies twice
-    # (debit, credit); a refund retried so fails its condition and the route answers 500.
-    "retried after applied": not UNRESTRICTED,
-    # Found by this model (#21): a DynamoDB failure on the Idempotency-Key's record (Powertools'
-    # IdempotencyPersistenceLayerError) answers 500, not 503.
-    "idempotency record fails": not UNRESTRICTED,
+    # Found by this model (#21, not in the issue's list): an update whose function dies after Twilio applied it
+    # (or whose restore fails) leaves Twilio's voiceUrl or friendlyName different from the record, for ever:
+    # nothing reconciles them. SPEC: "the record always says what Twilio holds". Related to item 5.
+    "update dies after Twilio": not UNRESTRICTED,
 }
 # Every profile: no deadline (a step runs several handlers), no example database (CI reproduces from the seed).
 settings.register_profile("model", deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -115,13 +112,19 @@ troubles = st.one_of(
     st.builds(Trouble, st.sampled_from((DYNAMODB_FAILS, DYNAMODB_APPLIES_ANSWER_LOST, DIES)), st.integers(1, 8)),
     st.builds(
         Trouble,
-        st.sampled_from((RACE,) if KNOWN_BUGS["retried after applied"] else (RACE, DYNAMODB_APPLIES_RETRIED)),
+        st.sampled_from((RACE, DYNAMODB_APPLIES_RETRIED)),
         st.integers(1, 8),
         happenings,
     ),
 )
 
 STATS = Stats()
+
+
+def known_bug(happening: Happening, trouble: Trouble | None) -> bool:
+    """The combinations of KNOWN_BUGS the model leaves out."""
+    dies = trouble is not None and trouble.kind == DIES
+    return KNOWN_BUGS["update dies after Twilio"] and isinstance(happening, Update) and dies
 
 
 class WholeSystem(RuleBasedStateMachine):
@@ -138,6 +141,7 @@ class WholeSystem(RuleBasedStateMachine):
 
     @rule(happening=happenings, trouble=troubles)
     def happens(self, happening: Happening, trouble: Trouble | None) -> None:
+        assume(not known_bug(happening, trouble))
         STATS.steps += 1
         answer = self.world.perform(happening, trouble)
         note(f"{happening!r}{f' with {trouble!r}' if trouble else ''} -> {answer}")
@@ -168,8 +172,6 @@ def model(aws: dict[str, str], twilio_layer: TwilioEmulator, monkeypatch: pytest
     WholeSystem.emulator = twilio_layer
     WholeSystem.boundaries = Boundaries()
     WholeSystem.boundaries.install(monkeypatch)
-    if KNOWN_BUGS["idempotency record fails"]:
-        WholeSystem.boundaries.spared_tables.add(get_settings().idempotency_table)
     load_functions()
     WholeSystem.clock = Clock()
     WholeSystem.clock.install(monkeypatch)
