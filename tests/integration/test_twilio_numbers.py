@@ -300,9 +300,9 @@ def test_a_number_linked_while_its_client_phone_is_deleted_loses_the_link_with_t
     phone_id = add_client_phone()
     find_caller_id = gateway.find_caller_id
 
-    def linked_meanwhile(phone_number: str) -> Any:
+    def linked_meanwhile(phone_number: str, tagged_for: str | None = None) -> Any:
         assert update(number["id"], {"clientPhoneNumber": CLIENT_PHONE}).status == 200
-        return find_caller_id(phone_number)
+        return find_caller_id(phone_number, tagged_for)
 
     monkeypatch.setattr(gateway, "find_caller_id", linked_meanwhile)
     # When the delete commits
