@@ -548,6 +548,16 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     )
 
 
+def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
+    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before)
+
+
+def purchase_intent(item: Item) -> PurchaseIntentRecord:
+    return PurchaseIntentRecord.model_validate(item)
+
+
 def open_purchase_intents(created_before: str = ANY_TIME) -> Iterator[PurchaseIntentRecord]:
     """The purchases under way since before `created_before`, oldest first, read a page at a time."""
     for item in _open_work(OPEN_PURCHASE, created_before):
