@@ -280,6 +280,8 @@ class DevServer:
             # The emulator serves both of Twilio's hosts.
             "TWILIO_API_BASE_URL": self.twilio_base_url,
             "TWILIO_NUMBERS_BASE_URL": self.twilio_base_url,
+            # API Gateway's management API: this gateway answers FlushStageAuthorizersCache (local.gateway).
+            "AWS_ENDPOINT_URL_API_GATEWAY": self.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "SAM_CLI_TELEMETRY": "0",
         }

@@ -58,7 +58,7 @@ class Settings(BaseModel):
     numbers_table: TableName = Field(description="DynamoDB table of client phones and Twilio numbers")
     tokens_table: TableName = Field(description="DynamoDB table of token accounts and their ledger")
     api_keys_table: TableName = Field(description="DynamoDB table of API key hashes")
-    idempotency_table: TableName = Field(description="DynamoDB table of Powertools idempotency records")
+    idempotency_table: TableName = Field(description="DynamoDB table of the purchases' Idempotency-Keys")
     stage: str = Field(
         default="dev",
         pattern=r"^[a-z][a-z0-9-]{0,11}$",

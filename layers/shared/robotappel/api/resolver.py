@@ -13,6 +13,7 @@ from robotappel.api.bodies import read_bodies_as_json
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
+from robotappel.tenants.api_keys import require_live_admin_key
 from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
@@ -43,8 +44,10 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 
 def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """403 for a member key, before the route does anything."""
-    caller_of(app).require_admin()
+    """403 for a member key, 401 for an admin key that is no longer valid, before the route does anything."""
+    caller = caller_of(app)
+    caller.require_admin()
+    require_live_admin_key(caller)
     return next_middleware(app)
 
 
