@@ -550,6 +550,16 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     )
 
 
+def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
+    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before)
+
+
+def purchase_intent(item: Item) -> PurchaseIntentRecord:
+    return PurchaseIntentRecord.model_validate(item)
+
+
 def find_purchase(org_id: str, number_id: str) -> TwilioNumberRecord | PurchaseIntentRecord | None:
     """Where the purchase of `number_id` stands, read consistently: its number (live, or released since), its
     intent (under way, or left to the reconciler), or None (never written, or closed without a number)."""
