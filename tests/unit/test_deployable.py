@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 from local import template
+from robotappel.dal import ledger
 from tests.iam import deployed
+from tests.unit.test_template_is_the_source_of_truth import named
 
 WORKFLOWS = template.ROOT / ".github" / "workflows"
 
@@ -94,9 +96,11 @@ def test_a_compensation_failure_logged_by_any_function_reaches_the_alarm() -> No
     # Given the alarm on compensation failures, and the metric filters of the template
     alarm = template.resources("AWS::CloudWatch::Alarm")["CompensationFailuresAlarm"]["Properties"]
     watched = (alarm["Namespace"], alarm["MetricName"])
-    log_groups = template.resources("AWS::Logs::LogGroup")
+    log_groups = {
+        name: group["Properties"]["LogGroupName"] for name, group in template.resources("AWS::Logs::LogGroup").items()
+    }
     counted = {
-        str(log_groups[filter_["Properties"]["LogGroupName"]["Ref"]]["Properties"]["LogGroupName"]["Fn::Sub"])
+        str(log_groups[str(named(filter_["Properties"]["LogGroupName"]))]["Fn::Sub"])
         for filter_ in template.resources("AWS::Logs::MetricFilter").values()
         if "COMPENSATION_FAILED" in filter_["Properties"]["FilterPattern"]
         and {(t["MetricNamespace"], t["MetricName"]) for t in filter_["Properties"]["MetricTransformations"]}
@@ -117,3 +121,40 @@ def test_the_twilio_secret_is_accepted_only_as_a_full_arn() -> None:
     assert re.fullmatch(pattern, deployed.PARAMETERS["TwilioSecretArn"])
     assert not re.fullmatch(pattern, "robotappel/twilio-dev")
     assert not re.fullmatch(pattern, SECRET_ARN.removesuffix("-AbCdEf"))
+
+
+def test_a_stage_can_be_deployed_without_reserving_concurrency() -> None:
+    # Given the template's switch, and the functions that reserve concurrency
+    loaded = template.load()
+    reserving = {
+        name: function["Properties"]["ReservedConcurrentExecutions"]
+        for name, function in template.resources("AWS::Serverless::Function").items()
+        if "ReservedConcurrentExecutions" in function["Properties"]
+    }
+    # Then each reserves only under a condition that is true only when ReservedConcurrency is "on"
+    assert reserving
+    for name, reserved in reserving.items():
+        condition, _, otherwise = reserved["Fn::If"]
+        assert loaded["Conditions"][condition] == {"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "on"]}, name
+        assert otherwise == {"Ref": "AWS::NoValue"}, name
+    assert set(loaded["Parameters"]["ReservedConcurrency"]["AllowedValues"]) == {"on", "off"}
+
+
+def test_the_ledger_is_invoked_only_for_account_writes_not_for_the_ledger_items_it_writes() -> None:
+    # Given the mapping of the TokensTable stream to the token ledger
+    [mapping] = template.resources("AWS::Lambda::EventSourceMapping").values()
+    [only] = mapping["Properties"]["FilterCriteria"]["Filters"]
+    # Then Lambda hands it only the records of account items (the only ones that make ledger entries)
+    assert json.loads(only["Pattern"]) == {"dynamodb": {"Keys": {"sk": {"S": [ledger.ACCOUNT_SK]}}}}
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "TokenLedgerFunction"}
+
+
+def test_a_table_throttle_alarm_sums_reads_and_writes_when_only_one_of_them_has_data() -> None:
+    # Given each table's throttle alarm: metric math over its read and write throttle events
+    for name, alarm in template.resources("AWS::CloudWatch::Alarm").items():
+        queries = {query["Id"]: query for query in alarm["Properties"].get("Metrics", [])}
+        expressions = [query["Expression"] for query in queries.values() if "Expression" in query]
+        # Then every metric the expression adds is filled with 0 where it has no datapoint
+        for expression in expressions:
+            added = [term.strip() for term in expression.split("+")]
+            assert added == [f"FILL({query}, 0)" for query in queries if "MetricStat" in queries[query]], name

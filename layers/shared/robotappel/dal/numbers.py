@@ -248,9 +248,11 @@ def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Ro
 
 
 # ------------------------------------------------------------------ reads
-def get_number(org_id: str, number_id: str) -> NumberRecord | None:
+def get_number(org_id: str, number_id: str, *, consistent: bool = False) -> NumberRecord | None:
     with unavailable_on_throttling():
-        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, number_sk(number_id)), ConsistentRead=consistent
+        )
     return _record(from_ddb(response["Item"])) if "Item" in response else None
 
 
@@ -533,17 +535,33 @@ def put_purchase_intent(intent: PurchaseIntentRecord) -> None:
 
 def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     """The intent settled (recorded, or known never to have reached Twilio); PURCHASE_INTENT fails if another
-    process settled it already."""
+    process settled it already, even if a retry of its Idempotency-Key wrote it again since (with another hold)."""
     return Write(
         PURCHASE_INTENT,
         {
             "Delete": {
                 "TableName": _table(),
                 "Key": _key(intent.org_id, _intent_sk(intent.id)),
-                "ConditionExpression": "attribute_exists(sk)",
+                "ConditionExpression": "#hold.entryId = :entry",
+                "ExpressionAttributeNames": {"#hold": "hold"},
+                "ExpressionAttributeValues": values(entry=intent.hold.entry_id),
             }
         },
     )
+
+
+def find_purchase(org_id: str, number_id: str) -> TwilioNumberRecord | PurchaseIntentRecord | None:
+    """Where the purchase of `number_id` stands, read consistently: its number (live, or released since), its
+    intent (under way, or left to the reconciler), or None (never written, or closed without a number)."""
+    for sk in (number_sk(number_id), released_sk(number_id), _intent_sk(number_id)):
+        with unavailable_on_throttling():
+            response = client().get_item(TableName=_table(), Key=_key(org_id, sk), ConsistentRead=True)
+        if "Item" in response:
+            item = from_ddb(response["Item"])
+            if sk.startswith("intent#"):
+                return PurchaseIntentRecord.model_validate(item)
+            return TwilioNumberRecord.model_validate(item)
+    return None
 
 
 def open_purchase_intents(created_before: str = ANY_TIME) -> Iterator[PurchaseIntentRecord]:

@@ -30,6 +30,8 @@ from robotappel.errors import DomainError
 from robotappel.ids import now_iso
 from robotappel.numbers.verification import expired
 from robotappel.observability import logger
+from robotappel.reconcile import destroy
+from robotappel.reconcile.destroy import Brake
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import CallerId
 from robotappel.twilio.tags import record_id_of
@@ -50,8 +52,10 @@ FINDINGS = (
 )
 
 
-def reconcile_caller_ids(out_of_time: OutOfTime) -> dict[str, int]:
-    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind."""
+def reconcile_caller_ids(out_of_time: OutOfTime, brake: Brake | None = None) -> dict[str, int]:
+    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind.
+    Caller IDs are deleted through `destroy`, on proof and within the run's `brake`."""
+    brake = brake or Brake()
     findings: Counter[str] = Counter()
     caller_ids, listed_all = _caller_ids_at_twilio(out_of_time)
     open_phones = _open_client_phones(out_of_time)
@@ -61,7 +65,7 @@ def reconcile_caller_ids(out_of_time: OutOfTime) -> dict[str, int]:
             return dict(findings)
         pending = _pending_phone_of(caller_id, open_phones)
         if pending is None:
-            _count(findings, _unknown, caller_id)
+            _count(findings, _unknown, caller_id, brake)
         else:
             at_twilio.add(pending.id)
             _count(findings, _verified_late, pending, caller_id)
@@ -139,16 +143,17 @@ def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
     return "hold_refunded" if _close(phone, _refund(phone)) else None
 
 
-def _unknown(caller_id: CallerId) -> str | None:
-    phones = [record for record in numbers.find_by_phone_number(caller_id.phone_number) if record.kind == "client"]
-    if any(phone.status in ("pending", "verified") for phone in phones):
+def _unknown(caller_id: CallerId, brake: Brake) -> str | None:
+    owners = numbers.find_by_phone_number(caller_id.phone_number)
+    if any(owner.kind == "client" and owner.status in ("pending", "verified") for owner in owners):
         return None
     if record_id_of(caller_id.friendly_name) is None:
         logger.warning("a caller ID no client phone knows, not ours: kept", extra={"callerIdSid": caller_id.sid})
         return "unknown_caller_id_kept"
-    logger.warning("deleting a caller ID of ours that no client phone knows", extra={"callerIdSid": caller_id.sid})
-    gateway.delete_caller_id(caller_id.sid)
-    return "unknown_caller_id_deleted"
+    deleted = destroy.delete_orphan_caller_id(
+        fetched=gateway.fetch_caller_id(caller_id.sid), owners=owners, brake=brake
+    )
+    return "unknown_caller_id_deleted" if deleted else None
 
 
 def _hold_may_be_settled_by_its_add(phone: ClientPhoneRecord) -> bool:
