@@ -44,8 +44,8 @@ $(VENV)/.installed: pyproject.toml uv.lock $(VENV)/.python-$(PYTHON_VERSION)
 run: install ## Serve the API on http://127.0.0.1:$${PORT:-3000} (SAM's API Gateway emulator, moto, Twilio emulator)
 	$(BIN)/python -m local.server
 
-reconcile: install ## One reconciler run now, on the running make run (which also runs it every RECONCILE_EVERY_SECONDS)
-	@$(BIN)/python -m local.reconcile
+reconcile: install ## One reconciler run now, on the running make run (which also runs it every RECONCILE_EVERY_SECONDS); DRY_RUN=1 destroys nothing
+	@DRY_RUN=$(DRY_RUN) $(BIN)/python -m local.reconcile
 
 invoke: install ## One function on one event, offline: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json
 	@$(BIN)/python -m local.invoke "$(FUNCTION)" "$(EVENT)"

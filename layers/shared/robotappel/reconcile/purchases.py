@@ -15,15 +15,17 @@ from datetime import UTC, datetime
 
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, transact
-from robotappel.ids import iso, now_iso
+from robotappel.ids import iso
 from robotappel.observability import logger
-from robotappel.reconcile import holds
+from robotappel.reconcile import destroy, holds
+from robotappel.reconcile.destroy import Brake
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import record_id_of
 
 PURCHASE_FINDINGS = ("purchase_recorded_late", "purchase_never_made")
-NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept", "gone_number_marked_released")
+LISTED_NOTHING = "twilio_listed_nothing"
+NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept", "gone_number_marked_released", LISTED_NOTHING)
 
 
 def reconcile_purchases(out_of_time: Callable[[], bool]) -> dict[str, int]:
@@ -42,8 +44,10 @@ def reconcile_purchases(out_of_time: Callable[[], bool]) -> dict[str, int]:
     return findings
 
 
-def reconcile_numbers(out_of_time: Callable[[], bool]) -> dict[str, int]:
-    """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone."""
+def reconcile_numbers(out_of_time: Callable[[], bool], brake: Brake | None = None) -> dict[str, int]:
+    """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone.
+    What it destroys, it destroys through `destroy`, on proof and within the run's `brake`."""
+    brake = brake or Brake()
     findings = dict.fromkeys(NUMBER_FINDINGS, 0)
     in_flight = {intent.id for intent in numbers.open_purchase_intents()}
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
@@ -59,40 +63,59 @@ def reconcile_numbers(out_of_time: Callable[[], bool]) -> dict[str, int]:
             logger.warning("a Twilio number no record knows, not ours to release", extra={"sid": number.sid})
             findings["unknown_number_kept"] += 1
         elif record_id not in in_flight and number.date_created and number.date_created < settled_before:
-            logger.warning("releasing our number that no record knows", extra={"sid": number.sid})
-            gateway.release_number(number.sid)
-            findings["orphan_number_released"] += 1
+            released = destroy.release_orphan_number(
+                fetched=gateway.fetch_number(number.sid),
+                owners=numbers.find_by_phone_number(number.phone_number),
+                brake=brake,
+            )
+            findings["orphan_number_released"] += released
     for record in numbers.all_live_twilio_numbers():
         if out_of_time():
             break
+        if not at_twilio and not findings[LISTED_NOTHING]:
+            # Every number gone at once is a wrong account or a failed listing, not a fact: nothing is released.
+            brake.stop(LISTED_NOTHING)
+            findings[LISTED_NOTHING] = 1
         if record.phone_number_sid not in at_twilio and record.created_at < iso(settled_before):
-            _mark_released(record)
-            findings["gone_number_marked_released"] += 1
+            marked = destroy.mark_number_released(
+                record=numbers.get_number(record.org_id, record.id, consistent=True),
+                sid=record.phone_number_sid,
+                fetched=gateway.fetch_number(record.phone_number_sid),
+                brake=brake,
+            )
+            findings["gone_number_marked_released"] += marked
     return findings
 
 
-def _mark_released(record: numbers.TwilioNumberRecord) -> None:
-    """Twilio no longer has the number (released, or its release's answer was lost): the record says so."""
-    try:
-        transact(numbers.release_twilio_number(record, now_iso()))
-    except ConditionFailed:
-        return  # released or changed meanwhile
-    logger.warning(
-        "a number gone at Twilio marked released", extra={"numberId": record.id, "sid": record.phone_number_sid}
-    )
-
-
 def _record_late(intent: numbers.PurchaseIntentRecord, bought: IncomingNumber) -> None:
+    """The number recorded, charged, and linked to the intent's client phone the way a purchase links it (the
+    link counted on the phone's guard): a phone deleted meanwhile leaves the number recorded unlinked."""
     record = intent.recorded_as(bought.phone_number, bought.sid, bought.voice_url)
-    settle = [numbers.put_twilio_number(record), numbers.close_purchase_intent(intent)]
-    try:
-        transact([*settle, ledger.settle(intent.hold)])
-    except ConditionFailed as failure:
-        if failure.failed(numbers.PURCHASE_INTENT):
-            return  # settled meanwhile by another run
-        # The hold is closed already: the number is recorded all the same, uncharged (logged for billing).
-        logger.warning("late purchase recorded without its charge", extra={"numberId": intent.id})
-        transact(settle)
+    charge = [ledger.settle(intent.hold)]
+    link = (
+        [numbers.link_to_client_phone(intent.org_id, record.client_phone_number)] if record.client_phone_number else []
+    )
+    while True:
+        settle = [numbers.put_twilio_number(record), numbers.close_purchase_intent(intent)]
+        try:
+            transact([*settle, *charge, *link])
+            break
+        except ConditionFailed as failure:
+            if failure.failed(numbers.PURCHASE_INTENT):
+                return  # settled meanwhile by another run
+            unlinked = bool(link) and failure.failed(numbers.LINKED_CLIENT_PHONE)
+            uncharged = bool(charge) and failure.failed(ledger.CHARGE)
+            if not (unlinked or uncharged):
+                raise
+            if unlinked:
+                logger.warning(
+                    "late purchase recorded unlinked: its client phone is gone", extra={"numberId": intent.id}
+                )
+                record, link = record.model_copy(update={"client_phone_number": None}), []
+            if uncharged:
+                # The hold is closed already: the number is recorded all the same, uncharged (logged for billing).
+                logger.warning("late purchase recorded without its charge", extra={"numberId": intent.id})
+                charge = []
     logger.info("purchase recorded late", extra={"numberId": intent.id, "intentOrgId": intent.org_id})
 
 

@@ -18,15 +18,13 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from robotappel.config import get_settings
 from robotappel.errors import NotFound
 from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
-from robotappel.twilio.client import get_twilio_client, get_twilio_credentials
+from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
-NUMBERS_API_URL = "https://numbers.twilio.com"
 PAGE_SIZE = 1000  # Twilio's largest page: the reconciler lists whole accounts
 
 _NUMBER_LISTS: dict[str, str] = {
@@ -84,6 +82,14 @@ def caller_id_pages() -> Iterator[list[CallerId]]:
     while page is not None:
         yield [_caller_id(resource) for resource in page]
         page = _call(functools.partial(_next_page, page))
+
+
+def fetch_caller_id(sid: str) -> CallerId | None:
+    """The caller ID `sid` as Twilio holds it now; None when Twilio has no such caller ID."""
+    try:
+        return _caller_id(_call(lambda client: client.outgoing_caller_ids(sid).fetch()))
+    except NotFound:
+        return None
 
 
 def delete_caller_id(sid: str) -> bool:
@@ -147,6 +153,19 @@ def all_numbers() -> Iterator[IncomingNumber]:
         page = _call(functools.partial(_next_page, page))
 
 
+def fetch_number(sid: str) -> IncomingNumber | None:
+    """The number `sid` as Twilio holds it now; None when Twilio has no such number."""
+    try:
+        return _incoming_number(_call(lambda client: client.incoming_phone_numbers(sid).fetch()))
+    except NotFound:
+        return None
+
+
+def account_sid() -> str:
+    """The SID of the Twilio account the credentials open."""
+    return get_twilio_credentials().account_sid
+
+
 def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
     updated = _call(
         lambda client: client.incoming_phone_numbers(sid).update(
@@ -167,7 +186,7 @@ def fetch_bundle_status(sid: str) -> str | None:
 
     A plain request through the client: the SDK's `numbers` domain is left out of the Lambda build (Makefile).
     """
-    url = f"{_numbers_api_url()}/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}"
+    url = f"{NUMBERS_API_URL}/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}"
     try:
         bundle = _call(lambda client: _json_of(client.request("GET", url)))
     except NotFound:
@@ -194,11 +213,6 @@ def _delete(operation: Callable[[Client], object]) -> bool:
     except NotFound:
         return False
     return True
-
-
-def _numbers_api_url() -> str:
-    # The base URL that stands in for api.twilio.com (the local emulator) serves Twilio's Numbers API too.
-    return get_settings().twilio_api_base_url.rstrip("/") or NUMBERS_API_URL
 
 
 def _json_of(response: Response) -> dict[str, Any]:
