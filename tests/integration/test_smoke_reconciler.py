@@ -55,3 +55,19 @@ def test_a_reconciler_whose_last_run_failed_fails(cloudwatch: Any) -> None:
     ran(cloudwatch, "Errors", minutes_ago=3)
     with pytest.raises(smoke.SmokeFailed, match="failed 1 of its last 1 runs"):
         smoke.reconciler_last_run(cloudwatch, RECONCILER, NOW)
+
+
+def test_after_a_first_deploy_the_smoke_test_waits_for_the_first_run() -> None:
+    # Given a reconciler that has not run yet, then has
+    answers = iter([smoke.SmokeFailed("ReconcilerFunction has not run"), "ran"])
+
+    def look() -> str:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    waited: list[float] = []
+    # Then the smoke test waits a minute and finds the run
+    assert smoke.first_reconciler_run(look, waited.append) == "ran"
+    assert waited == [60]
