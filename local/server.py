@@ -149,11 +149,12 @@ class DevServer:
             self._scheduler.start()
         return self
 
-    def run_scheduled(self, logical_id: str) -> Any:
-        """One run of a scheduled function, as EventBridge invokes it; what it wrote reaches the stream consumers."""
+    def run_scheduled(self, logical_id: str, event: dict[str, Any] | None = None) -> Any:
+        """One run of a scheduled function, as EventBridge invokes it (with `event`, {} by default); what it wrote
+        reaches the stream consumers."""
         if self.gateway is None:
             raise RuntimeError("The server is not started")
-        result = self.gateway.invoke_function(logical_id, {})
+        result = self.gateway.invoke_function(logical_id, event or {})
         self._deliver_streams()
         return result
 
@@ -247,12 +248,12 @@ class DevServer:
 
     def _add_scheduled_route(self, gateway: LocalApiGateway) -> None:
         """POST /_local/scheduled/<LogicalId>: a scheduled function run now (`make reconcile`); local only."""
-        from flask import jsonify
+        from flask import jsonify, request
 
         def run_now(logical_id: str) -> Any:
             if logical_id not in template.scheduled_functions():
                 return jsonify(error="not_found", message=f"No scheduled function {logical_id}."), 404
-            return jsonify(self.run_scheduled(logical_id))
+            return jsonify(self.run_scheduled(logical_id, request.get_json(silent=True)))
 
         gateway.app.add_url_rule(SCHEDULED_PATH, "run_scheduled", run_now, methods=["POST"])
 

@@ -78,6 +78,13 @@ class Settings(BaseModel):
         default=HttpUrl("https://voice.robotappel.com/twilio/inbound"),
         description="Default VoiceUrl of bought numbers: the platform's inbound voice webhook",
     )
+    reconcile_max_destructive: NonNegativeInt = Field(
+        default=10,
+        description="The reconciler's brake: at most this many releases, deletions and records marked released a run",
+    )
+    reconcile_dry_run: bool = Field(
+        default=False, description="The reconciler reports what it would destroy and destroys nothing"
+    )
     token_costs: dict[str, NonNegativeInt] = Field(
         default_factory=dict, description="Per-deployment overrides of route costs, JSON {routeKey: tokens}"
     )

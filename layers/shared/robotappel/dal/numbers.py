@@ -250,9 +250,11 @@ def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Ro
 
 
 # ------------------------------------------------------------------ reads
-def get_number(org_id: str, number_id: str) -> NumberRecord | None:
+def get_number(org_id: str, number_id: str, *, consistent: bool = False) -> NumberRecord | None:
     with unavailable_on_throttling():
-        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, number_sk(number_id)), ConsistentRead=consistent
+        )
     return _record(from_ddb(response["Item"])) if "Item" in response else None
 
 
@@ -548,6 +550,16 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
             }
         },
     )
+
+
+def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
+    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before)
+
+
+def purchase_intent(item: Item) -> PurchaseIntentRecord:
+    return PurchaseIntentRecord.model_validate(item)
 
 
 def find_purchase(org_id: str, number_id: str) -> TwilioNumberRecord | PurchaseIntentRecord | None:

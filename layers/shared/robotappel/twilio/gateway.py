@@ -90,6 +90,14 @@ def caller_id_pages() -> Iterator[list[CallerId]]:
         page = _call(functools.partial(_next_page, page))
 
 
+def fetch_caller_id(sid: str) -> CallerId | None:
+    """The caller ID `sid` as Twilio holds it now; None when Twilio has no such caller ID."""
+    try:
+        return _caller_id(_call(lambda client: client.outgoing_caller_ids(sid).fetch()))
+    except NotFound:
+        return None
+
+
 def delete_caller_id(sid: str) -> bool:
     """False when Twilio no longer has it: deleting is then already done."""
     return _delete(lambda client: client.outgoing_caller_ids(sid).delete())
@@ -149,6 +157,19 @@ def all_numbers() -> Iterator[IncomingNumber]:
     while page is not None:
         yield from (_incoming_number(number) for number in page)
         page = _call(functools.partial(_next_page, page))
+
+
+def fetch_number(sid: str) -> IncomingNumber | None:
+    """The number `sid` as Twilio holds it now; None when Twilio has no such number."""
+    try:
+        return _incoming_number(_call(lambda client: client.incoming_phone_numbers(sid).fetch()))
+    except NotFound:
+        return None
+
+
+def account_sid() -> str:
+    """The SID of the Twilio account the credentials open."""
+    return get_twilio_credentials().account_sid
 
 
 def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
