@@ -27,7 +27,11 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 .PHONY: install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
+<<<<<<< HEAD
 	build-check bench soak clean artifact artifact-check preflight
+=======
+	build-check bench clean artifact artifact-check preflight smoke
+>>>>>>> main
 
 install: $(VENV)/.installed
 
@@ -104,6 +108,9 @@ artifact-check: artifact ## The artifact's wheels (aarch64/cp313 or pure), sizes
 
 preflight: install ## What an AWS account lacks before a first deploy: make preflight STAGE=dev (README, Deploy)
 	$(BIN)/python -m deploy.preflight --stage $(STAGE)
+
+smoke: install ## The deployed stage, smoke-tested: make smoke STAGE=dev (a whole flow) or STAGE=prod (read-only)
+	$(BIN)/python -m deploy.smoke --stage $(STAGE)
 
 # sam build needs a Python of the template's runtime; build a copy for the local architecture instead, that
 # `make bench` can import.

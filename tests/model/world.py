@@ -30,7 +30,6 @@ from tests.fixtures.boundaries import Boundaries, Killed
 from tests.fixtures.clock import Clock
 from tests.fixtures.invariants import Snapshot, read_snapshot
 from tests.fixtures.lambdas import api_event, call_webhook, invoke, load_function, run_handler
-from tests.fixtures.reconciler import RUN_SECONDS
 
 ORGS = ("org-a", "org-b")
 OPERATORS, OPERATOR_KEY = "org-ops", "ops-key"  # who credits the orgs (an admin key, checked at every call)
@@ -167,7 +166,7 @@ class World:
         return str(records[which % len(records)]["id"]) if records else NO_SUCH_ID
 
     def reconcile(self) -> str:
-        findings = run_handler("reconciler", {}, timeout_seconds=RUN_SECONDS)
+        findings = run_handler("reconciler", {})
         found = {kind: count for kind, count in findings.items() if count}
         return f"ran: {found}" if findings else "another run holds the lease"
 

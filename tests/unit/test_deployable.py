@@ -6,7 +6,7 @@ import re
 import subprocess
 from typing import Any
 
-import yaml
+from samcli.yamlhelper import yaml_parse
 
 from local import template
 from robotappel.dal import ledger
@@ -17,7 +17,7 @@ WORKFLOWS = template.ROOT / ".github" / "workflows"
 
 
 def workflow(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    document: dict[Any, Any] = yaml_parse((WORKFLOWS / name).read_text())
     document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as true
     return document
 
@@ -158,3 +158,54 @@ def test_a_table_throttle_alarm_sums_reads_and_writes_when_only_one_of_them_has_
         for expression in expressions:
             added = [term.strip() for term in expression.split("+")]
             assert added == [f"FILL({query}, 0)" for query in queries if "MetricStat" in queries[query]], name
+
+
+def needs(jobs: dict[str, Any], name: str) -> set[str]:
+    """The jobs `name` waits for, directly or not."""
+    direct = jobs[name].get("needs", [])
+    direct = [direct] if isinstance(direct, str) else direct
+    return set(direct).union(*(needs(jobs, job) for job in direct))
+
+
+def test_nothing_is_deployed_before_the_tests_of_the_same_commit_passed() -> None:
+    # Given the deploy workflow, and the jobs of it that deploy
+    jobs = workflow("deploy.yml")["jobs"]
+    deploying = [name for name, job in jobs.items() if any("sam deploy" in step.get("run", "") for step in steps(job))]
+    testing = {name for name, job in jobs.items() if "make test" in [step.get("run") for step in steps(job)]}
+    # Then each waits for a job that ran make test, and every job checks out the commit of the run
+    assert deploying
+    assert testing
+    for name in deploying:
+        assert needs(jobs, name) & testing, name
+    checkouts = [
+        step for job in jobs.values() for step in steps(job) if step.get("uses", "").startswith("actions/checkout")
+    ]
+    assert all("ref" not in step.get("with", {}) for step in checkouts)
+
+
+def test_the_deploys_tests_are_cis() -> None:
+    # Given CI's test job (pull requests) and the deploy's (main)
+    ci, deploy = workflow("ci.yml")["jobs"]["test"], workflow("deploy.yml")["jobs"]["test"]
+    # Then they run the same steps, so that what a pull request passed is what gates a deploy
+    assert [{k: v for k, v in step.items() if k != "name"} for step in steps(ci)] == [
+        {k: v for k, v in step.items() if k != "name"} for step in steps(deploy)
+    ]
+
+
+def test_the_deploy_smoke_tests_each_stage_it_deployed() -> None:
+    jobs = workflow("deploy.yml")["jobs"]
+    for stage in ("dev", "prod"):
+        runs = [step.get("run", "") for step in steps(jobs[f"deploy-{stage}"])]
+        assert f"make preflight STAGE={stage}" in runs, stage
+        assert runs[-1] == f"make smoke STAGE={stage}", stage
+
+
+def test_the_workflows_deploy_with_the_sam_cli_the_tests_validated_with() -> None:
+    # Given the SAM CLI that uv.lock pins (make install), and every step of the workflows
+    every_step = [
+        step for name in ("ci.yml", "deploy.yml") for job in workflow(name)["jobs"].values() for step in steps(job)
+    ]
+    # Then none installs another (setup-sam's default is the latest), and sam runs from the venv
+    assert not [step for step in every_step if "setup-sam" in step.get("uses", "")]
+    commands = [line for step in every_step for line in step.get("run", "").split("\n")]
+    assert all(".venv/bin/sam" in line for line in commands if re.search(r"(^|\s)sam\s", line))

@@ -116,6 +116,8 @@ class TwilioNumberRecord(_NumberRecord):
     voice_url: str
     client_phone_number: str | None = None
     released_at: str | None = None
+    # How many times the record was changed since it was bought (None: never): an update is conditioned on it.
+    version: int | None = None
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
@@ -550,6 +552,16 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     )
 
 
+def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
+    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before)
+
+
+def purchase_intent(item: Item) -> PurchaseIntentRecord:
+    return PurchaseIntentRecord.model_validate(item)
+
+
 def find_purchase(org_id: str, number_id: str) -> TwilioNumberRecord | PurchaseIntentRecord | None:
     """Where the purchase of `number_id` stands, read consistently: its number (live, or released since), its
     intent (under way, or left to the reconciler), or None (never written, or closed without a number)."""
@@ -636,10 +648,22 @@ def release_twilio_number(record: TwilioNumberRecord, released_at: str) -> list[
     ]
 
 
-def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:
+def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER, *, versioned: bool = False) -> Write:
     """Write what changed from `before` to `after` (attributes set or removed); the condition (`name`) fails if
-    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile)."""
-    return _save(before, after, name, ("#status = :expected", {"#status": "status"}, {"expected": before.status}))
+    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile), and, when
+    `versioned`, if the Twilio number was changed by anyone since `before` was read (its version: every change of
+    a Twilio number counts in it)."""
+    condition = "#status = :expected"
+    names: dict[str, str] = {"#status": "status"}
+    expected: dict[str, Any] = {"expected": before.status}
+    if versioned and isinstance(before, TwilioNumberRecord):
+        names["#version"] = "version"
+        if before.version is None:
+            condition += " AND attribute_not_exists(#version)"
+        else:
+            condition += " AND #version = :version"
+            expected["version"] = before.version
+    return _save(before, after, name, (condition, names, expected))
 
 
 def save_client_phone_as_read(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
@@ -673,6 +697,11 @@ def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Cond
     expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(changed))) if changed else ""
     if removed:
         expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    counted: dict[str, Any] = {}
+    if isinstance(before, TwilioNumberRecord):  # a change a versioned update read before must make it fail
+        names["#version"] = "version"
+        expression += " ADD #version :one"
+        counted["one"] = 1
     return Write(
         name,
         {
@@ -683,7 +712,7 @@ def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Cond
                 "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values(
-                    **condition_values, **{f"a{i}": value for i, value in enumerate(changed.values())}
+                    **condition_values, **counted, **{f"a{i}": value for i, value in enumerate(changed.values())}
                 ),
             }
         },
