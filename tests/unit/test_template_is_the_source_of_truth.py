@@ -33,7 +33,9 @@ def test_every_route_of_the_template_has_a_cost_and_no_cost_names_a_missing_rout
         ("GET /tokens/balance", 0),
         ("GET /tokens/ledger", 0),
         ("POST /phoneNumber/twilio/validationStatus", 0),
+        ("POST /phoneNumber/twilio/validationStatus/{id}", 0),
         ("POST /phoneNumber/twilio/callStatus", 0),
+        ("POST /phoneNumber/twilio/callStatus/{id}", 0),
         ("POST /admin/orgs", 0),
         ("POST /admin/orgs/{orgId}/apiKeys", 0),
         ("GET /admin/orgs/{orgId}/apiKeys", 0),
@@ -47,7 +49,11 @@ def test_costs_are_the_contracts(route_key: str, tokens: int) -> None:
 
 def test_only_the_twilio_webhooks_skip_the_authorizer() -> None:
     public = {route.path for route in template.routes() if not route.authorized}
-    assert public == {"/phoneNumber/twilio/validationStatus", "/phoneNumber/twilio/callStatus"}
+    assert public == {
+        f"/phoneNumber/twilio/{webhook}{record}"
+        for webhook in ("validationStatus", "callStatus")
+        for record in ("", "/{id}")
+    }
 
 
 def test_every_function_has_its_folder_and_an_event() -> None:

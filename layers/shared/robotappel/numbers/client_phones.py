@@ -19,7 +19,7 @@ from robotappel.numbers.call_policy import (
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.verification import expired
-from robotappel.numbers.webhooks import VALIDATION_STATUS_PATH
+from robotappel.numbers.webhooks import validation_status_url
 from robotappel.observability import logger
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
@@ -102,7 +102,7 @@ def _request_validation(ctx: CallContext, record: ClientPhoneRecord, undo: list[
         return gateway.request_caller_id_validation(
             record.phone_number,
             tagged(record.id, record.friendly_name),
-            status_callback=ctx.public_base_url + VALIDATION_STATUS_PATH,
+            status_callback=validation_status_url(ctx.public_base_url, record.id),
         )
     except _REFUSALS:
         _undo_write_ahead(ctx, undo)
