@@ -196,3 +196,12 @@ def test_the_readme_names_every_function_with_its_event() -> None:
     # Then every function of the template is in it, with its event file
     for function in template.functions().values():
         assert f"| `{function.logical_id}` | `events/{function.name}.json` |" in readme, function.logical_id
+
+
+def test_a_deploy_needs_the_public_base_url_twilio_calls_back() -> None:
+    # Given the template's rules and the deploy pipeline
+    rule = template.load()["Rules"]["PublicBaseUrlIsSet"]
+    workflow = (template.ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    # Then a stack without PublicBaseUrl is refused, and the pipeline passes it to every stage it deploys
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicBaseUrl"}, ""]}]}
+    assert workflow.count('PublicBaseUrl="${{ vars.PUBLIC_BASE_URL }}"') == workflow.count("sam deploy --config-env")
