@@ -9,15 +9,13 @@ from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import numbers
-from robotappel.dal.dynamodb import transact
 from robotappel.errors import DomainError
-from robotappel.ids import new_id, now_iso
 from robotappel.twilio import gateway
 from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 from tests.fixtures.twilio import CallbackReceiver
 from tests.integration.test_call_status import call_params
-from tests.integration.test_twilio_numbers import bought
+from tests.integration.test_twilio_numbers import add_client_phone, bought
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
@@ -37,15 +35,8 @@ def added_while_twilios_answer_is_lost(emulator: TwilioEmulator, org: str) -> nu
 
 
 def verified_client_phone(org: str, phone: str) -> numbers.ClientPhoneRecord:
-    record = numbers.ClientPhoneRecord(
-        id=new_id(numbers.CLIENT_PHONE),
-        org_id=org,
-        phone_number=phone,
-        friendly_name="Front desk",
-        status="verified",
-        created_at=now_iso(),
-    )
-    transact(numbers.put_client_phone(record))
+    record = numbers.get_number(org, add_client_phone(org, phone))
+    assert isinstance(record, numbers.ClientPhoneRecord)
     return record
 
 
