@@ -67,6 +67,7 @@ def test_a_missing_required_variable_fails_naming_it(environment: pytest.MonkeyP
         ("INBOUND_VOICE_URL", "not a url"),
         ("PUBLIC_BASE_URL", "api.example.com/v1"),
         ("TWILIO_API_BASE_URL", "localhost:4010"),
+        ("TWILIO_NUMBERS_BASE_URL", "localhost:4010"),
         ("NUMBERS_TABLE", ""),
         ("TOKENS_TABLE", "tokens table"),
         ("TWILIO_SECRET_ID", ""),
@@ -92,6 +93,7 @@ def test_optional_variables_take_their_defaults_when_absent() -> None:
     assert settings.inbound_voice_url == HttpUrl("https://voice.robotappel.com/twilio/inbound")
     assert settings.public_base_url == ""
     assert settings.twilio_api_base_url == ""
+    assert settings.twilio_numbers_base_url == ""
 
 
 def test_voice_url_hosts_default_to_the_inbound_voice_webhooks_host(environment: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,7 @@ def test_tables_keep_their_data_point_in_time_and_encrypted() -> None:
     for name, resource in template.resources("AWS::DynamoDB::Table").items():
         props = resource["Properties"]
         assert resource["DeletionPolicy"] == "Retain", name
+        assert props["DeletionProtectionEnabled"] is True, name
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert props["BillingMode"] == "PAY_PER_REQUEST", name

@@ -64,6 +64,8 @@ VERIFICATION_CALLS = "verification_calls"
 PURCHASE_INTENT = "purchase_intent"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
+# A write's condition: its expression, with the attribute names and values it uses.
+_Condition = tuple[str, dict[str, str], dict[str, Any]]
 
 
 # An open hold kept on a record written ahead of Twilio: its ledger entry, stored as the entry's attributes.
@@ -112,6 +114,8 @@ class TwilioNumberRecord(_NumberRecord):
     voice_url: str
     client_phone_number: str | None = None
     released_at: str | None = None
+    # How many times the record was changed since it was bought (None: never): an update is conditioned on it.
+    version: int | None = None
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
@@ -244,9 +248,11 @@ def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Ro
 
 
 # ------------------------------------------------------------------ reads
-def get_number(org_id: str, number_id: str) -> NumberRecord | None:
+def get_number(org_id: str, number_id: str, *, consistent: bool = False) -> NumberRecord | None:
     with unavailable_on_throttling():
-        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, number_sk(number_id)), ConsistentRead=consistent
+        )
     return _record(from_ddb(response["Item"])) if "Item" in response else None
 
 
@@ -402,21 +408,32 @@ def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
 def replace_client_phone(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
     """`after` in place of `before` (a verification restarted, or the restart taken back); NUMBER fails if the
     stored record is no longer `before`: restarted or settled meanwhile (status, createdAt or hold changed)."""
-    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    condition, names, condition_values = _as_read(before)
     return Write(
         NUMBER,
         {
             "Put": {
                 "TableName": _table(),
                 "Item": to_ddb(after.item()),
-                "ConditionExpression": f"#status = :status AND createdAt = :created AND {same_hold}",
-                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
-                "ExpressionAttributeValues": values(
-                    status=before.status,
-                    created=before.created_at,
-                    **({"entry": before.hold.entry_id} if before.hold else {}),
-                ),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values(**condition_values),
             }
+        },
+    )
+
+
+def _as_read(before: ClientPhoneRecord) -> _Condition:
+    """The condition that the stored client phone is still `before`: same status, same verification (createdAt,
+    a restart's) and same hold. A write conditioned on status alone passes on a phone restarted meanwhile."""
+    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    return (
+        f"#status = :status AND createdAt = :created AND {same_hold}",
+        {"#status": "status", "#hold": "hold"},
+        {
+            "status": before.status,
+            "created": before.created_at,
+            **({"entry": before.hold.entry_id} if before.hold else {}),
         },
     )
 
@@ -518,17 +535,43 @@ def put_purchase_intent(intent: PurchaseIntentRecord) -> None:
 
 def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     """The intent settled (recorded, or known never to have reached Twilio); PURCHASE_INTENT fails if another
-    process settled it already."""
+    process settled it already, even if a retry of its Idempotency-Key wrote it again since (with another hold)."""
     return Write(
         PURCHASE_INTENT,
         {
             "Delete": {
                 "TableName": _table(),
                 "Key": _key(intent.org_id, _intent_sk(intent.id)),
-                "ConditionExpression": "attribute_exists(sk)",
+                "ConditionExpression": "#hold.entryId = :entry",
+                "ExpressionAttributeNames": {"#hold": "hold"},
+                "ExpressionAttributeValues": values(entry=intent.hold.entry_id),
             }
         },
     )
+
+
+def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
+    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before)
+
+
+def purchase_intent(item: Item) -> PurchaseIntentRecord:
+    return PurchaseIntentRecord.model_validate(item)
+
+
+def find_purchase(org_id: str, number_id: str) -> TwilioNumberRecord | PurchaseIntentRecord | None:
+    """Where the purchase of `number_id` stands, read consistently: its number (live, or released since), its
+    intent (under way, or left to the reconciler), or None (never written, or closed without a number)."""
+    for sk in (number_sk(number_id), released_sk(number_id), _intent_sk(number_id)):
+        with unavailable_on_throttling():
+            response = client().get_item(TableName=_table(), Key=_key(org_id, sk), ConsistentRead=True)
+        if "Item" in response:
+            item = from_ddb(response["Item"])
+            if sk.startswith("intent#"):
+                return PurchaseIntentRecord.model_validate(item)
+            return TwilioNumberRecord.model_validate(item)
+    return None
 
 
 def open_purchase_intents(created_before: str = ANY_TIME) -> Iterator[PurchaseIntentRecord]:
@@ -603,42 +646,71 @@ def release_twilio_number(record: TwilioNumberRecord, released_at: str) -> list[
     ]
 
 
-def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:
+def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER, *, versioned: bool = False) -> Write:
     """Write what changed from `before` to `after` (attributes set or removed); the condition (`name`) fails if
-    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile)."""
+    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile), and, when
+    `versioned`, if the Twilio number was changed by anyone since `before` was read (its version: every change of
+    a Twilio number counts in it)."""
+    condition = "#status = :expected"
+    names: dict[str, str] = {"#status": "status"}
+    expected: dict[str, Any] = {"expected": before.status}
+    if versioned and isinstance(before, TwilioNumberRecord):
+        names["#version"] = "version"
+        if before.version is None:
+            condition += " AND attribute_not_exists(#version)"
+        else:
+            condition += " AND #version = :version"
+            expected["version"] = before.version
+    return _save(before, after, name, (condition, names, expected))
+
+
+def save_client_phone_as_read(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
+    """Write what changed from `before` to `after`; NUMBER fails unless the stored phone is still `before` as it was
+    read (status, createdAt, hold): what the reconciler writes, from a read that may be minutes old."""
+    return _save(before, after, NUMBER, _as_read(before))
+
+
+def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Condition) -> Write:
+    expression_of_condition, condition_names, condition_values = condition
     old, new = before.item(), after.item()
     changed = {attribute: value for attribute, value in new.items() if old.get(attribute) != value}
     removed = [attribute for attribute in old if attribute not in new]
+    key = _key(before.org_id, number_sk(before.id))
     if not changed and not removed:  # e.g. unlinking a number that has no link: only the condition remains
         return Write(
             name,
             {
                 "ConditionCheck": {
                     "TableName": _table(),
-                    "Key": _key(before.org_id, number_sk(before.id)),
-                    "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values(expected=before.status),
+                    "Key": key,
+                    "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
+                    "ExpressionAttributeNames": condition_names,
+                    "ExpressionAttributeValues": values(**condition_values),
                 }
             },
         )
     names = {f"#a{i}": attribute for i, attribute in enumerate(changed)}
     names |= {f"#r{i}": attribute for i, attribute in enumerate(removed)}
-    names["#status"] = "status"
+    names |= condition_names
     expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(changed))) if changed else ""
     if removed:
         expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    counted: dict[str, Any] = {}
+    if isinstance(before, TwilioNumberRecord):  # a change a versioned update read before must make it fail
+        names["#version"] = "version"
+        expression += " ADD #version :one"
+        counted["one"] = 1
     return Write(
         name,
         {
             "Update": {
                 "TableName": _table(),
-                "Key": _key(before.org_id, number_sk(before.id)),
+                "Key": key,
                 "UpdateExpression": expression.strip(),
-                "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
+                "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values(
-                    expected=before.status, **{f"a{i}": value for i, value in enumerate(changed.values())}
+                    **condition_values, **counted, **{f"a{i}": value for i, value in enumerate(changed.values())}
                 ),
             }
         },

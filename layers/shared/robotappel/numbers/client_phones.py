@@ -178,7 +178,9 @@ def delete_client_phone(ctx: CallContext, record: ClientPhoneRecord) -> DeleteRe
     ctx.meter.hold()
     caller_id_sid = record.caller_id_sid
     if not caller_id_sid:
-        found = gateway.find_caller_id(record.phone_number)
+        # Only a caller ID tagged with this record is its own (its verification's answer was lost): the number's
+        # caller ID may be another org's, or one a person made at the console.
+        found = gateway.find_caller_id(record.phone_number, tagged_for=record.id)
         caller_id_sid = found.sid if found else None
     if caller_id_sid is None:
         twilio_response = "no outgoing caller ID at Twilio"

@@ -11,7 +11,8 @@ What a failure between us and Twilio can leave behind, and what this step does w
 - `unknown_caller_id_deleted`: a caller ID at Twilio that no client phone knows, tagged as ours (its record was
   deleted meanwhile): deleted, nobody may call with it; `unknown_caller_id_kept`: the same without our tag (added
   by hand in Twilio's console): counted and logged by SID, never touched;
-- `errors`: an item Twilio or DynamoDB failed on (logged); the next run tries it again.
+- `item_failed`, `item_parked`: a caller ID or phone whose work failed (logged with its key), skipped; the next run
+  tries it again, unless it failed too often (robotappel.reconcile.isolation).
 
 Client phones with work left open carry openWork = "verification" (GSI byOpenWork). A hold younger than ADD_GRACE is
 left alone: the add that holds it may still be running, and settles it itself. Every write is conditional on the
@@ -21,16 +22,18 @@ complete one finds nothing.
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import ClientPhoneRecord
-from robotappel.errors import DomainError
 from robotappel.ids import now_iso
 from robotappel.numbers.verification import expired
 from robotappel.observability import logger
+from robotappel.reconcile import destroy
+from robotappel.reconcile.destroy import Brake
+from robotappel.reconcile.isolation import Isolation
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import CallerId
 from robotappel.twilio.tags import record_id_of
@@ -47,42 +50,54 @@ FINDINGS = (
     "hold_refunded",
     "unknown_caller_id_kept",
     "unknown_caller_id_deleted",
-    "errors",
 )
 
 
-def reconcile_caller_ids(out_of_time: OutOfTime) -> dict[str, int]:
-    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind."""
+def reconcile_caller_ids(
+    out_of_time: OutOfTime, brake: Brake | None = None, isolation: Isolation | None = None
+) -> dict[str, int]:
+    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind.
+    Caller IDs are deleted through `destroy`, on proof and within the run's `brake`; each caller ID and phone is
+    worked on its own (`isolation`: the run's, which reports its failures, else one of this pass's own)."""
+    brake = brake or Brake()
+    own = isolation is None
+    isolation = isolation or Isolation()
     findings: Counter[str] = Counter()
+    _pass(out_of_time, brake, isolation, findings)
+    if own:
+        isolation.save()
+        findings.update(isolation.findings)
+    return dict(findings)
+
+
+def _pass(out_of_time: OutOfTime, brake: Brake, isolation: Isolation, findings: Counter[str]) -> None:
     caller_ids, listed_all = _caller_ids_at_twilio(out_of_time)
     open_phones = _open_client_phones(out_of_time)
     at_twilio: set[str] = set()
     for caller_id in caller_ids:
         if out_of_time():
-            return dict(findings)
+            return
         pending = _pending_phone_of(caller_id, open_phones)
         if pending is None:
-            _count(findings, _unknown, caller_id)
+            _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
         else:
             at_twilio.add(pending.id)
-            _count(findings, _verified_late, pending, caller_id)
+            _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))
     for phone in open_phones:
         if out_of_time():
             break
         if phone.id not in at_twilio:
             # Expiring needs to know Twilio does not have it: only after the whole list was read.
-            _count(findings, _settled, phone, listed_all)
-    return dict(findings)
+            _found(findings, isolation.run(_key(phone), partial(_settled, phone, listed_all)))
 
 
-def _count(findings: Counter[str], step: Callable[..., str | None], *args: object) -> None:
-    try:
-        kind = step(*args)
-    except DomainError:
-        logger.exception("reconciling a caller ID failed; the next run tries again")
-        kind = "errors"
+def _found(findings: Counter[str], kind: str | None) -> None:
     if kind:
         findings[kind] += 1
+
+
+def _key(phone: ClientPhoneRecord) -> str:
+    return f"{phone.org_id}/{numbers.number_sk(phone.id)}"
 
 
 def _caller_ids_at_twilio(out_of_time: OutOfTime) -> tuple[list[CallerId], bool]:
@@ -122,8 +137,8 @@ def _pending_phone_of(caller_id: CallerId, open_phones: Iterable[ClientPhoneReco
 def _verified_late(phone: ClientPhoneRecord, caller_id: CallerId) -> str | None:
     if _hold_may_be_settled_by_its_add(phone):
         return None
-    verified = _closed(phone, status="verified", verified_at=now_iso(), caller_id_sid=caller_id.sid)
-    return "verified_late" if _written([numbers.save_number(phone, verified), *_charge(phone)]) else None
+    verified = {"status": "verified", "verified_at": now_iso(), "caller_id_sid": caller_id.sid}
+    return "verified_late" if _close(phone, _charge(phone), **verified) else None
 
 
 def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
@@ -132,52 +147,60 @@ def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
     if phone.status == "pending":
         if not (may_expire and expired(phone)):
             return None
-        _refund(phone)
-        return "expired" if _written([numbers.save_number(phone, _closed(phone, status="failed"))]) else None
+        return "expired" if _close(phone, _refund(phone), status="failed") else None
     if phone.hold is None:
-        return "closed" if _written([numbers.save_number(phone, _closed(phone))]) else None
+        return "closed" if _close(phone, []) else None
     if phone.status == "verified":
-        return "hold_charged" if _written([numbers.save_number(phone, _closed(phone)), *_charge(phone)]) else None
-    _refund(phone)
-    return "hold_refunded" if _written([numbers.save_number(phone, _closed(phone))]) else None
+        return "hold_charged" if _close(phone, _charge(phone)) else None
+    return "hold_refunded" if _close(phone, _refund(phone)) else None
 
 
-def _unknown(caller_id: CallerId) -> str | None:
-    phones = [record for record in numbers.find_by_phone_number(caller_id.phone_number) if record.kind == "client"]
-    if any(phone.status in ("pending", "verified") for phone in phones):
+def _unknown(caller_id: CallerId, brake: Brake) -> str | None:
+    owners = numbers.find_by_phone_number(caller_id.phone_number)
+    if any(owner.kind == "client" and owner.status in ("pending", "verified") for owner in owners):
         return None
     if record_id_of(caller_id.friendly_name) is None:
         logger.warning("a caller ID no client phone knows, not ours: kept", extra={"callerIdSid": caller_id.sid})
         return "unknown_caller_id_kept"
-    logger.warning("deleting a caller ID of ours that no client phone knows", extra={"callerIdSid": caller_id.sid})
-    gateway.delete_caller_id(caller_id.sid)
-    return "unknown_caller_id_deleted"
+    deleted = destroy.delete_orphan_caller_id(
+        fetched=gateway.fetch_caller_id(caller_id.sid), owners=owners, brake=brake
+    )
+    return "unknown_caller_id_deleted" if deleted else None
 
 
 def _hold_may_be_settled_by_its_add(phone: ClientPhoneRecord) -> bool:
     return phone.hold is not None and datetime.now(UTC) - datetime.fromisoformat(phone.created_at) < ADD_GRACE
 
 
-def _closed(phone: ClientPhoneRecord, **changes: str) -> ClientPhoneRecord:
-    """The phone with `changes`, out of the open work, its hold gone."""
-    return phone.model_copy(update={**changes, "open_work": None, "hold": None})
+def _close(phone: ClientPhoneRecord, settle_hold: list[Write], **changes: str) -> bool:
+    """The phone as read, with `changes`, out of the open work, its hold settled (charged or refunded) in the same
+    write: nothing (a callback, a restart) can come in between. False when the phone changed since it was read (a
+    callback, its add, a restart, a delete): the next run sees it as it is now."""
+    close = numbers.save_client_phone_as_read(
+        phone, phone.model_copy(update={**changes, "open_work": None, "hold": None})
+    )
+    try:
+        transact([close, *settle_hold])
+    except ConditionFailed as failure:
+        if failure.failed(numbers.NUMBER) or not settle_hold:
+            return False
+        # The hold alone was closed already (by its add, or an earlier run): the phone lets go of it all the same.
+        logger.warning("a client phone's hold was closed already", extra={"numberId": phone.id})
+        return _written([close])
+    return True
 
 
 def _charge(phone: ClientPhoneRecord) -> list[Write]:
     return [ledger.settle(phone.hold)] if phone.hold else []
 
 
-def _refund(phone: ClientPhoneRecord) -> None:
-    """Before the record lets go of its hold: a run that stops in between refunds nothing twice, and the next one
-    finds the record still holding it."""
-    if phone.hold:
-        with suppress(ConditionFailed):  # refunded already, by an earlier run
-            ledger.refund(phone.hold)
+def _refund(phone: ClientPhoneRecord) -> list[Write]:
+    return [ledger.refund_with(phone.hold)] if phone.hold else []
 
 
 def _written(writes: list[Write]) -> bool:
     try:
         transact(writes)
     except ConditionFailed:
-        return False  # changed meanwhile (a callback, its add, a delete): the next run sees it as it is now
+        return False  # changed meanwhile: the next run sees it as it is now
     return True
