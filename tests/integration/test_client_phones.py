@@ -57,9 +57,9 @@ def test_add_registers_the_number_in_e164_as_pending_and_charges_10(org: str, tw
     assert result.body["phoneNumber"] == "+33612345678"
     assert result.body["status"] == "pending"
     assert len(result.body["validationCode"]) == 6
-    # And Twilio was asked to call it back to our webhook, and 10 tokens were charged
+    # And Twilio was asked to call it back to our webhook, naming the record, and 10 tokens were charged
     [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
-    assert request.form["StatusCallback"] == CALLBACK_URL
+    assert request.form["StatusCallback"] == f"{CALLBACK_URL}/{result.body['id']}"
     assert ledger.get_balance(org) == 90
     assert result.headers["X-Tokens-Charged"] == "10"
     assert [e["status"] for e in ledger_entries(org)] == ["charged"]
@@ -264,7 +264,8 @@ def test_a_callback_before_the_add_recorded_twilios_answer_verifies_the_phone(
             "VerificationStatus": "success",
             "OutgoingCallerIdSid": verified_caller_id_sid(twilio_layer, phone),
         }
-        assert verification_callback(twilio_layer, params).status == 200
+        callback = call_webhook("validation_status_webhook", status_callback, twilio_layer.auth_token, params)
+        assert callback.status == 200
         delivered.append(params)
         return validation
 

@@ -63,7 +63,8 @@ def callback(emulator: TwilioEmulator, status: str, phone: str = PHONE) -> None:
     }
     if status == "success":
         params["OutgoingCallerIdSid"] = verified_caller_id_sid(emulator, phone)
-    assert call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, emulator.auth_token, params).status == 200
+    url = f"{VALIDATION_STATUS_URL}/{the_phone().id}"  # the URL Twilio was given names the record
+    assert call_webhook("validation_status_webhook", url, emulator.auth_token, params).status == 200
 
 
 def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(

@@ -137,10 +137,10 @@ def test_buy_activates_a_number_with_our_webhooks_and_charges_40(org: str, twili
         DEFAULT_VOICE_URL,
         None,
     )
-    # And Twilio owns it for us with the platform's voice URL and our call-status callback
+    # And Twilio owns it for us with the platform's voice URL and our call-status callback, naming the number
     [owned] = twilio_layer.incoming_numbers()
     assert (owned["sid"], owned["phone_number"]) == (number["phoneNumberSid"], number["phoneNumber"])
-    assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, CALL_STATUS_URL)
+    assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, f"{CALL_STATUS_URL}/{number['id']}")
     # And 40 tokens were charged once, as the headers say
     assert ledger.get_balance(org) == 60
     assert ledger_statuses(org) == ["charged"]

@@ -5,7 +5,7 @@ sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number
                            oldest first): while it is pending, and while it holds the open hold of its add (`hold`)
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
-sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
+sk = "call#<CallSid>"       a call already counted: kept, so that a replayed callback never counts it again
 sk = "verificationcalls#<e164>"  when the org last had Twilio call this phone to verify it (expires after a while)
 sk = "regulatory#<country>#<numberType>"   the org's default bundle (and address) for purchases of that kind
 sk = "intent#<id>"          a purchase under way (write-ahead): written with its hold before Twilio is asked,
@@ -18,7 +18,6 @@ Writes are returned as named transaction parts (`Write`); the names below are ho
 condition failed.
 """
 
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
-CALL_MEMORY_SECONDS = 7 * 24 * 3600
 # openWork (GSI byOpenWork) of a client phone whose verification (or the hold that pays for it) is not settled
 # yet, and of a purchase under way.
 OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
@@ -720,8 +718,9 @@ def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Cond
 
 
 def count_call(record: NumberRecord, call_sid: str) -> list[Write]:
-    """Add one call to a number, once per CallSid: CALL_MARKER fails on a repeat."""
-    marker = {"orgId": record.org_id, "sk": f"call#{call_sid}", "expiresAt": int(time.time()) + CALL_MEMORY_SECONDS}
+    """Add one call to a number, once per CallSid: CALL_MARKER fails on a repeat, however late (markers written
+    before #27 carry an expiresAt; these never expire)."""
+    marker = {"orgId": record.org_id, "sk": f"call#{call_sid}"}
     return [
         Write(
             CALL_MARKER,

@@ -20,7 +20,7 @@ from robotappel.numbers.call_policy import require_platform_voice_url
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import twilio_number
-from robotappel.numbers.webhooks import CALL_STATUS_PATH
+from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
@@ -217,7 +217,7 @@ def _buy_first_available(
             return gateway.buy_number(
                 candidate,
                 voice_url=intent.voice_url,
-                status_callback=ctx.public_base_url + CALL_STATUS_PATH,
+                status_callback=call_status_url(ctx.public_base_url, intent.id),
                 friendly_name=intent.twilio_friendly_name,
                 bundle_sid=order.bundle_sid,
                 address_sid=order.address_sid,
