@@ -109,7 +109,11 @@ happenings: st.SearchStrategy[Happening] = st.one_of(
 troubles = st.one_of(
     st.none(),
     st.builds(Trouble, st.sampled_from(TWILIO_FAULTS), st.integers(1, 3)),
-    st.builds(Trouble, st.sampled_from((DYNAMODB_FAILS, DYNAMODB_APPLIES_ANSWER_LOST, DIES)), st.integers(1, 8)),
+    st.builds(
+        Trouble,
+        st.sampled_from((DYNAMODB_FAILS, DYNAMODB_APPLIES_ANSWER_LOST, DYNAMODB_APPLIES_RETRIED, DIES)),
+        st.integers(1, 8),
+    ),
     st.builds(
         Trouble,
         st.sampled_from((RACE, DYNAMODB_APPLIES_RETRIED)),
