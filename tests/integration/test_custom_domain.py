@@ -1,6 +1,7 @@
 """Behind a custom domain with a base path (issue #27 item 7): API Gateway leaves the base path at the start of each
 request's path; the routes still match and Twilio's callbacks are checked on the URL Twilio signed."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from local import events
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger
 from tests.fixtures.aws import clear_layer_caches
-from tests.fixtures.lambdas import invoke
+from tests.fixtures.lambdas import invoke, load_function
 from tests.integration.test_call_status import call_params
 from tests.integration.test_twilio_numbers import bought
 
@@ -20,11 +21,14 @@ PUBLIC_BASE_URL = "https://api.robotappel.test" + BASE_PATH
 
 
 @pytest.fixture
-def custom_domain(org: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The stage served at https://api.robotappel.test/numbers (a base path mapping of a custom domain)."""
+def custom_domain(org: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The stage served at https://api.robotappel.test/numbers (a base path mapping of a custom domain). The
+    functions read it at init: they start cold with it, and the next tests start cold without it."""
     monkeypatch.setenv("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     clear_layer_caches()
-    return org
+    load_function.cache_clear()
+    yield org
+    load_function.cache_clear()
 
 
 def through_the_custom_domain(event: dict[str, Any]) -> dict[str, Any]:
