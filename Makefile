@@ -27,7 +27,11 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 .PHONY: install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
+<<<<<<< HEAD
+	build-check bench soak clean artifact artifact-check preflight
+=======
 	build-check bench clean artifact artifact-check preflight smoke
+>>>>>>> main
 
 install: $(VENV)/.installed
 
@@ -119,6 +123,13 @@ build-check: install
 	@# (cpython-313 in AWS); this local build compiles with the venv's, which is what `make bench` imports with.
 	@# The Twilio SDK's domains other than `api` (2010-04-01) are never imported: their .pyc would add ~25 MB.
 	$(BIN)/python -m compileall -q -j 0 --invalidation-mode unchecked-hash -x 'twilio/rest/(?!api/)[^/]+/' build/sam
+
+# A longer run of the model of the whole system (tests/model): thousands of examples from a fresh seed (SEED=...
+# replays one), then the examples, steps and faults injected by kind. MODEL_UNRESTRICTED=1 lifts its restrictions.
+SEED ?= $(shell date +%s)
+soak: install ## The model of the whole system, thousands of examples: make soak [SEED=n]
+	@echo "model soak, seed $(SEED)"
+	MODEL_PROFILE=soak $(BIN)/pytest tests/model -n 0 -p no:randomly -p no:logging -s -q --hypothesis-seed=$(SEED)
 
 bench: build-check ## Cold start, DynamoDB round trips, warm latency, layer size, peak RSS -> bench/results.json
 	$(BIN)/python -m bench.run

@@ -185,8 +185,9 @@ class World:
 
 # ------------------------------------------------------------------ events
 def signed_webhook(world: World, name: str, params: dict[str, str]) -> Event:
-    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token."""
-    url = PUBLIC_BASE_URL + events.load(name)["path"]
+    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token (the
+    path without a record id: the same work, one record found by its number)."""
+    url = PUBLIC_BASE_URL + events.load(name)["resource"].removesuffix("/{id}")
     return twilio_callback_event(name, url, world.emulator.auth_token, params)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -60,8 +60,15 @@ def api_event(
 def twilio_callback_event(
     name: str, url: str, auth_token: str, params: dict[str, str], signature: str | None = None
 ) -> dict[str, Any]:
-    """Twilio's callback to `url` (the public URL of the webhook `name`): form-encoded, signed with the account's
-    auth token unless `signature` is given."""
+    """Twilio's callback to `url` (the public URL of the webhook `name`, with the record's id or, as Twilio was
+    given before, without): form-encoded, signed with the account's auth token unless `signature` is given."""
     signed = RequestValidator(auth_token).compute_signature(url, params)
     header = {"X-Twilio-Signature": signed if signature is None else signature}
-    return api_event(name, body=urlencode(params), headers=header)
+    route = load(name)["resource"].removesuffix("/{id}")
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    if not route.endswith(f"/{last}"):
+        return api_event(name, body=urlencode(params), headers=header, path_params={"id": last})
+    event = api_event(name, body=urlencode(params), headers=header)
+    event |= {"resource": route, "path": route, "pathParameters": None}
+    event["requestContext"] |= {"resourcePath": route, "path": f"/{event['requestContext']['stage']}{route}"}
+    return event

@@ -14,6 +14,9 @@
   route of the API, so that is what API Gateway would decide too. API Gateway's FlushStageAuthorizersCache
   (`DELETE /restapis/{id}/stages/{stage}/cache/authorizers`, where the functions' AWS_ENDPOINT_URL_API_GATEWAY
   points) empties it, as a key's revocation does.
+- Each org's requests are throttled on their own by the template's usage plan (its Throttle: a bucket of BurstLimit
+  requests refilled at RateLimit a second), as API Gateway throttles by the authorizer's usageIdentifierKey: past
+  it, the template's THROTTLED response (429, Retry-After). Routes without the authorizer (webhooks) are not.
 - Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
 """
 
@@ -200,6 +203,28 @@ class AuthorizerCache:
             self._entries.clear()
 
 
+class OrgThrottle:
+    """A usage plan's throttle, one token bucket per org (API Gateway's per-API-key throttling)."""
+
+    def __init__(self, throttle: template.Throttle | None, clock: Callable[[], float] = time.monotonic):
+        self._throttle = throttle
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # org -> (tokens, when counted)
+        self._lock = threading.Lock()
+
+    def admit(self, org_id: str) -> bool:
+        """Whether one more request of `org_id` may pass now (it then uses a token of its bucket)."""
+        if self._throttle is None:
+            return True
+        now = self._clock()
+        with self._lock:
+            tokens, counted = self._buckets.get(org_id, (float(self._throttle.burst_limit), now))
+            tokens = min(float(self._throttle.burst_limit), tokens + (now - counted) * self._throttle.rate_limit)
+            admitted = tokens >= 1
+            self._buckets[org_id] = (tokens - 1 if admitted else tokens, now)
+            return admitted
+
+
 def request_id() -> str:
     """One id per HTTP request, shared by the authorizer's and the route's events."""
     if "request_id" not in g:
@@ -232,9 +257,11 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
     """LocalApigwService, closer to API Gateway (see the module docstring)."""
 
     authorizer_cache: AuthorizerCache  # set by create()
+    org_throttle: OrgThrottle  # set by create()
 
     def create(self) -> None:
         self.authorizer_cache = AuthorizerCache(template.authorizer_caching())
+        self.org_throttle = OrgThrottle(template.usage_plan_throttle())
         super().create()
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
@@ -317,10 +344,14 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         cached = self.authorizer_cache.get(key) if key else None
         if cached is not None:
             route_lambda_event.setdefault("requestContext", {})["authorizer"] = cached
-            return
-        self._authorize(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
-        if key:
-            self.authorizer_cache.put(key, route_lambda_event["requestContext"]["authorizer"])
+        else:
+            self._authorize(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
+            if key:
+                self.authorizer_cache.put(key, route_lambda_event["requestContext"]["authorizer"])
+        # The usage plan's throttle, per org (our authorizer's usageIdentifierKey names the org it puts in orgId).
+        org_id = str(route_lambda_event["requestContext"]["authorizer"].get("orgId", ""))
+        if not self.org_throttle.admit(org_id):
+            raise GatewayError("THROTTLED", 429, "Too Many Requests")
 
     def _authorize(
         self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any

@@ -144,6 +144,23 @@ class AuthorizerCaching:
 _DEFAULT_REAUTHORIZE_EVERY = 300
 
 
+@dataclass(frozen=True)
+class Throttle:
+    """A usage plan's throttle: a bucket of `burst_limit` requests, refilled at `rate_limit` requests a second."""
+
+    rate_limit: float
+    burst_limit: int
+
+
+def usage_plan_throttle() -> Throttle | None:
+    """The throttle of the template's usage plan, which each org's requests get (None: no plan, no throttle)."""
+    for plan in resources("AWS::ApiGateway::UsagePlan").values():
+        throttle = plan["Properties"].get("Throttle")
+        if throttle:
+            return Throttle(rate_limit=float(throttle["RateLimit"]), burst_limit=int(throttle["BurstLimit"]))
+    return None
+
+
 def authorizer_caching() -> dict[str, AuthorizerCaching]:
     """Authorizer name (as the Api's Auth declares it) -> its caching."""
     found = {}

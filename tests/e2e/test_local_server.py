@@ -17,7 +17,7 @@ import requests
 from flask.testing import FlaskClient
 
 from local import template
-from local.gateway import LocalApiGateway, build_api
+from local.gateway import LocalApiGateway, OrgThrottle, build_api
 from local.lambda_runner import FunctionConfig, WorkerLambdaRunner
 from tests.fixtures.server import LocalServer
 
@@ -164,13 +164,14 @@ AUTHORIZER = """
         if not token.startswith(("Bearer allow", "Bearer deny")):
             raise Exception("Unauthorized")
         effect = "Allow" if token.startswith("Bearer allow") else "Deny"
+        org = token.removeprefix("Bearer allow-") if token.startswith("Bearer allow-") else "org-a"
         return {
-            "principalId": "org-a",
+            "principalId": org,
             "policyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}],
             },
-            "context": {"orgId": "org-a", "role": "member", "invocation": context.aws_request_id},
+            "context": {"orgId": org, "role": "member", "invocation": context.aws_request_id},
         }
 """
 ECHO = """
@@ -194,9 +195,9 @@ def stand_in(folder: Path, logical_id: str, source: str | None) -> FunctionConfi
     return FunctionConfig(logical_id, path, "handler", timeout_seconds=3, memory_mb=128)
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> FlaskClient:
-    """The template's API: authorizer = AUTHORIZER, balance and delete = ECHO, getAll = CRASH, update = missing."""
+def gateway_service(tmp_path: Path) -> LocalApiGateway:
+    """The template's API: authorizer = AUTHORIZER ("Bearer allow" is org-a, "Bearer allow-<org>" that org),
+    balance and delete = ECHO, getAll = CRASH, update = missing."""
     functions = {
         "AuthorizerFunction": AUTHORIZER,
         "GetTokenBalanceFunction": ECHO,
@@ -210,7 +211,12 @@ def gateway(tmp_path: Path) -> FlaskClient:
         api=build_api(parameters), lambda_runner=WorkerLambdaRunner(configs), port=3000, host="127.0.0.1"
     )
     service.create()
-    client: FlaskClient = service.app.test_client()
+    return service
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> FlaskClient:
+    client: FlaskClient = gateway_service(tmp_path).app.test_client()
     return client
 
 
@@ -318,3 +324,24 @@ def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:
     second_id = echoed_event(second)["requestContext"]["requestId"]
     assert first_id != second_id
     assert first.headers["x-amzn-RequestId"] == first_id
+
+
+def test_an_orgs_burst_past_its_usage_plan_is_429_with_retry_after_and_does_not_throttle_another_org(
+    tmp_path: Path,
+) -> None:
+    # Given the template's usage plan, with time standing still (no refill meanwhile)
+    plan = template.usage_plan_throttle()
+    assert plan is not None
+    service = gateway_service(tmp_path)
+    service.org_throttle = OrgThrottle(plan, clock=lambda: 0.0)
+    client = service.app.test_client()
+    # When org-a sends its whole burst, and one request more
+    statuses = [client.get("/tokens/balance", headers=ALLOW).status_code for _ in range(plan.burst_limit)]
+    throttled = client.get("/tokens/balance", headers=ALLOW)
+    # Then the burst passes, the next one is API Gateway's THROTTLED response (429, Retry-After)...
+    assert statuses == [200] * plan.burst_limit
+    assert throttled.status_code == 429
+    assert throttled.get_json() == gateway_response_body("THROTTLED")
+    assert int(throttled.headers["Retry-After"]) >= 1
+    # ...and org-b, throttled on its own, is still served
+    assert client.get("/tokens/balance", headers={"Authorization": "Bearer allow-org-b"}).status_code == 200

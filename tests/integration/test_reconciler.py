@@ -7,8 +7,10 @@ dated back as the invocation that made it, and never closing it.
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
+from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import lease, ledger, numbers
@@ -16,6 +18,7 @@ from robotappel.dal.dynamodb import transact
 from robotappel.dal.first_seen import first_seen
 from robotappel.ids import iso, new_id, now_iso
 from robotappel.reconcile.holds import HOLD_EXPIRY
+from robotappel.reconcile.isolation import ITEM_FAILED, ITEM_PARKED, PARK_AFTER
 from robotappel.reconcile.run import JOB, TWILIO_ACCOUNT
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
@@ -45,10 +48,15 @@ def open_hold(org_id: str, age: timedelta, tokens: int = 40) -> ledger.LedgerEnt
     return entry
 
 
+def with_setting(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    """What follows runs with the setting of `variable` at `value`, as a deployment would."""
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+
+
 def in_stage(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
     """What follows runs as the deployment of `stage` would."""
-    monkeypatch.setenv("STAGE", stage)
-    get_settings.cache_clear()
+    with_setting(monkeypatch, "STAGE", stage)
 
 
 def reconcile() -> dict[str, int]:
@@ -233,8 +241,7 @@ def test_past_the_brake_a_run_destroys_nothing_more_and_says_so(
 ) -> None:
     # Given three numbers of ours that no record knows, and a brake of one destructive action a run
     three = orphans(twilio_layer, 3)
-    monkeypatch.setenv("RECONCILE_MAX_DESTRUCTIVE", "1")
-    get_settings.cache_clear()
+    with_setting(monkeypatch, "RECONCILE_MAX_DESTRUCTIVE", "1")
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it releases one, refuses the others, and counts the refusals (metric and alarm)
@@ -273,8 +280,7 @@ def test_a_dry_run_reports_what_it_would_destroy_and_destroys_nothing(
 ) -> None:
     # Given two numbers of ours that no record knows, and the reconciler in dry run
     two = orphans(twilio_layer, 2)
-    monkeypatch.setenv("RECONCILE_DRY_RUN", "true")
-    get_settings.cache_clear()
+    with_setting(monkeypatch, "RECONCILE_DRY_RUN", "true")
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it reports both, and releases neither
@@ -313,3 +319,21 @@ def test_a_number_recorded_after_the_listing_is_not_released(
     # Then the proof read just before releasing finds its record: it is kept
     assert found(findings) == {}
     assert orphan in at_twilio(twilio_layer)
+
+
+# ------------------------------------------------------------------ one bad item never stops a run (#22)
+def test_a_malformed_intent_is_skipped_then_parked_and_never_blocks_the_rest(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase intent left malformed (no hold), and a hold nobody will close
+    table = boto3.resource("dynamodb", region_name=REGION).Table(get_settings().numbers_table)
+    old = iso(datetime.now(UTC) - HOLD_EXPIRY * 2)
+    table.put_item(Item={"orgId": org, "sk": "intent#tn_malformed", "openWork": "purchase", "createdAt": old})
+    open_hold(org, HOLD_EXPIRY * 2)
+    # When the reconciler runs PARK_AFTER times, then once more
+    runs = [found(reconcile_now(monkeypatch)) for _ in range(PARK_AFTER + 1)]
+    # Then the intent fails alone each time, the rest of the work is done, and it is parked after PARK_AFTER runs
+    assert runs[0] == {ITEM_FAILED: 1, "stale_hold_refunded": 1}
+    assert runs[1:PARK_AFTER] == [{ITEM_FAILED: 1}] * (PARK_AFTER - 1)
+    assert runs[PARK_AFTER] == {ITEM_PARKED: 1}
+    assert ledger.get_balance(org) == 100

@@ -137,10 +137,10 @@ def test_buy_activates_a_number_with_our_webhooks_and_charges_40(org: str, twili
         DEFAULT_VOICE_URL,
         None,
     )
-    # And Twilio owns it for us with the platform's voice URL and our call-status callback
+    # And Twilio owns it for us with the platform's voice URL and our call-status callback, naming the number
     [owned] = twilio_layer.incoming_numbers()
     assert (owned["sid"], owned["phone_number"]) == (number["phoneNumberSid"], number["phoneNumber"])
-    assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, CALL_STATUS_URL)
+    assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, f"{CALL_STATUS_URL}/{number['id']}")
     # And 40 tokens were charged once, as the headers say
     assert ledger.get_balance(org) == 60
     assert ledger_statuses(org) == ["charged"]
@@ -300,9 +300,9 @@ def test_a_number_linked_while_its_client_phone_is_deleted_loses_the_link_with_t
     phone_id = add_client_phone()
     find_caller_id = gateway.find_caller_id
 
-    def linked_meanwhile(phone_number: str) -> Any:
+    def linked_meanwhile(phone_number: str, tagged_for: str | None = None) -> Any:
         assert update(number["id"], {"clientPhoneNumber": CLIENT_PHONE}).status == 200
-        return find_caller_id(phone_number)
+        return find_caller_id(phone_number, tagged_for)
 
     monkeypatch.setattr(gateway, "find_caller_id", linked_meanwhile)
     # When the delete commits
@@ -653,6 +653,35 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     assert listed_by_org() == [result.body]
     assert result.headers["X-Tokens-Charged"] == "5"
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5
+
+
+def test_two_updates_racing_leave_the_record_and_twilio_with_the_later_one(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bought number, and a second update that runs whole while the first one's Twilio change is made
+    number = bought()
+    first = {"friendlyName": "First", "voiceUrl": "https://voice.robotappel.com/twilio/first"}
+    second = {"friendlyName": "Second", "voiceUrl": "https://voice.robotappel.com/twilio/second"}
+    real_update = gateway.update_number
+    meanwhile: list[HttpResult] = []
+
+    def second_update_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        changed = real_update(*args, **kwargs)
+        if kwargs.get("friendly_name") == tagged(number["id"], "First") and not meanwhile:
+            monkeypatch.setattr(gateway, "update_number", real_update)
+            meanwhile.append(update(number["id"], second))
+        return changed
+
+    monkeypatch.setattr(gateway, "update_number", second_update_meanwhile)
+    # When the first update commits after the second did
+    result = update(number["id"], first)
+    # Then neither was lost silently: the first applied on top of the second, at Twilio and in the table alike
+    assert (meanwhile[0].status, result.status) == (200, 200), result.body
+    [owned] = twilio_layer.incoming_numbers()
+    [listed] = listed_by_org()
+    assert (owned["friendly_name"], owned["voice_url"]) == (tagged(number["id"], "First"), first["voiceUrl"])
+    assert (listed["friendlyName"], listed["voiceUrl"]) == ("First", first["voiceUrl"])
+    assert result.body == listed
 
 
 def test_unlinking_a_number_that_has_no_link_is_a_charged_no_op(org: str, twilio_layer: TwilioEmulator) -> None:

@@ -20,7 +20,7 @@ from robotappel.numbers.call_policy import require_platform_voice_url
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import twilio_number
-from robotappel.numbers.webhooks import CALL_STATUS_PATH
+from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
@@ -30,6 +30,8 @@ from robotappel.twilio.tags import tagged
 MAX_PURCHASE_ATTEMPTS = 3
 # Numbers allowed for automated calling are a few ranges among many: a wider search, filtered by the rule table.
 AUTOMATED_CALLING_SEARCH_SIZE = 30
+# An update that loses the race with another update of the same number is applied again on top, a few times at most.
+UPDATE_RACE_ATTEMPTS = 3
 # An Idempotency-Key's purchase run outside Lambda (no deadline known) is leased for the function's timeout.
 DEFAULT_LEASE_SECONDS = 29
 
@@ -215,7 +217,7 @@ def _buy_first_available(
             return gateway.buy_number(
                 candidate,
                 voice_url=intent.voice_url,
-                status_callback=ctx.public_base_url + CALL_STATUS_PATH,
+                status_callback=call_status_url(ctx.public_base_url, intent.id),
                 friendly_name=intent.twilio_friendly_name,
                 bundle_sid=order.bundle_sid,
                 address_sid=order.address_sid,
@@ -242,27 +244,44 @@ def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:
 
 
 def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -> TwilioNumber:
+    """Change the number at Twilio, then its record, conditioned on the record's version as read. A concurrent
+    update that committed first is not overwritten silently: this one is applied again on top of it, at Twilio
+    and in the record (so both end with the later one); after UPDATE_RACE_ATTEMPTS lost races, 409 conflict, and
+    Twilio is put back as the record says."""
     require_platform_voice_url(dto.voiceUrl)
     record = _live_twilio_number(ctx.caller.org_id, number_id)
-    updated = record.model_copy(update=_changes(ctx.caller.org_id, dto))
+    changes = _changes(ctx.caller.org_id, dto)
     ctx.meter.hold()
     at_twilio = {
         "friendly_name": tagged(record.id, dto.friendlyName) if dto.friendlyName else None,
         "voice_url": str(dto.voiceUrl) if dto.voiceUrl else None,
     }
-    if any(at_twilio.values()):
-        try:
-            gateway.update_number(record.phone_number_sid, **at_twilio)
-        except UpstreamFailure:
-            _restore_at_twilio(record)  # Twilio may have applied it before its answer was lost
-            raise
-    try:
-        _commit_linked(ctx, [numbers.save_number(record, updated)], dto.clientPhoneNumber or None)
-    except Exception:
+    for _ in range(UPDATE_RACE_ATTEMPTS):
+        updated = record.model_copy(update=changes)
         if any(at_twilio.values()):
-            _restore_at_twilio(record)
-        raise
-    return twilio_number(updated)
+            try:
+                gateway.update_number(record.phone_number_sid, **at_twilio)
+            except UpstreamFailure:
+                _restore_at_twilio(record)  # Twilio may have applied it before its answer was lost
+                raise
+        try:
+            _commit_linked(ctx, [numbers.save_number(record, updated, versioned=True)], dto.clientPhoneNumber or None)
+        except ConditionFailed as failure:
+            if not failure.failed(numbers.NUMBER):
+                raise
+            latest = numbers.find_purchase(record.org_id, record.id)  # consistently: what won the race
+            if not isinstance(latest, TwilioNumberRecord) or latest.status != "active":
+                raise NotFound("No Twilio number with this id.") from failure  # released meanwhile
+            record = latest
+            continue
+        except Exception:
+            if any(at_twilio.values()):
+                _restore_at_twilio(record)
+            raise
+        return twilio_number(updated)
+    if any(at_twilio.values()):
+        _restore_at_twilio(record)
+    raise Conflict("This number was changed by another request meanwhile; read it and retry.")
 
 
 def _changes(org_id: str, dto: UpdatePhoneNumberDto) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from uuid import uuid4
 from robotappel.config import get_settings
 from robotappel.dal import lease, numbers
 from robotappel.dal.first_seen import first_seen
-from robotappel.errors import DomainError
 from robotappel.ids import iso
 from robotappel.observability import logger, metrics
 from robotappel.reconcile.caller_ids import FINDINGS as CALLER_ID_FINDINGS
@@ -24,6 +23,8 @@ from robotappel.reconcile.destroy import FINDINGS as DESTROY_FINDINGS
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.holds import FINDINGS as HOLD_FINDINGS
 from robotappel.reconcile.holds import sweep_stale_holds
+from robotappel.reconcile.isolation import FINDINGS as ISOLATION_FINDINGS
+from robotappel.reconcile.isolation import Isolation
 from robotappel.reconcile.purchases import (
     NUMBER_FINDINGS,
     PURCHASE_FINDINGS,
@@ -44,6 +45,7 @@ FINDINGS = (
     *CALLER_ID_FINDINGS,
     *HOLD_FINDINGS,
     *DESTROY_FINDINGS,
+    *ISOLATION_FINDINGS,
     STEP_FAILED,
     ACCOUNT_CHANGED,
 )
@@ -82,21 +84,24 @@ def _steps(out_of_time: Callable[[], bool], brake: Brake) -> Counter[str]:
     """Open work first (it settles or refunds its own holds), then what no work owns. One brake for the whole run:
     the steps' irreversible actions together stay within it."""
     findings: Counter[str] = Counter()
+    isolation = Isolation()
     steps: list[Callable[[], dict[str, int]]] = [
         lambda: _same_twilio_account(brake),
-        lambda: reconcile_purchases(out_of_time),
-        lambda: reconcile_numbers(out_of_time, brake),
-        lambda: reconcile_caller_ids(out_of_time, brake),
+        lambda: reconcile_purchases(out_of_time, isolation),
+        lambda: reconcile_numbers(out_of_time, brake, isolation),
+        lambda: reconcile_caller_ids(out_of_time, brake, isolation),
         lambda: sweep_stale_holds(out_of_time, owned=numbers.holds_of_open_work()),
     ]
     for step in steps:
         try:
             findings.update(step())
-        except DomainError:
-            # Twilio or DynamoDB unavailable: the other steps still run, this one runs again next time.
+        except Exception:  # whatever stops one step, the other steps still run
+            # Twilio or DynamoDB unavailable, or a bug: this step runs again next time.
             logger.exception("reconciler step failed")
             findings[STEP_FAILED] += 1
     findings.update(brake.findings())
+    findings.update(isolation.findings)
+    isolation.save()
     return findings
 
 

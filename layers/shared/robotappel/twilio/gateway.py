@@ -23,6 +23,7 @@ from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
 from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
+from robotappel.twilio.tags import record_id_of
 
 T = TypeVar("T")
 PAGE_SIZE = 1000  # Twilio's largest page: the reconciler lists whole accounts
@@ -71,9 +72,14 @@ def request_caller_id_validation(phone_number: str, friendly_name: str, status_c
     )
 
 
-def find_caller_id(phone_number: str) -> CallerId | None:
-    found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
-    return _caller_id(found[0]) if found else None
+def find_caller_id(phone_number: str, tagged_for: str | None = None) -> CallerId | None:
+    """The account's caller ID of this number; with `tagged_for`, only one whose tag names that record (of this
+    stage): what a record may act on when it does not know its caller ID's SID."""
+    if tagged_for is None:
+        found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
+        return _caller_id(found[0]) if found else None
+    found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=PAGE_SIZE))
+    return next((c for c in map(_caller_id, found) if record_id_of(c.friendly_name) == tagged_for), None)
 
 
 def caller_id_pages() -> Iterator[list[CallerId]]:
