@@ -28,6 +28,8 @@ from robotappel.twilio.tags import tagged
 MAX_PURCHASE_ATTEMPTS = 3
 # Numbers allowed for automated calling are a few ranges among many: a wider search, filtered by the rule table.
 AUTOMATED_CALLING_SEARCH_SIZE = 30
+# Twilio's refusals of a purchase for want of the right regulatory documents (twilio/errors.py).
+REGULATORY_REFUSALS = ("bundle_required", "bundle_not_approved", "address_required", "address_not_accepted")
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,23 @@ def _buy_first_available(
             if taken.error_code != "number_unavailable" or attempt == min(len(candidates), MAX_PURCHASE_ATTEMPTS):
                 raise
             logger.info("number taken meanwhile, trying the next one", extra={"attempt": attempt})
+        except InvalidInput as refused:
+            if refused.error_code in REGULATORY_REFUSALS:
+                raise _what_to_do(refused, order) from refused
+            raise
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _what_to_do(refused: InvalidInput, order: _Order) -> InvalidInput:
+    """Twilio's refusal, saying which country and number type need what, and where to set it."""
+    country, kind = order.country_code, order.number_type
+    return InvalidInput(
+        refused.field,
+        f"{refused.message} This is a {country} {kind} number: name a bundle and an address made for {country} "
+        f"{kind} numbers in the purchase (bundleSid, addressSid), or set your default for them with "
+        f'PUT /phoneNumber/regulatory/{country} {{"numberType": "{kind}", "bundleSid": "BU…", "addressSid": "AD…"}}.',
+        code=refused.error_code,
+    )
 
 
 def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:
