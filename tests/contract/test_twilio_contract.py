@@ -116,7 +116,7 @@ def expect_domain_error(call: Callable[[], object]) -> None:
 def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackReceiver) -> None:
     for country, number_type in [("FR", "local"), ("FR", "national"), ("GB", "mobile"), ("US", "tollFree")]:
         gateway.search_available_numbers(country, number_type, limit=2)  # type: ignore[arg-type]
-    offered = gateway.search_available_numbers("US", "local", area_code="415", contains="7", limit=3)
+    offered = gateway.search_available_numbers("US", "local", area_code="415", contains="77", limit=3)
     bought = gateway.buy_number(offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid=BUNDLE_SID)
     gateway.update_number(bought.sid, friendly_name="Sales", voice_url=VOICE_URL + "/sales")
     gateway.release_number(bought.sid)

@@ -12,26 +12,7 @@ from robotappel.twilio import gateway
 from tests.fixtures.lambdas import HttpResult, call
 
 RESERVED_PREFIXES = tuple(
-    "+33" + prefix
-    for prefix in (
-        "162",
-        "163",
-        "270",
-        "271",
-        "377",
-        "378",
-        "424",
-        "425",
-        "568",
-        "569",
-        "948",
-        "949",
-        "9475",
-        "9476",
-        "9477",
-        "9478",
-        "9479",
-    )
+    "+33" + prefix for prefix in ("162", "163", "270", "271", "377", "378", "424", "425", "568", "569", "948", "949")
 )
 
 
@@ -274,6 +255,48 @@ def test_an_automated_calling_purchase_buys_a_number_from_the_reserved_ranges(or
     assert result.body["phoneNumber"].startswith(RESERVED_PREFIXES)
     assert result.body["automatedCalling"] == "allowed"
     assert "2022-1583" in result.body["automatedCallingRule"]
+
+
+def test_an_automated_calling_purchase_searches_the_reserved_ranges_with_contains_patterns(
+    org: str, twilio_layer: TwilioEmulator, documents: Documents
+) -> None:
+    # Given the org's default for French national numbers
+    set_default(documents, numberType="national", bundleSid=documents.national)
+    # When it buys a national number for automated calls
+    result = buy(numberType="national", automatedCalling=True)
+    # Then Twilio was searched for a reserved range (0948, 0949) by a Contains pattern, not at random
+    assert result.status == 201, result.body
+    searches = [r.query for r in twilio_layer.requests_log if "/AvailablePhoneNumbers/" in r.path]
+    assert [search["Contains"] for search in searches] == [searches[0]["Contains"]]
+    assert searches[0]["Contains"] in ("948******", "949******")
+    assert result.body["phoneNumber"].startswith("+33" + searches[0]["Contains"].rstrip("*"))
+
+
+def test_an_overseas_number_for_automated_calls_is_bought_in_its_reserved_range(
+    org: str, twilio_layer: TwilioEmulator, documents: Documents
+) -> None:
+    # Given a bundle for Guadeloupe's national numbers and an address in France
+    guadeloupe = twilio_layer.add_bundle("GP", "national")
+    # When the org buys a Guadeloupe number for automated calls
+    result = buy(
+        countryCode="GP",
+        numberType="national",
+        automatedCalling=True,
+        bundleSid=guadeloupe,
+        addressSid=documents.address,
+    )
+    # Then it is a +590 9475 number, allowed by the overseas rule
+    assert result.status == 201, result.body
+    assert result.body["phoneNumber"].startswith("+5909475")
+    assert result.body["automatedCalling"] == "allowed"
+    assert "09475 to 09479" in result.body["automatedCallingRule"]
+
+
+def test_a_client_may_search_a_reserved_range_with_a_contains_pattern(org: str, documents: Documents) -> None:
+    set_default(documents)
+    result = buy(contains="377******")
+    assert result.status == 201, result.body
+    assert result.body["phoneNumber"].startswith("+33377")
 
 
 def test_an_explicit_number_not_allowed_for_automated_calls_is_refused(

@@ -167,13 +167,24 @@ def test_buying_a_french_number_with_an_approved_bundle_and_an_address_succeeds(
     assert (owned["sid"], owned["bundle_sid"], owned["address_sid"]) == (bought.sid, french.bundle, french.address)
 
 
-def test_french_numbers_offered_include_ones_reserved_for_automated_calling(twilio_emulator: TwilioEmulator) -> None:
+def test_a_contains_pattern_as_long_as_the_number_finds_a_reserved_range(twilio_emulator: TwilioEmulator) -> None:
     # Given Twilio's French local numbers
-    # When we search twenty
-    found = gateway.search_available_numbers("FR", "local", limit=20)
-    # Then some are in a range reserved for automated calling systems, and all are valid
-    assert any(assess(number).status == "allowed" for number in found)
+    # When we search with a pattern for the reserved range 0162 that spans the whole national number
+    found = gateway.search_available_numbers("FR", "local", contains="162******", limit=5)
+    # Then every number starts with it, is valid and may place automated calls
+    assert len(found) == 5
+    assert all(number.startswith("+33162") for number in found)
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(number)) for number in found)
+    assert all(assess(number).status == "allowed" for number in found)
+
+
+def test_no_plus_33_number_of_the_overseas_range_is_offered(twilio_emulator: TwilioEmulator) -> None:
+    # Given 09475-09479, the overseas departments' range (+590, +594, +596, +262 numbers)
+    # When French national numbers in 0947 are searched
+    found = gateway.search_available_numbers("FR", "national", contains="947******", limit=20)
+    # Then none of the overseas range is offered as a +33 number
+    assert found
+    assert not any(number.startswith(("+339475", "+339476", "+339477", "+339478", "+339479")) for number in found)
 
 
 def test_fetch_bundle_tells_its_status_and_regulation(twilio_emulator: TwilioEmulator, french: French) -> None:
