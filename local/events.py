@@ -26,17 +26,20 @@ def api_event(
     *,
     org: str | None = None,
     role: str = "member",
+    key_id: str | None = None,
     body: Any = None,
     path_params: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """events/<name>.json with a fresh request id; as the caller `org` with `role` (else the event's own caller),
-    and with the given body, path parameters (the path follows), query and headers."""
+    """events/<name>.json with a fresh request id; as the caller `org` with `role` and the key `key_id` (else the
+    event's own caller), and with the given body, path parameters (the path follows), query and headers."""
     event = load(name)
     event["requestContext"]["requestId"] = str(uuid.uuid4())
     if org is not None and "authorizer" in event["requestContext"]:
         event["requestContext"]["authorizer"] |= {"principalId": org, "orgId": org, "role": role}
+    if key_id is not None and "authorizer" in event["requestContext"]:
+        event["requestContext"]["authorizer"]["keyId"] = key_id
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     if path_params is not None:

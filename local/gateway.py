@@ -11,7 +11,9 @@
 - The authorizer's answer is cached per value of its identity headers for its `ReauthorizeEvery` seconds, as API
   Gateway does (samcli invokes it on every request): a revoked key keeps working until its entry expires.
   Only allowed answers are cached, and the cached context is reused whatever the route: our policy allows every
-  route of the API, so that is what API Gateway would decide too.
+  route of the API, so that is what API Gateway would decide too. API Gateway's FlushStageAuthorizersCache
+  (`DELETE /restapis/{id}/stages/{stage}/cache/authorizers`, where the functions' AWS_ENDPOINT_URL_API_GATEWAY
+  points) empties it, as a key's revocation does.
 - Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
 """
 
@@ -193,6 +195,10 @@ class AuthorizerCache:
         with self._lock:
             self._entries[key] = (self._clock() + ttl_seconds, copy.deepcopy(context))
 
+    def flush(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 def request_id() -> str:
     """One id per HTTP request, shared by the authorizer's and the route's events."""
@@ -233,12 +239,26 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
         self._app.after_request(_add_request_id_header)
+        self._app.add_url_rule(
+            "/restapis/<api_id>/stages/<stage>/cache/authorizers",
+            "flush_stage_authorizers_cache",
+            self._flush_authorizers_cache,
+            methods=["DELETE"],
+        )
         openapi.add_docs_routes(self._app)  # /docs and /openapi.json: not API Gateway's, a local convenience
 
     @property
     def app(self) -> Any:
         """The Flask (WSGI) application, once created."""
         return self._app
+
+    def _flush_authorizers_cache(self, api_id: str, stage: str) -> Response:
+        """API Gateway's FlushStageAuthorizersCache for this one API: 202, or its 404 for another stage."""
+        if stage != self.api.stage_name:
+            body = {"message": f"Invalid stage identifier specified: {api_id}/{stage}"}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        self.authorizer_cache.flush()
+        return Response(status=202)
 
     def _construct_error_handling(self) -> None:
         super()._construct_error_handling()

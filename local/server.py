@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from local import regulatory, template
+from local import regulatory, streams, template
 from local.aws import FAKE_CREDENTIALS, LocalAws
 from local.lambda_runtime import REGION, put_layer_on_path
 from robotappel_admin.stage import local_stage_file
@@ -93,6 +93,7 @@ class DevServer:
     schedule_seconds: float = 0  # 0: the scheduled functions run only when asked (POST /_local/scheduled/...)
     _deliveries: list[Any] = field(default_factory=list)
     _scheduler: threading.Thread | None = None
+    _stream_poller: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -135,12 +136,14 @@ class DevServer:
             self._bind(self.api_port)
             self._configure_environment()
             self._seed()
+            self._deliver_streams()  # the seed's credits are in the ledger before anything else runs
         except BaseException:
             self.stop()
             raise
         assert self._http is not None  # bound by _bind
         self._thread = threading.Thread(target=self._http.serve_forever, name="api-gateway", daemon=True)
         self._thread.start()
+        self._stream_poller = streams.poll(self._deliveries, self._stopping)
         if self.schedule_seconds > 0:
             self._scheduler = threading.Thread(target=self._run_on_schedule, name="scheduler", daemon=True)
             self._scheduler.start()
@@ -164,9 +167,10 @@ class DevServer:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._scheduler is not None:
-            self._scheduler.join()
-            self._scheduler = None
+        for thread in (self._scheduler, self._stream_poller):
+            if thread is not None:
+                thread.join()
+        self._scheduler = self._stream_poller = None
         if self._http is not None:
             if self._thread is not None:
                 self._http.shutdown()
@@ -219,11 +223,10 @@ class DevServer:
         self.gateway.port = self.port
 
     def _deliver_streams_after_requests(self, gateway: LocalApiGateway) -> None:
-        """Lambda's stream event source mappings: the consumers get what a request wrote before it is answered."""
-        from local.streams import StreamDelivery
-
+        """Lambda's stream event source mappings (also polled, `streams.poll`): the consumers get what a request
+        wrote before it is answered."""
         self._deliveries = [
-            StreamDelivery(
+            streams.StreamDelivery(
                 self.aws.client("dynamodb"),
                 self.aws.client("dynamodbstreams"),
                 self.aws.table_names[consumer.table],
@@ -277,6 +280,8 @@ class DevServer:
             # The emulator serves both of Twilio's hosts.
             "TWILIO_API_BASE_URL": self.twilio_base_url,
             "TWILIO_NUMBERS_BASE_URL": self.twilio_base_url,
+            # API Gateway's management API: this gateway answers FlushStageAuthorizersCache (local.gateway).
+            "AWS_ENDPOINT_URL_API_GATEWAY": self.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "SAM_CLI_TELEMETRY": "0",
         }
@@ -293,7 +298,9 @@ class DevServer:
         from robotappel_admin.onboarding import onboard  # needs the environment set above
 
         for org in self.orgs:
-            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key)
+            # An admin's org is an operator org: only those hold admin keys.
+            operator = org.role == "admin"
+            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key, operator=operator)
 
     def stage_environment(self) -> dict[str, str]:
         """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""

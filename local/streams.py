@@ -3,8 +3,12 @@
 `StreamDelivery.deliver()` reads the records a moto table's stream has gained, and hands them in batches, as a
 Lambda DynamoDB stream event, to `invoke` (the function). Like `ReportBatchItemFailures`, a batch that reports
 failures is kept from its first failed record and delivered again, in order, on the next call; so is a batch
-whose invocation failed. The dev server delivers after every request, before answering, so that what a request
-changed is consumed when its response arrives (on AWS the ledger trails by about a second).
+whose invocation failed.
+
+`poll` delivers every POLL_SECONDS, as Lambda's event source mapping polls the stream: what anyone writes (a request,
+the operators' tool `--local`, the seed) reaches the consumer within about a second, as on AWS. The dev server also
+delivers after every request, before answering, so that what a request changed is consumed when its response
+arrives.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 LOG = logging.getLogger(__name__)
+# Lambda polls each shard of a DynamoDB stream about four times a second.
+POLL_SECONDS = 0.25
 
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -38,7 +44,7 @@ class StreamDelivery:
                 try:
                     response = self._invoke({"Records": batch})
                 except Exception:
-                    LOG.exception("stream batch of %s failed: delivered again after the next request", self._stream_arn)
+                    LOG.exception("stream batch of %s failed: delivered again on the next delivery", self._stream_arn)
                     return
                 failures = (response or {}).get("batchItemFailures") or []
                 if failures:
@@ -46,7 +52,7 @@ class StreamDelivery:
                     retry_from = next(
                         i for i, record in enumerate(batch) if record["dynamodb"]["SequenceNumber"] == first
                     )
-                    LOG.error("stream records failed from %s: delivered again after the next request", first)
+                    LOG.error("stream records failed from %s: delivered again on the next delivery", first)
                     del self._pending[:retry_from]
                     return
                 del self._pending[: len(batch)]
@@ -84,3 +90,19 @@ class StreamDelivery:
             "dynamodb": change,
             "eventSourceARN": self._stream_arn,
         }
+
+
+def poll(deliveries: list[StreamDelivery], stopping: threading.Event, every: float = POLL_SECONDS) -> threading.Thread:
+    """A thread delivering each stream every `every` seconds until `stopping` is set."""
+
+    def deliver_until_stopped() -> None:
+        while not stopping.wait(every):
+            for delivery in deliveries:
+                try:
+                    delivery.deliver()
+                except Exception:  # moto unreachable for a moment: the records stay in the stream for the next poll
+                    LOG.exception("reading the stream failed; tried again in %ss", every)
+
+    thread = threading.Thread(target=deliver_until_stopped, name="stream-poller", daemon=True)
+    thread.start()
+    return thread

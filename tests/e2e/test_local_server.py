@@ -76,8 +76,10 @@ def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: 
 
 
 @on_local_server
-def test_a_revoked_api_key_keeps_working_until_the_authorizer_cache_expires(local_server: LocalServer) -> None:
-    # Given two keys of org-demo issued by an admin, one already used
+def test_a_revoked_api_key_is_refused_at_once_its_revocation_flushes_the_authorizer_cache(
+    local_server: LocalServer,
+) -> None:
+    # Given two keys of org-demo issued by an admin, one already used (its Allow in the authorizer cache)
     admin = {"Authorization": f"Bearer {local_server.api_keys['org-admin']}"}
 
     def issue() -> dict[str, str]:
@@ -97,10 +99,11 @@ def test_a_revoked_api_key_keeps_working_until_the_authorizer_cache_expires(loca
     for key in (used, unused):
         url = f"{local_server.url}/admin/apiKeys/{key['keyId']}"
         assert requests.delete(url, headers=admin, timeout=TIMEOUT).status_code == 200
-    # Then, as on API Gateway (ReauthorizeEvery: 300), the used one is still allowed from the authorizer cache,
-    # and the other is refused
-    assert balance_with(used["apiKey"]) == 200
+    # Then both are refused from their next call: the revocation flushed the stage's authorizer cache (as
+    # FlushStageAuthorizersCache does on API Gateway), and the admin key still works (re-authorized)
+    assert balance_with(used["apiKey"]) == 401
     assert balance_with(unused["apiKey"]) == 401
+    assert balance_with(local_server.api_keys["org-admin"]) == 200
 
 
 @on_local_server

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.fixtures.server import ROOT, LocalServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 30
+LEDGER_DELAY_SECONDS = 2  # on AWS the TokensTable stream reaches the ledger within about a second
 
 
 def admin_tool(server: LocalServer, *arguments: str) -> Any:
@@ -73,3 +75,21 @@ def test_the_tool_refuses_an_org_that_exists(local_server: LocalServer) -> None:
     )
     assert completed.returncode == 1
     assert completed.stderr.strip() == "Error: org_exists: Organisation org-demo exists already."
+
+
+def test_a_credit_made_outside_a_request_reaches_the_ledger_without_another_request(local_server: LocalServer) -> None:
+    # Given a customer onboarded by the operators' tool, whose opening credit is in its ledger by now
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    api_key = admin_tool(local_server, "onboard", org_id, "--tokens", "100")["apiKey"]["apiKey"]
+    # When the tool credits it, and nobody calls the API for a moment
+    admin_tool(local_server, "credit", org_id, "50", "--reason", "Invoice 42")
+    time.sleep(LEDGER_DELAY_SECONDS)
+    # Then the first request after that sees the credit in the ledger, newest first
+    ledger = requests.get(
+        f"{local_server.url}/tokens/ledger", headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT
+    )
+    assert ledger.status_code == 200
+    assert [(entry["status"], entry["tokens"]) for entry in ledger.json()["entries"]] == [
+        ("credited", 50),
+        ("credited", 100),
+    ]

@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 
 from local import template
+from robotappel.dal import api_keys
 from tests.fixtures.lambdas import api_event, run_handler
 
 
@@ -15,12 +16,13 @@ def authorize(authorization: str | None, header_name: str = "Authorization") -> 
     return run_handler("authorizer", event)  # type: ignore[no-any-return]
 
 
-def test_valid_key_is_allowed_with_its_org_and_role_in_the_context(org: str) -> None:
+def test_valid_key_is_allowed_with_its_org_role_and_key_id_in_the_context(org: str) -> None:
     # Given org-a's key / When the authorizer sees it
     policy = authorize("Bearer key-a")
-    # Then API Gateway is told to allow it and passes org and role to the route
+    # Then API Gateway is told to allow it and passes org, role and the key's id to the route
+    [key] = api_keys.list_for_org("org-a")
     assert policy["principalId"] == "org-a"
-    assert policy["context"] == {"orgId": "org-a", "role": "member"}
+    assert policy["context"] == {"orgId": "org-a", "role": "member", "keyId": key.key_id}
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 

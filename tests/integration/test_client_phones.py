@@ -13,6 +13,7 @@ from robotappel.errors import ServiceUnavailable
 from robotappel.numbers.verification import VERIFICATION_WINDOW
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
+from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 from tests.fixtures.twilio import verified_caller_id_sid
@@ -119,7 +120,7 @@ def test_add_writes_the_record_before_twilio_is_asked_and_tags_the_request_with_
     add(friendlyName="Front desk")
     # Then the request Twilio got names the record the add wrote before asking
     [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
-    assert request.form["FriendlyName"] == f"ra:{pending_record(org).id} Front desk"
+    assert request.form["FriendlyName"] == tagged(pending_record(org).id, "Front desk")
 
 
 def test_add_records_twilios_call_sid_and_settles_its_hold(org: str, twilio_layer: TwilioEmulator) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
+from robotappel.config import get_settings
 from robotappel.dal import lease, ledger, numbers
 from robotappel.ids import iso, new_id
 from robotappel.reconcile.holds import HOLD_EXPIRY
@@ -20,6 +21,8 @@ from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import call, run_handler
 from tests.fixtures.reconciler import found, reconcile_now
+from tests.fixtures.twilio import verified_caller_id_sid
+from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
@@ -37,6 +40,12 @@ def open_hold(org_id: str, age: timedelta, tokens: int = 40) -> ledger.LedgerEnt
     ledger.debit(entry, ledger.HELD)
     ledger_entries(org_id)  # the ledger catches up: the hold is known to be open
     return entry
+
+
+def in_stage(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    """What follows runs as the deployment of `stage` would."""
+    monkeypatch.setenv("STAGE", stage)
+    get_settings.cache_clear()
 
 
 def reconcile() -> dict[str, int]:
@@ -161,3 +170,38 @@ def test_a_purchase_still_running_is_left_alone(org: str, twilio_layer: TwilioEm
     assert findings == {}
     assert len(twilio_layer.incoming_numbers()) == 1
     assert ledger.get_balance(org) == 60
+
+
+def test_a_purchase_recorded_late_is_not_linked_to_a_client_phone_deleted_meanwhile(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase linked to a client phone, bought at Twilio but its answer lost
+    phone_id = add_client_phone(org, CLIENT_PHONE)
+    twilio_layer.inject_fault("POST", r"/IncomingPhoneNumbers\.json$", processed=True)
+    body = {"countryCode": "US", "areaCode": "415", "clientPhoneNumber": CLIENT_PHONE}
+    assert call("buy_twilio_number", org=org, body=body).status == 502
+    # And the client phone deleted since
+    assert call("delete_phone_number", org=org, path_params={"id": phone_id}).status == 200
+    # When the reconciler records the purchase
+    findings = reconcile_now(monkeypatch)
+    # Then the number is recorded, linked to no client phone
+    assert found(findings) == {"purchase_recorded_late": 1}
+    [number] = numbers.list_twilio_numbers(org).records
+    assert number.client_phone_number is None
+
+
+def test_another_stages_numbers_and_caller_ids_are_never_touched(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a Twilio account shared by mistake with another stage, which has a number and a caller ID of its own
+    in_stage(monkeypatch, "prod")
+    theirs = buy_at_twilio(twilio_layer, tagged(new_id(numbers.TWILIO_NUMBER), "theirs"))
+    gateway.request_caller_id_validation(CLIENT_PHONE, tagged(new_id(numbers.CLIENT_PHONE), "theirs"), CALL_STATUS_URL)
+    their_caller_id = verified_caller_id_sid(twilio_layer, CLIENT_PHONE)
+    in_stage(monkeypatch, "dev")
+    # When this stage's reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it keeps both, and counts them for an operator (a metric and an alarm each)
+    assert found(findings) == {"unknown_number_kept": 1, "unknown_caller_id_kept": 1}
+    assert theirs in {number["sid"] for number in twilio_layer.incoming_numbers()}
+    assert their_caller_id in {caller_id["sid"] for caller_id in twilio_layer.caller_ids()}

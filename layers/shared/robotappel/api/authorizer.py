@@ -50,7 +50,8 @@ def authorize(raw_event: dict[str, Any]) -> dict[str, Any]:
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"orgId": record.org_id, "role": record.role},
+        # keyId: what the admin routes re-check at every call (this answer is cached), and name as the actor.
+        context={"orgId": record.org_id, "role": record.role, "keyId": record.key_id},
     )
     policy.allow_all_routes()
     return policy.asdict()

@@ -19,7 +19,7 @@ def caller_of(app: APIGatewayRestResolver) -> Caller:
     if not org_id or role not in ("member", "admin"):
         # Only reachable if a route was deployed without the authorizer: fail closed.
         raise Unauthenticated("A valid API key is required: Authorization: Bearer <key>.")
-    return Caller(org_id=org_id, role=role)
+    return Caller(org_id=org_id, role=role, key_id=authorizer.get("keyId") or "")
 
 
 def request_id(app: APIGatewayRestResolver) -> str:

@@ -9,9 +9,11 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from robotappel.api.bodies import read_bodies_as_json
 from robotappel.api.context import METER_KEY, caller_of
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
+from robotappel.tenants.api_keys import require_live_admin_key
 from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
@@ -42,17 +44,20 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 
 def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """403 for a member key, before the route does anything."""
-    caller_of(app).require_admin()
+    """403 for a member key, 401 for an admin key that is no longer valid, before the route does anything."""
+    caller = caller_of(app)
+    caller.require_admin()
+    require_live_admin_key(caller)
     return next_middleware(app)
 
 
 def _parse_json_body(text: str) -> Any:
     """json.loads failing only with JSONDecodeError, the one error Powertools answers as an invalid body (422): a
-    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, hence a 500."""
+    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, and JSON nested
+    deeper than the interpreter recurses a RecursionError, hence a 500."""
     try:
         return json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise json.JSONDecodeError(str(error), text, 0) from error
 
 
@@ -63,6 +68,7 @@ def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayR
     Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
     route_costs()
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json_body)
+    read_bodies_as_json(app)
     register_error_handlers(app)
     if admin_only:
         app.use(middlewares=[require_admin])
