@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from local.twilio_emulator import numbers, regulations, resources
 from local.twilio_emulator.callbacks import post_signed
@@ -68,6 +68,7 @@ class Fault:
 
 
 Handler = Callable[["TwilioApi", Request], Reply]
+T = TypeVar("T")
 _ACCOUNT = r"^/2010-04-01/Accounts/(?P<account>[^/]+)"
 _SID = r"(?P<sid>[A-Za-z0-9]+)"
 
@@ -255,16 +256,10 @@ class TwilioApi:
         return bundle
 
     def fetch_bundle(self, request: Request) -> Reply:
-        bundle = self.bundles.get(request.params["sid"])
-        if bundle is None:
-            raise not_found(request.path)
-        return Reply(200, bundle)
+        return Reply(200, _by_sid(self.bundles, request))
 
     def fetch_regulation(self, request: Request) -> Reply:
-        regulation = self.regulations.get(request.params["sid"])
-        if regulation is None:
-            raise not_found(request.path)
-        return Reply(200, resources.regulation(**vars(regulation)))
+        return Reply(200, resources.regulation(**vars(_by_sid(self.regulations, request))))
 
     def regulation(self, iso_country: str, number_type: str, end_user_type: str) -> regulations.Regulation | None:
         return next(
@@ -289,10 +284,7 @@ class TwilioApi:
         return address
 
     def fetch_address(self, request: Request) -> Reply:
-        address = self.addresses.get(request.params["sid"])
-        if address is None:
-            raise not_found(request.path)
-        return Reply(200, address)
+        return Reply(200, _by_sid(self.addresses, request))
 
     # --- helpers ---
 
@@ -430,6 +422,13 @@ class TwilioApi:
 
 def not_found(path: str) -> TwilioError:
     return TwilioError(404, 20404, f"The requested resource {path} was not found")
+
+
+def _by_sid(resources_by_sid: dict[str, T], request: Request) -> T:
+    found = resources_by_sid.get(request.params["sid"])
+    if found is None:
+        raise not_found(request.path)
+    return found
 
 
 def _required(form: dict[str, str], name: str) -> str:
