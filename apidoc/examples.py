@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_APPROVED_BUNDLE = "BU" + "0123456789abcdef" * 2  # the emulator approves every well-formed bundle but all zeros
-_ADDRESS = "AD" + "0123456789abcdef" * 2
+from local.regulatory import LOCAL_ADDRESS, LOCAL_BUNDLES
 
 # route key ("METHOD /path") -> example name -> {summary, value}
 REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
@@ -44,7 +43,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "PUT /phoneNumber/regulatory/{countryCode}": {
         "france": {
             "summary": "The bundle and address approved for French local numbers",
-            "value": {"numberType": "local", "bundleSid": _APPROVED_BUNDLE, "addressSid": _ADDRESS},
+            "value": {"numberType": "local", "bundleSid": LOCAL_BUNDLES["local"], "addressSid": LOCAL_ADDRESS},
         },
     },
     "POST /admin/orgs": {

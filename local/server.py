@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from local import streams, template
+from local import regulatory, streams, template
 from local.aws import FAKE_CREDENTIALS, LocalAws
 from local.lambda_runtime import REGION, put_layer_on_path
 from robotappel_admin.stage import local_stage_file
@@ -201,6 +201,7 @@ class DevServer:
             host=self.host,
             port=self._beside_the_api(TWILIO_PORT_OFFSET),
         ).start()
+        regulatory.make(self.twilio)
 
     def _bind(self, port: int) -> None:
         # samcli is imported here, not at module level: it is the heavy part of the start-up.
@@ -328,6 +329,7 @@ class DevServer:
             f"    TWILIO_AUTH_TOKEN={self.twilio_auth_token}",
             f"  Organisations (seed: {self.seed_file}); more with .venv/bin/python -m robotappel_admin --local --help",
             *(f"    {org.org_id:<14} {org.role:<7} key {org.api_key:<14} {org.tokens} tokens" for org in self.orgs),
+            *(regulatory.banner_lines() if self.twilio is not None else []),
             "  Routes",
             *self._route_lines(),
             "",

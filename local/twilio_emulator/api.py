@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from local.twilio_emulator import numbers, regulations, resources
@@ -73,6 +73,7 @@ class Fault:
 
 
 Handler = Callable[["TwilioApi", Request], Reply]
+T = TypeVar("T")
 _ACCOUNT = r"^/2010-04-01/Accounts/(?P<account>[^/]+)"
 _SID = r"(?P<sid>[A-Za-z0-9]+)"
 
@@ -87,6 +88,16 @@ class TwilioApi:
         self.calls_back_before_answering = False
         self.lock = threading.RLock()
         self.generation = 0
+        # Twilio's Regulations are its data, not the account's: the same for the emulator's whole life.
+        self.regulations = {
+            regulation.sid: regulation
+            for regulation in (
+                regulations.Regulation(resources.new_sid("RN"), country, number_type, end_user_type)
+                for country in regulations.FRENCH_REGIONS
+                for number_type in regulations.NUMBER_TYPES
+                for end_user_type in regulations.END_USER_TYPES
+            )
+        }
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +105,7 @@ class TwilioApi:
             self.incoming: dict[str, dict[str, Any]] = {}
             self.caller_ids: dict[str, dict[str, Any]] = {}
             self.bundles: dict[str, dict[str, Any]] = {}
+            self.addresses: dict[str, dict[str, Any]] = {}
             self.faults: list[Fault] = []
             self.log: list[RecordedRequest] = []
             self.generation += 1
@@ -192,7 +204,7 @@ class TwilioApi:
             contains=request.query.get("Contains"),
             exclude=self._owned_numbers(),
         )
-        requirements = regulations.regulation_of_country(country).address_requirements
+        requirements = regulations.address_requirements(country, request.params["kind"])
         region = request.query.get("InRegion")
         offered = [
             resources.available_number(numbers.e164(n), numbers.national_format(n), country, region, requirements)
@@ -205,13 +217,12 @@ class TwilioApi:
     def buy_number(self, request: Request) -> Reply:
         _check_urls(request.form)
         phone_number = self._number_to_buy(request.form)
-        regulation = regulations.regulation_of_number(phone_number)
-        refusal = regulation.refusal(request.form)
+        regulation = self._regulation_of_number(phone_number)
+        refusal = self._regulatory_refusal(phone_number, regulation, request.form)
         if refusal is not None:
             raise TwilioError(400, refusal.code, refusal.message)
-        number = resources.incoming_number(
-            self.account_sid, phone_number, request.form, regulation.address_requirements
-        )
+        requirements = regulation.address_requirements if regulation else "none"
+        number = resources.incoming_number(self.account_sid, phone_number, request.form, requirements)
         self.incoming[number["sid"]] = number
         return Reply(201, number)
 
@@ -235,14 +246,123 @@ class TwilioApi:
 
     # --- Numbers v2: RegulatoryCompliance/Bundles ---
 
+    def create_bundle(self, request: Request) -> Reply:
+        form = request.form
+        _required(form, "FriendlyName")
+        _required(form, "Email")
+        regulation = self._regulation_asked(form)
+        bundle = self.add_bundle(regulation, form)
+        return Reply(201, bundle)
+
+    def add_bundle(
+        self, regulation: regulations.Regulation, form: dict[str, str], sid: str | None = None
+    ) -> dict[str, Any]:
+        """A bundle of `regulation`, reviewed at once (its status from its FriendlyName)."""
+        status = regulations.bundle_status_of(form["FriendlyName"])
+        bundle = resources.bundle(self.account_sid, sid or resources.new_sid("BU"), regulation.sid, status, form)
+        self.bundles[bundle["sid"]] = bundle
+        return bundle
+
     def fetch_bundle(self, request: Request) -> Reply:
-        sid = request.params["sid"]
-        status = regulations.bundle_status(sid)
-        if status is None:
-            raise not_found(request.path)
-        return Reply(200, self.bundles.setdefault(sid, resources.bundle(self.account_sid, sid, status)))
+        return Reply(200, _by_sid(self.bundles, request))
+
+    def fetch_regulation(self, request: Request) -> Reply:
+        return Reply(200, resources.regulation(**vars(_by_sid(self.regulations, request))))
+
+    def regulation(self, iso_country: str, number_type: str, end_user_type: str) -> regulations.Regulation | None:
+        return next(
+            (
+                r
+                for r in self.regulations.values()
+                if (r.iso_country, r.number_type, r.end_user_type) == (iso_country, number_type, end_user_type)
+            ),
+            None,
+        )
+
+    # --- Addresses ---
+
+    def create_address(self, request: Request) -> Reply:
+        for name in ("CustomerName", "Street", "City", "Region", "PostalCode", "IsoCountry"):
+            _required(request.form, name)
+        return Reply(201, self.add_address(request.form))
+
+    def add_address(self, form: dict[str, str], sid: str | None = None) -> dict[str, Any]:
+        address = resources.address(self.account_sid, sid or resources.new_sid("AD"), form)
+        self.addresses[address["sid"]] = address
+        return address
+
+    def fetch_address(self, request: Request) -> Reply:
+        return Reply(200, _by_sid(self.addresses, request))
 
     # --- helpers ---
+
+    def _regulation_asked(self, form: dict[str, str]) -> regulations.Regulation:
+        """By RegulationSid, or by IsoCountry, NumberType and EndUserType, as Twilio's Bundles create takes it."""
+        if "RegulationSid" in form:
+            found = self.regulations.get(form["RegulationSid"])
+        else:
+            found = self.regulation(
+                _required(form, "IsoCountry"), _required(form, "NumberType"), _required(form, "EndUserType")
+            )
+        if found is None:
+            raise TwilioError(400, 20001, "No Regulation matches this country, number type and end-user type.")
+        return found
+
+    def _regulation_of_number(self, phone_number: str) -> regulations.Regulation | None:
+        """The Regulation a number falls under (its end-user type aside), None when its country needs no bundle."""
+        if phone_number == MAGIC_AVAILABLE:
+            return None
+        country, number_type = regulations.country_and_type(phone_number)
+        if not regulations.is_regulated(country) or number_type is None:
+            return None
+        return self.regulation(country, number_type, regulations.END_USER_TYPES[0])
+
+    def _regulatory_refusal(
+        self, phone_number: str, regulation: regulations.Regulation | None, form: dict[str, str]
+    ) -> regulations.Refusal | None:
+        if regulation is None:
+            return None
+        return self._bundle_refusal(phone_number, regulation, form) or self._address_refusal(
+            phone_number, regulation, form
+        )
+
+    def _bundle_refusal(
+        self, phone_number: str, regulation: regulations.Regulation, form: dict[str, str]
+    ) -> regulations.Refusal | None:
+        bundle_sid = form.get("BundleSid", "")
+        if not bundle_sid:
+            return regulations.NO_BUNDLE
+        bundle = self.bundles.get(bundle_sid)
+        if bundle is None or bundle["status"] != regulations.APPROVED:
+            return regulations.Refusal(
+                regulations.BUNDLE_REQUIRED, f"Bundle {bundle_sid} status is not twilio-approved."
+            )
+        made_for = self.regulations[bundle["regulation_sid"]]
+        if (made_for.iso_country, made_for.number_type) != (regulation.iso_country, regulation.number_type):
+            return regulations.Refusal(
+                regulations.BUNDLE_REQUIRED,
+                f"Bundle {bundle_sid} is not valid for {phone_number}: it was made for "
+                f"{made_for.iso_country} {made_for.number_type} numbers.",
+            )
+        return None
+
+    def _address_refusal(
+        self, phone_number: str, regulation: regulations.Regulation, form: dict[str, str]
+    ) -> regulations.Refusal | None:
+        address_sid = form.get("AddressSid", "")
+        if not address_sid:
+            return regulations.NO_ADDRESS
+        address = self.addresses.get(address_sid)
+        if address is None or (
+            regulation.address_requirements == "local"
+            and not regulations.in_territory(address["iso_country"], regulation.iso_country)
+        ):
+            return regulations.Refusal(
+                regulations.ADDRESS_REQUIRED,
+                f"Address {address_sid} does not satisfy the {regulation.address_requirements} address requirement "
+                f"of {phone_number}.",
+            )
+        return None
 
     def _number_to_buy(self, form: dict[str, str]) -> str:
         if "PhoneNumber" not in form and "AreaCode" not in form:
@@ -323,6 +443,13 @@ def _check_urls(form: dict[str, str]) -> None:
             raise TwilioError(400, code, f"{name} is not a valid URL: {url}")
 
 
+def _by_sid(resources_by_sid: dict[str, T], request: Request) -> T:
+    found = resources_by_sid.get(request.params["sid"])
+    if found is None:
+        raise not_found(request.path)
+    return found
+
+
 def _required(form: dict[str, str], name: str) -> str:
     value = form.get(name)
     if not value:
@@ -368,5 +495,9 @@ _ROUTES = [
     _route("GET", rf"/IncomingPhoneNumbers/{_SID}\.json", TwilioApi.fetch_incoming_number),
     _route("POST", rf"/IncomingPhoneNumbers/{_SID}\.json", TwilioApi.update_incoming_number),
     _route("DELETE", rf"/IncomingPhoneNumbers/{_SID}\.json", TwilioApi.release_incoming_number),
+    _route("POST", r"/Addresses\.json", TwilioApi.create_address),
+    _route("GET", rf"/Addresses/{_SID}\.json", TwilioApi.fetch_address),
+    _numbers_route("POST", r"/RegulatoryCompliance/Bundles", TwilioApi.create_bundle),
     _numbers_route("GET", rf"/RegulatoryCompliance/Bundles/{_SID}", TwilioApi.fetch_bundle),
+    _numbers_route("GET", rf"/RegulatoryCompliance/Regulations/{_SID}", TwilioApi.fetch_regulation),
 ]

@@ -91,6 +91,40 @@ class TwilioEmulator:
         with self.api.lock:
             self.api.faults.append(fault)
 
+    def add_bundle(
+        self,
+        iso_country: str,
+        number_type: str,
+        *,
+        end_user_type: str = "business",
+        friendly_name: str = "RobotAppel",
+        email: str = "compliance@robotappel.example",
+        sid: str | None = None,
+    ) -> str:
+        """The SID of a new bundle for that Regulation, as POST /v2/RegulatoryCompliance/Bundles makes it
+        (`number_type` as Twilio spells it: local, mobile, national, toll-free; a `friendly_name` containing
+        "rejected" makes a rejected one)."""
+        with self.api.lock:
+            regulation = self.api.regulation(iso_country, number_type, end_user_type)
+            if regulation is None:
+                raise LookupError(f"The emulator has no Regulation for {iso_country} {number_type} {end_user_type}")
+            form = {"FriendlyName": friendly_name, "Email": email}
+            return str(self.api.add_bundle(regulation, form, sid)["sid"])
+
+    def add_address(self, iso_country: str = "FR", sid: str | None = None, **fields: str) -> str:
+        """The SID of a new address, as POST /2010-04-01/Accounts/{AccountSid}/Addresses.json makes it."""
+        form = {
+            "CustomerName": "RobotAppel",
+            "Street": "1 rue de Rivoli",
+            "City": "Paris",
+            "Region": "Île-de-France",
+            "PostalCode": "75001",
+            "IsoCountry": iso_country,
+            **fields,
+        }
+        with self.api.lock:
+            return str(self.api.add_address(form, sid)["sid"])
+
     def incoming_numbers(self) -> list[dict[str, Any]]:
         with self.api.lock:
             return [dict(n) for n in self.api.incoming.values()]

@@ -29,15 +29,18 @@ _KEYPAD = {
     for letter in letters
 }
 # First digits of the national number to draw from, where the example number's own would offer too narrow a choice.
-# The French ones include the ranges Arcep reserves for automated calling systems (decision n° 2022-1583:
-# 0162, 0163, 0270, 0271, 0377, 0378, 0424, 0425, 0568, 0569, 0948, 0949; overseas 09475 to 09479), so a purchase of
-# a number allowed for automated calling can be tried locally.
+# Drawn at random, the French ones seldom fall in the ranges Arcep reserves for automated calling systems (0162...,
+# 0948, 0949), as in an operator's inventory: a search finds those with a Contains pattern (162******).
 PREFIXES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("FR", "Local"): ("1", "2", "3", "4", "5", "162", "163", "270", "271", "377", "378", "424", "425", "568", "569"),
-    ("FR", "National"): ("9", "948", "949", "9475", "9476", "9477", "9478", "9479"),
+    ("FR", "Local"): ("1", "2", "3", "4", "5"),
+    ("FR", "National"): ("9",),
 }
+# National numbers that phonenumbers accepts but nobody sells: 09475 to 09479 are the overseas departments' range,
+# numbers of +590, +594, +596 and +262 (Arcep decision n° 2022-1583), not of +33.
+NOT_SOLD: dict[str, tuple[str, ...]] = {"FR": ("9475", "9476", "9477", "9478", "9479")}
 AREA_CODE_COUNTRIES = ("US", "CA")
 _CONTAINS = re.compile(r"[0-9A-Za-z*]+")
+_CONTAINS_LENGTH = range(2, 17)
 _ATTEMPTS_PER_NUMBER = 60
 _KEPT_EXAMPLE_DIGITS = 2
 
@@ -63,9 +66,10 @@ def is_supported_country(country: str) -> bool:
 
 
 def contains_pattern(contains: str) -> str:
-    """Twilio's Contains: digits, letters (phone keypad) and `*` for any one digit; anything else is a ValueError."""
-    if _CONTAINS.fullmatch(contains) is None:
-        raise ValueError(f"Contains may only have digits, letters and '*': {contains!r}")
+    """Twilio's Contains: 2 to 16 digits, letters (phone keypad) and `*` for any one digit; anything else is a
+    ValueError."""
+    if _CONTAINS.fullmatch(contains) is None or len(contains) not in _CONTAINS_LENGTH:
+        raise ValueError(f"Contains: 2 to 16 digits, letters and '*', not {contains!r}")
     return "".join(_KEYPAD.get(char, char) for char in contains.upper())
 
 
@@ -91,7 +95,7 @@ def generate(
         if len(found) >= count:
             break
         candidate = _candidate(example.country_code or 0, secrets.choice(prefixes), len(national), pattern)
-        if candidate is not None and _fits(candidate, kind, pattern) and e164(candidate) not in exclude:
+        if candidate is not None and _fits(candidate, country, kind, pattern) and e164(candidate) not in exclude:
             found.setdefault(e164(candidate), candidate)
     return list(found.values())
 
@@ -107,10 +111,14 @@ def _example(country: str, kind: str) -> PhoneNumber | None:
 def _candidate(country_code: int, prefix: str, length: int, pattern: str | None) -> PhoneNumber | None:
     digits = list(prefix + "".join(str(secrets.randbelow(10)) for _ in range(length - len(prefix))))
     if pattern:
-        free = length - len(prefix) - len(pattern)
-        if free < 0:
+        # After the prefix where it fits; else over it (a pattern as long as the number is the number).
+        after_prefix = length - len(prefix) - len(pattern)
+        if after_prefix >= 0:
+            start = len(prefix) + secrets.randbelow(after_prefix + 1)
+        elif len(pattern) <= length:
+            start = secrets.randbelow(length - len(pattern) + 1)
+        else:
             return None
-        start = len(prefix) + secrets.randbelow(free + 1)
         for offset, char in enumerate(pattern):
             if char.isdigit():
                 digits[start + offset] = char
@@ -120,7 +128,9 @@ def _candidate(country_code: int, prefix: str, length: int, pattern: str | None)
         return None
 
 
-def _fits(number: PhoneNumber, kind: str, pattern: str | None) -> bool:
+def _fits(number: PhoneNumber, country: str, kind: str, pattern: str | None) -> bool:
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in NUMBER_KINDS[kind]:
+        return False
+    if phonenumbers.national_significant_number(number).startswith(NOT_SOLD.get(country, ())):
         return False
     return pattern is None or re.search(pattern.replace("*", r"\d"), e164(number)) is not None

@@ -143,19 +143,19 @@ def available_number(
     }
 
 
-def bundle(account_sid: str, sid: str, status: str) -> dict[str, Any]:
+def bundle(account_sid: str, sid: str, regulation_sid: str, status: str, form: dict[str, str]) -> dict[str, Any]:
     """A regulatory bundle (Numbers v2: absolute URLs on Twilio's Numbers host, as Twilio gives them)."""
     url = f"{NUMBERS_API_URL}/v2/RegulatoryCompliance/Bundles/{sid}"
     now = iso8601_now()
     return {
         "sid": sid,
         "account_sid": account_sid,
-        "regulation_sid": new_sid("RN"),
-        "friendly_name": "Regulatory bundle",
+        "regulation_sid": regulation_sid,
+        "friendly_name": form["FriendlyName"],
         "status": status,
         "valid_until": None,
-        "email": "compliance@example.com",
-        "status_callback": None,
+        "email": form["Email"],
+        "status_callback": form.get("StatusCallback"),
         "date_created": now,
         "date_updated": now,
         "url": url,
@@ -164,6 +164,47 @@ def bundle(account_sid: str, sid: str, status: str) -> dict[str, Any]:
             "item_assignments": f"{url}/ItemAssignments",
             "bundle_copies": f"{url}/Copies",
         },
+    }
+
+
+def regulation(sid: str, iso_country: str, number_type: str, end_user_type: str) -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "friendly_name": f"{iso_country}: {number_type} - {end_user_type}",
+        "iso_country": iso_country,
+        "number_type": number_type,
+        "end_user_type": end_user_type,
+        "requirements": {"end_user": [], "supporting_document": []},
+        "url": f"{NUMBERS_API_URL}/v2/RegulatoryCompliance/Regulations/{sid}",
+    }
+
+
+# Form parameter of Addresses create -> JSON field.
+ADDRESS_FIELDS = {
+    "CustomerName": "customer_name",
+    "Street": "street",
+    "StreetSecondary": "street_secondary",
+    "City": "city",
+    "Region": "region",
+    "PostalCode": "postal_code",
+    "IsoCountry": "iso_country",
+    "FriendlyName": "friendly_name",
+}
+
+
+def address(account_sid: str, sid: str, form: dict[str, str]) -> dict[str, Any]:
+    now = rfc2822_now()
+    created: dict[str, Any] = dict.fromkeys(ADDRESS_FIELDS.values())
+    created |= {field: form[param] for param, field in ADDRESS_FIELDS.items() if param in form}
+    return created | {
+        "sid": sid,
+        "account_sid": account_sid,
+        "date_created": now,
+        "date_updated": now,
+        "emergency_enabled": False,
+        "validated": False,
+        "verified": False,
+        "uri": f"{account_path(account_sid)}/Addresses/{sid}.json",
     }
 
 

@@ -8,6 +8,7 @@ against Twilio's documented error shape.
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,6 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response.exceptions import InvalidData
 
 from local.twilio_emulator import RecordedRequest, TwilioEmulator
-from local.twilio_emulator.regulations import REJECTED_BUNDLE
 from robotappel.errors import DomainError
 from robotappel.twilio import gateway
 from tests.contract.fetch_twilio_spec import SpecName, twilio_spec_path
@@ -116,7 +116,7 @@ def expect_domain_error(call: Callable[[], object]) -> None:
 def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackReceiver) -> None:
     for country, number_type in [("FR", "local"), ("FR", "national"), ("GB", "mobile"), ("US", "tollFree")]:
         gateway.search_available_numbers(country, number_type, limit=2)  # type: ignore[arg-type]
-    offered = gateway.search_available_numbers("US", "local", area_code="415", contains="7", limit=3)
+    offered = gateway.search_available_numbers("US", "local", area_code="415", contains="77", limit=3)
     bought = gateway.buy_number(offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid=BUNDLE_SID)
     gateway.update_number(bought.sid, friendly_name="Sales", voice_url=VOICE_URL + "/sales")
     gateway.release_number(bought.sid)
@@ -127,7 +127,7 @@ def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackRece
     gateway.delete_caller_id(caller_id_sid)
     gateway.delete_caller_id(caller_id_sid)
     gateway.find_caller_id("+33612345678")
-    exercise_french_regulations()
+    exercise_french_regulations(emulator)
     for failing in (
         lambda: gateway.search_available_numbers("US", "local", area_code="533"),
         lambda: gateway.buy_number("+15005550000", VOICE_URL, STATUS_URL, "x"),
@@ -141,15 +141,26 @@ def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackRece
     expect_domain_error(lambda: gateway.find_caller_id("+33612345678"))
 
 
-def exercise_french_regulations() -> None:
-    """Bundle fetches, and a French purchase refused for each missing or unapproved piece, then made."""
-    gateway.fetch_bundle_status(BUNDLE_SID)
-    gateway.fetch_bundle_status(REJECTED_BUNDLE)
+def exercise_french_regulations(emulator: TwilioEmulator) -> None:
+    """Bundle, Regulation and Address fetches, and a French purchase refused for each missing, unapproved or
+    mismatched piece, then made."""
+    local, national = emulator.add_bundle("FR", "local"), emulator.add_bundle("FR", "national")
+    rejected = emulator.add_bundle("FR", "local", friendly_name="rejected")
+    address, abroad = emulator.add_address("FR"), emulator.add_address("BE", City="Bruxelles", PostalCode="1000")
+    bundle = gateway.fetch_bundle(local)
+    assert bundle is not None
+    gateway.fetch_regulation(bundle.regulation_sid)
+    gateway.fetch_bundle(rejected)
+    gateway.fetch_bundle(BUNDLE_SID)
+    gateway.fetch_address(address)
+    gateway.fetch_address(ADDRESS_SID)
     french = gateway.search_available_numbers("FR", "local", limit=1)[0]
-    for bundle_sid, address_sid in ((None, ADDRESS_SID), (REJECTED_BUNDLE, ADDRESS_SID), (BUNDLE_SID, None)):
+    for bundle_sid, address_sid in ((None, address), (rejected, address), (national, address), (local, None)):
         with pytest.raises(DomainError):
             gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=bundle_sid, address_sid=address_sid)
-    gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=BUNDLE_SID, address_sid=ADDRESS_SID)
+    with pytest.raises(DomainError):
+        gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=local, address_sid=abroad)
+    gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=local, address_sid=address)
 
 
 @pytest.mark.usefixtures("twilio_layer")
@@ -170,6 +181,12 @@ def test_every_gateway_request_and_emulator_response_conforms_to_twilio_spec(
     error_codes = {record.response_json["code"] for record in records if record.status >= 400}
     assert {21649, 21631} <= error_codes
     assert {host_of(record) for record in records} == {TWILIO_HOST, NUMBERS_HOST}
+    used = {re.sub(r"[A-Z]{2}[0-9a-f]{32}", "{Sid}", record.path) for record in records}
+    assert {
+        "/v2/RegulatoryCompliance/Bundles/{Sid}",
+        "/v2/RegulatoryCompliance/Regulations/{Sid}",
+        "/2010-04-01/Accounts/{Sid}/Addresses/{Sid}.json",
+    } <= used
 
 
 @pytest.fixture
@@ -197,8 +214,30 @@ def test_emulator_endpoints_the_gateway_does_not_use_conform_too(
     for caller_id in caller_ids:
         twilio_session.get(f"{account}/OutgoingCallerIds/{caller_id['sid']}.json")
         twilio_session.post(f"{account}/OutgoingCallerIds/{caller_id['sid']}.json", data={"FriendlyName": "B"})
+    create_regulatory_documents(twilio_emulator, twilio_session)
     # Then every exchange conforms to Twilio's spec
     assert violations(twilio_emulator.requests_log, check) == []
+
+
+def create_regulatory_documents(emulator: TwilioEmulator, session: requests.Session) -> None:
+    """A client's Bundles (by country, type and end-user type, and by RegulationSid) and Addresses creates."""
+    bundles = f"{emulator.base_url}/v2/RegulatoryCompliance/Bundles"
+    identity = {"FriendlyName": "RobotAppel", "Email": "compliance@robotappel.example"}
+    by_country = {"IsoCountry": "FR", "NumberType": "toll-free", "EndUserType": "business"}
+    created = session.post(bundles, data=identity | by_country)
+    assert created.status_code == 201, created.text
+    session.post(bundles, data=identity | {"RegulationSid": created.json()["regulation_sid"]})
+    session.post(bundles, data=identity | {"IsoCountry": "XX", "NumberType": "local", "EndUserType": "business"})
+    address = {
+        "CustomerName": "RobotAppel",
+        "Street": "1 rue de Rivoli",
+        "City": "Paris",
+        "Region": "Île-de-France",
+        "PostalCode": "75001",
+        "IsoCountry": "FR",
+    }
+    account = f"{emulator.base_url}/2010-04-01/Accounts/{emulator.account_sid}"
+    assert session.post(f"{account}/Addresses.json", data=address).status_code == 201
 
 
 def test_emulator_refuses_wrong_credentials_with_twilio_error_body(twilio_emulator: TwilioEmulator) -> None:
@@ -265,7 +304,8 @@ def test_check_rejects_a_bundle_with_a_status_twilio_does_not_have(
     twilio_emulator: TwilioEmulator, twilio_session: requests.Session, check: Callable[[RecordedRequest], None]
 ) -> None:
     # Given a conforming bundle fetch whose status is then made up
-    twilio_session.get(f"{twilio_emulator.base_url}/v2/RegulatoryCompliance/Bundles/{BUNDLE_SID}")
+    bundle_sid = twilio_emulator.add_bundle("FR", "local")
+    twilio_session.get(f"{twilio_emulator.base_url}/v2/RegulatoryCompliance/Bundles/{bundle_sid}")
     record = twilio_emulator.requests_log[-1]
     check(record)
     broken = with_body(record, {**record.response_json, "status": "approved"})

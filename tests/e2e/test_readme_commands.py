@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from local import regulatory
+from local.regulatory import LOCAL_ADDRESS, LOCAL_BUNDLES
 from local.template import ROOT
 from tests.fixtures.server import LocalServer
 
@@ -28,8 +30,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 README = ROOT / "README.md"
 README_URL = "http://127.0.0.1:3000"
 ADMIN_TOOL = ".venv/bin/python -m robotappel_admin --local "
-APPROVED_BUNDLE = "BU" + "ab" * 16
-ADDRESS = "AD" + "cd" * 16
+APPROVED_BUNDLE = LOCAL_BUNDLES["local"]
+ADDRESS = LOCAL_ADDRESS
 TIMEOUT = 60
 _FENCE = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _INLINE_CURL = re.compile(r"`(curl [^`]+)`")
@@ -149,7 +151,8 @@ def test_readme_has_curl_commands_to_run() -> None:
 
 
 def test_every_readme_command_answers_what_the_readme_says(local_server: LocalServer) -> None:
-    # Given a reader with an org of their own ($KEY)
+    # Given a reader with an org of their own ($KEY), and the regulatory documents `make run` makes at its Twilio
+    regulatory.make(local_server.twilio)
     reader = Reader(local_server, key=_fresh_org_key(local_server))
     # When they run every command of the README, in its order
     for command in readme_commands():

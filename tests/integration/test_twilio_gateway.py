@@ -1,12 +1,12 @@
 """The Twilio gateway over HTTP against the local emulator: every call, Twilio's magic numbers and faults."""
 
 import sys
+from dataclasses import dataclass
 
 import phonenumbers
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from local.twilio_emulator.regulations import REJECTED_BUNDLE
 from robotappel.errors import Conflict, InvalidInput, RateLimited, UpstreamFailure
 from robotappel.models.phone import NumberType
 from robotappel.numbers.automated_calling import assess
@@ -19,16 +19,33 @@ pytestmark = pytest.mark.usefixtures("twilio_layer")
 VOICE_URL = "https://voice.example.test/inbound"
 STATUS_URL = CALL_STATUS_URL
 BUY_PATH = r"IncomingPhoneNumbers\.json$"
+# SIDs for calls that never reach a lookup of them (a US number, a fault first).
 BUNDLE_SID, ADDRESS_SID = "BU" + "1" * 32, "AD" + "2" * 32
+
+
+@dataclass(frozen=True)
+class French:
+    """Regulatory documents of the emulated account for French local numbers."""
+
+    bundle: str
+    rejected: str
+    address: str
+
+
+@pytest.fixture
+def french(twilio_emulator: TwilioEmulator) -> French:
+    return French(
+        bundle=twilio_emulator.add_bundle("FR", "local"),
+        rejected=twilio_emulator.add_bundle("FR", "local", friendly_name="rejected"),
+        address=twilio_emulator.add_address("FR"),
+    )
 
 
 def buy(phone_number: str = "+15005550006") -> gateway.IncomingNumber:
     return gateway.buy_number(phone_number, VOICE_URL, STATUS_URL, "Support line")
 
 
-def buy_regulated(
-    phone_number: str, bundle_sid: str | None = BUNDLE_SID, address_sid: str | None = ADDRESS_SID
-) -> gateway.IncomingNumber:
+def buy_regulated(phone_number: str, bundle_sid: str | None, address_sid: str | None) -> gateway.IncomingNumber:
     return gateway.buy_number(
         phone_number, VOICE_URL, STATUS_URL, "Support line", bundle_sid=bundle_sid, address_sid=address_sid
     )
@@ -77,7 +94,8 @@ def test_buying_a_number_activates_it_with_our_webhooks(twilio_emulator: TwilioE
     # Given a number offered by Twilio
     phone_number = gateway.search_available_numbers("FR", "national", limit=1)[0]
     # When we buy it, with the bundle and address France requires
-    bought = buy_regulated(phone_number)
+    bundle, address = twilio_emulator.add_bundle("FR", "national"), twilio_emulator.add_address("FR")
+    bought = buy_regulated(phone_number, bundle, address)
     # Then Twilio owns it for us with our voice and status callback URLs
     assert (bought.phone_number, bought.voice_url, bought.friendly_name) == (phone_number, VOICE_URL, "Support line")
     [owned] = twilio_emulator.incoming_numbers()
@@ -99,111 +117,132 @@ def french_number(number_type: NumberType = "local") -> str:
 
 @pytest.mark.parametrize("number_type", ["local", "national", "tollFree"])
 def test_buying_a_french_number_without_a_bundle_is_refused_as_bundle_required(
-    twilio_emulator: TwilioEmulator, number_type: NumberType
+    twilio_emulator: TwilioEmulator, french: French, number_type: NumberType
 ) -> None:
     # Given a French number offered by Twilio
     phone_number = french_number(number_type)
     # When we buy it with an address but no regulatory bundle
     with pytest.raises(InvalidInput) as raised:
-        buy_regulated(phone_number, bundle_sid=None)
+        buy_regulated(phone_number, None, french.address)
     # Then Twilio refuses it (21649) and nothing is bought
     assert (raised.value.field, raised.value.error_code) == ("bundleSid", "bundle_required")
     assert twilio_emulator.incoming_numbers() == []
 
 
 def test_buying_a_french_number_with_a_bundle_that_is_not_approved_is_refused_as_such(
-    twilio_emulator: TwilioEmulator,
+    twilio_emulator: TwilioEmulator, french: French
 ) -> None:
-    # Given a French number and the emulator's rejected bundle
+    # Given a French number and a bundle Twilio rejected
     phone_number = french_number()
     # When we buy the number with that bundle and an address
     with pytest.raises(InvalidInput) as raised:
-        buy_regulated(phone_number, bundle_sid=REJECTED_BUNDLE)
+        buy_regulated(phone_number, french.rejected, french.address)
     # Then Twilio refuses the bundle (21649) and nothing is bought
     assert (raised.value.field, raised.value.error_code) == ("bundleSid", "bundle_not_approved")
     assert twilio_emulator.incoming_numbers() == []
 
 
 def test_buying_a_french_number_without_an_address_is_refused_as_address_required(
-    twilio_emulator: TwilioEmulator,
+    twilio_emulator: TwilioEmulator, french: French
 ) -> None:
     # Given a French number
     phone_number = french_number()
     # When we buy it with an approved bundle but no address
     with pytest.raises(InvalidInput) as raised:
-        buy_regulated(phone_number, address_sid=None)
+        buy_regulated(phone_number, french.bundle, None)
     # Then Twilio refuses it (21631) and nothing is bought
     assert (raised.value.field, raised.value.error_code) == ("addressSid", "address_required")
     assert twilio_emulator.incoming_numbers() == []
 
 
 def test_buying_a_french_number_with_an_approved_bundle_and_an_address_succeeds(
-    twilio_emulator: TwilioEmulator,
+    twilio_emulator: TwilioEmulator, french: French
 ) -> None:
     # Given a French number
     phone_number = french_number()
     # When we buy it with an approved bundle and an address
-    bought = buy_regulated(phone_number)
+    bought = buy_regulated(phone_number, french.bundle, french.address)
     # Then Twilio sells it, tied to both
     [owned] = twilio_emulator.incoming_numbers()
-    assert (owned["sid"], owned["bundle_sid"], owned["address_sid"]) == (bought.sid, BUNDLE_SID, ADDRESS_SID)
+    assert (owned["sid"], owned["bundle_sid"], owned["address_sid"]) == (bought.sid, french.bundle, french.address)
 
 
-def test_french_numbers_offered_include_ones_reserved_for_automated_calling(twilio_emulator: TwilioEmulator) -> None:
+def test_a_contains_pattern_as_long_as_the_number_finds_a_reserved_range(twilio_emulator: TwilioEmulator) -> None:
     # Given Twilio's French local numbers
-    # When we search twenty
-    found = gateway.search_available_numbers("FR", "local", limit=20)
-    # Then some are in a range reserved for automated calling systems, and all are valid
-    assert any(assess(number).status == "allowed" for number in found)
+    # When we search with a pattern for the reserved range 0162 that spans the whole national number
+    found = gateway.search_available_numbers("FR", "local", contains="162******", limit=5)
+    # Then every number starts with it, is valid and may place automated calls
+    assert len(found) == 5
+    assert all(number.startswith("+33162") for number in found)
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(number)) for number in found)
+    assert all(assess(number).status == "allowed" for number in found)
 
 
-@pytest.mark.parametrize(
-    ("bundle_sid", "status"), [(BUNDLE_SID, "twilio-approved"), (REJECTED_BUNDLE, "twilio-rejected")]
-)
-def test_fetch_bundle_status_tells_the_status_twilio_gives(
-    twilio_emulator: TwilioEmulator, bundle_sid: str, status: str
-) -> None:
-    # Given a bundle of the account
-    # When we fetch its status
-    # Then it is Twilio's status of that bundle
-    assert gateway.fetch_bundle_status(bundle_sid) == status
+def test_no_plus_33_number_of_the_overseas_range_is_offered(twilio_emulator: TwilioEmulator) -> None:
+    # Given 09475-09479, the overseas departments' range (+590, +594, +596, +262 numbers)
+    # When French national numbers in 0947 are searched
+    found = gateway.search_available_numbers("FR", "national", contains="947******", limit=20)
+    # Then none of the overseas range is offered as a +33 number
+    assert found
+    assert not any(number.startswith(("+339475", "+339476", "+339477", "+339478", "+339479")) for number in found)
 
 
-def test_fetch_bundle_status_does_not_import_the_sdks_numbers_domain(twilio_emulator: TwilioEmulator) -> None:
+def test_fetch_bundle_tells_its_status_and_regulation(twilio_emulator: TwilioEmulator, french: French) -> None:
+    # Given an approved and a rejected bundle of the account, made for French local numbers
+    # When we fetch them
+    approved, rejected = gateway.fetch_bundle(french.bundle), gateway.fetch_bundle(french.rejected)
+    # Then each has Twilio's status, and its Regulation says what it is valid for
+    assert approved is not None
+    assert rejected is not None
+    assert (approved.status, rejected.status) == ("twilio-approved", "twilio-rejected")
+    regulation = gateway.fetch_regulation(approved.regulation_sid)
+    assert (regulation.iso_country, regulation.number_type) == ("FR", "local")
+
+
+def test_fetch_address_tells_its_country(twilio_emulator: TwilioEmulator, french: French) -> None:
+    address = gateway.fetch_address(french.address)
+    assert address is not None
+    assert address.iso_country == "FR"
+    assert gateway.fetch_address("AD" + "9" * 32) is None
+
+
+def test_fetch_bundle_does_not_import_the_sdks_numbers_domain(twilio_emulator: TwilioEmulator, french: French) -> None:
     # Given the Lambda build ships no compiled modules of the SDK's domains other than `api`
-    # When we fetch a bundle's status
-    gateway.fetch_bundle_status(BUNDLE_SID)
+    # When we fetch a bundle and its Regulation
+    bundle = gateway.fetch_bundle(french.bundle)
+    assert bundle is not None
+    gateway.fetch_regulation(bundle.regulation_sid)
     # Then the SDK's `numbers` domain was not imported for it
     assert "twilio.rest.numbers" not in sys.modules
 
 
-def test_fetch_bundle_status_of_an_unknown_bundle_is_none(twilio_emulator: TwilioEmulator) -> None:
+def test_fetch_bundle_of_an_unknown_bundle_is_none(twilio_emulator: TwilioEmulator) -> None:
     # Given a bundle SID the account does not have
-    # When we fetch its status
+    # When we fetch it
     # Then there is none
-    assert gateway.fetch_bundle_status("BUnope") is None
+    assert gateway.fetch_bundle("BUnope") is None
 
 
-def test_fetch_bundle_status_retries_a_rate_limit(
-    twilio_emulator: TwilioEmulator, fast_twilio_retries: list[float]
+def test_fetch_bundle_retries_a_rate_limit(
+    twilio_emulator: TwilioEmulator, french: French, fast_twilio_retries: list[float]
 ) -> None:
     # Given Twilio throttles the next bundle fetch
     twilio_emulator.inject_fault("GET", r"/Bundles/", status=429, code=20429)
-    # When we fetch a bundle's status
-    status = gateway.fetch_bundle_status(BUNDLE_SID)
+    # When we fetch a bundle
+    bundle = gateway.fetch_bundle(french.bundle)
     # Then the retry got it
-    assert (status, len(fast_twilio_retries)) == ("twilio-approved", 1)
+    assert bundle is not None
+    assert (bundle.status, len(fast_twilio_retries)) == ("twilio-approved", 1)
 
 
-def test_fetch_bundle_status_when_twilio_fails_is_an_upstream_failure_with_the_code(
+def test_fetch_bundle_when_twilio_fails_is_an_upstream_failure_with_the_code(
     twilio_emulator: TwilioEmulator,
 ) -> None:
     # Given Twilio fails the bundle fetch with an internal error
     twilio_emulator.inject_fault("GET", r"/Bundles/", status=500, code=20500)
-    # When we fetch a bundle's status
+    # When we fetch a bundle
     with pytest.raises(UpstreamFailure) as raised:
-        gateway.fetch_bundle_status(BUNDLE_SID)
+        gateway.fetch_bundle(BUNDLE_SID)
     # Then Twilio's code is carried
     assert raised.value.details == {"twilioCode": 20500}
 
@@ -419,7 +458,7 @@ def test_each_twilio_host_has_its_own_base_url(
     # Then the API's calls reach the emulator, and the Numbers API's go where its own setting says
     assert gateway.search_available_numbers("US", "local", limit=1)
     with pytest.raises(UpstreamFailure):
-        gateway.fetch_bundle_status(BUNDLE_SID)
+        gateway.fetch_bundle(BUNDLE_SID)
 
 
 def test_unreachable_twilio_is_retried_then_an_upstream_failure(

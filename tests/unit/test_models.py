@@ -83,6 +83,18 @@ def test_an_area_code_of_the_us_or_canada_is_accepted(country: str) -> None:
     assert InboundParamsDto(countryCode=country, areaCode="415").areaCode == "415"
 
 
+@pytest.mark.parametrize("contains", ["162******", "77", "RobotAppel", "9475*****"])
+def test_twilio_contains_patterns_are_accepted(contains: str) -> None:
+    assert InboundParamsDto(contains=contains).contains == contains
+
+
+@pytest.mark.parametrize("contains", ["7", "162**************", "33-162"])
+def test_contains_outside_twilios_2_to_16_characters_is_refused(contains: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(contains=contains)
+    assert error.value.errors()[0]["loc"] == ("contains",)
+
+
 def test_mobile_numbers_of_other_countries_are_allowed() -> None:
     assert InboundParamsDto(countryCode="GB", numberType="mobile").numberType == "mobile"
 

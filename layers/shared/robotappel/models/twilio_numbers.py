@@ -35,8 +35,14 @@ class InboundParamsDto(BaseModel):
     countryCode: CountryCode = DEFAULT_COUNTRY
     numberType: NumberType = "local"
     areaCode: str | None = Field(default=None, pattern=r"^\d{1,6}$", description="US and Canada numbers only")
-    # Twilio allows digits, letters and * in Contains; anything else is its error 20001 (a 502 for the client).
-    contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*]{1,16}$")
+    # Twilio's Contains (twilio_api_v2010): 2 to 16 digits, letters (phone keypad) and * for any one digit; anything
+    # else is its error 20001. A pattern as long as the national number matches it whole: 948****** = 0948...
+    contains: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z*]{2,16}$",
+        examples=["948******"],
+        description="Twilio's pattern: digits, letters, * for any one digit (948****** : numbers 0948...)",
+    )
     # Its own example: E164Number's (a French mobile) is a number this route refuses to buy.
     phoneNumber: E164Number | None = Field(default=None, examples=["+15005550006"], description="Buy exactly this one")
     clientPhoneNumber: E164Number | None = None

@@ -154,6 +154,30 @@ def assess(e164: str, *, verified_caller_id: bool = False) -> Assessment:
     return Assessment(rule.status, rule.sentence)
 
 
+def reserved_patterns(region: str, number_type: str) -> list[str]:
+    """Twilio Contains patterns (2 to 16 digits, letters or `*` for any one digit) for the numbers of `region` and
+    `number_type` (the API's) that the rule table allows, one per allowed prefix: the prefix, then a `*` per digit
+    left of the national number (162******), so that the pattern spans the whole national number and can only
+    match it from its first digit."""
+    import phonenumbers
+
+    from robotappel.models.phone import number_type as type_of
+
+    example = phonenumbers.example_number(region)
+    if example is None:
+        return []
+    length = len(phonenumbers.national_significant_number(example))
+    patterns = []
+    for rule in RULES:
+        if rule.status != "allowed" or region not in rule.regions:
+            continue
+        for prefix in rule.prefixes:
+            sample = f"+{example.country_code}{prefix}{'0' * (length - len(prefix))}"
+            if phonenumbers.is_valid_number(_parse(sample)) and type_of(sample) == number_type:
+                patterns.append(prefix + "*" * (length - len(prefix)))
+    return patterns
+
+
 def _parse(e164: str) -> "PhoneNumber":
     import phonenumbers
 

@@ -2,6 +2,7 @@
 (buy, update, release)."""
 
 import hashlib
+import random
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
 from robotappel.models.phone import NumberType, country_of, number_type
 from robotappel.models.twilio_numbers import InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
-from robotappel.numbers.automated_calling import assess
+from robotappel.numbers.automated_calling import assess, reserved_patterns
 from robotappel.numbers.call_policy import require_platform_voice_url
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
@@ -28,12 +29,12 @@ from robotappel.twilio.tags import tagged
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3
-# Numbers allowed for automated calling are a few ranges among many: a wider search, filtered by the rule table.
-AUTOMATED_CALLING_SEARCH_SIZE = 30
 # An update that loses the race with another update of the same number is applied again on top, a few times at most.
 UPDATE_RACE_ATTEMPTS = 3
 # An Idempotency-Key's purchase run outside Lambda (no deadline known) is leased for the function's timeout.
 DEFAULT_LEASE_SECONDS = 29
+# Twilio's refusals of a purchase for want of the right regulatory documents (twilio/errors.py).
+REGULATORY_REFUSALS = ("bundle_required", "bundle_not_approved", "address_required", "address_not_accepted")
 
 
 @dataclass(frozen=True)
@@ -193,20 +194,27 @@ def _order(org_id: str, dto: InboundParamsDto) -> _Order:
 
 
 def _candidates(dto: InboundParamsDto, order: _Order) -> list[str]:
+    """The numbers to try. For automated calls, a search per range the rule table allows (Twilio's inventories
+    hold few of them: a plain search would seldom find one), in random order, until one has numbers; a client's
+    own `contains` pattern is searched instead, and what it finds filtered by the rule table."""
     if dto.phoneNumber:
         return [dto.phoneNumber]
-    found = gateway.search_available_numbers(
-        order.country_code,
-        order.number_type,
-        area_code=dto.areaCode,
-        contains=dto.contains,
-        limit=AUTOMATED_CALLING_SEARCH_SIZE if dto.automatedCalling else MAX_PURCHASE_ATTEMPTS,
-    )
-    if dto.automatedCalling:
-        found = [number for number in found if assess(number).status == "allowed"]
-    if not found:
-        raise Conflict("Twilio has no number matching these criteria.", code="no_numbers_available")
-    return found
+    if not dto.automatedCalling:
+        patterns: list[str | None] = [dto.contains]
+    elif dto.contains:
+        patterns = [dto.contains]
+    else:
+        patterns = list(reserved_patterns(order.country_code, order.number_type))
+        random.shuffle(patterns)  # spreads the org's numbers over the ranges, and the searches over time
+    for pattern in patterns:
+        found = gateway.search_available_numbers(
+            order.country_code, order.number_type, area_code=dto.areaCode, contains=pattern, limit=MAX_PURCHASE_ATTEMPTS
+        )
+        if dto.automatedCalling:
+            found = [number for number in found if assess(number).status == "allowed"]
+        if found:
+            return found
+    raise Conflict("Twilio has no number matching these criteria.", code="no_numbers_available")
 
 
 def _buy_first_available(
@@ -226,7 +234,23 @@ def _buy_first_available(
             if taken.error_code != "number_unavailable" or attempt == min(len(candidates), MAX_PURCHASE_ATTEMPTS):
                 raise
             logger.info("number taken meanwhile, trying the next one", extra={"attempt": attempt})
+        except InvalidInput as refused:
+            if refused.error_code in REGULATORY_REFUSALS:
+                raise _what_to_do(refused, order) from refused
+            raise
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _what_to_do(refused: InvalidInput, order: _Order) -> InvalidInput:
+    """Twilio's refusal, saying which country and number type need what, and where to set it."""
+    country, kind = order.country_code, order.number_type
+    return InvalidInput(
+        refused.field,
+        f"{refused.message} This is a {country} {kind} number: name a bundle and an address made for {country} "
+        f"{kind} numbers in the purchase (bundleSid, addressSid), or set your default for them with "
+        f'PUT /phoneNumber/regulatory/{country} {{"numberType": "{kind}", "bundleSid": "BU…", "addressSid": "AD…"}}.',
+        code=refused.error_code,
+    )
 
 
 def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:

@@ -59,6 +59,28 @@ class IncomingNumber:
     date_created: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Bundle:
+    sid: str
+    status: str  # "twilio-approved", "provisionally-approved", "twilio-rejected", "pending-review", ...
+    regulation_sid: str
+
+
+@dataclass(frozen=True)
+class Regulation:
+    """What a bundle is valid for: one country, number type and end-user type."""
+
+    iso_country: str
+    number_type: str  # Twilio's spelling: local, mobile, national, toll-free
+    end_user_type: str
+
+
+@dataclass(frozen=True)
+class Address:
+    sid: str
+    iso_country: str
+
+
 def request_caller_id_validation(phone_number: str, friendly_name: str, status_callback: str) -> ValidationRequest:
     created = _call(
         lambda client: client.validation_requests.create(
@@ -186,18 +208,36 @@ def release_number(sid: str) -> bool:
     return _delete(lambda client: client.incoming_phone_numbers(sid).delete())
 
 
-def fetch_bundle_status(sid: str) -> str | None:
-    """The status of regulatory bundle `sid` ("twilio-approved", "twilio-rejected", "pending-review", ...), or None
-    when Twilio has no such bundle for us.
+def fetch_bundle(sid: str) -> Bundle | None:
+    """Regulatory bundle `sid`, or None when Twilio has no such bundle for us.
 
-    A plain request through the client: the SDK's `numbers` domain is left out of the Lambda build (Makefile).
+    Numbers v2 is read with plain requests through the client: the SDK's `numbers` domain is left out of the
+    Lambda build (Makefile).
     """
-    url = f"{NUMBERS_API_URL}/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}"
     try:
-        bundle = _call(lambda client: _json_of(client.request("GET", url)))
+        bundle = _numbers_v2(f"/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}")
     except NotFound:
         return None
-    return str(bundle["status"])
+    return Bundle(sid=str(bundle["sid"]), status=str(bundle["status"]), regulation_sid=str(bundle["regulation_sid"]))
+
+
+def fetch_regulation(sid: str) -> Regulation:
+    """The Regulation a bundle was made for (Twilio's data: it always has the SID its bundles name)."""
+    regulation = _numbers_v2(f"/v2/RegulatoryCompliance/Regulations/{quote(sid, safe='')}")
+    return Regulation(
+        iso_country=str(regulation["iso_country"]),
+        number_type=str(regulation["number_type"]),
+        end_user_type=str(regulation["end_user_type"]),
+    )
+
+
+def fetch_address(sid: str) -> Address | None:
+    """Address `sid` of the account, or None when it has none with this SID."""
+    try:
+        address = _call(lambda client: client.addresses(sid).fetch())
+    except NotFound:
+        return None
+    return Address(sid=str(address.sid), iso_country=str(address.iso_country))
 
 
 def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool:
@@ -219,6 +259,10 @@ def _delete(operation: Callable[[Client], object]) -> bool:
     except NotFound:
         return False
     return True
+
+
+def _numbers_v2(path: str) -> dict[str, Any]:
+    return _call(lambda client: _json_of(client.request("GET", NUMBERS_API_URL + path)))
 
 
 def _json_of(response: Response) -> dict[str, Any]:
