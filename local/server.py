@@ -289,11 +289,18 @@ class DevServer:
         _clear_layer_caches()
 
     def _seed(self) -> None:
-        """The seed's orgs, onboarded as an operator onboards one (`python -m robotappel_admin onboard`)."""
+        """The seed's orgs, onboarded as an operator onboards one (`python -m robotappel_admin onboard`), without
+        the INFO lines an operator's onboarding logs: the banner says what the seed made."""
+        from robotappel.observability import logger
         from robotappel_admin.onboarding import onboard  # needs the environment set above
 
-        for org in self.orgs:
-            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key)
+        level = logger.log_level
+        logger.setLevel(logging.WARNING)
+        try:
+            for org in self.orgs:
+                onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key)
+        finally:
+            logger.setLevel(level)
 
     def stage_environment(self) -> dict[str, str]:
         """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""
@@ -314,6 +321,7 @@ class DevServer:
         lines = [
             "RobotAppel phone numbers: local API (SAM's API Gateway emulator, functions in worker processes)",
             f"  API                       {self.url}",
+            f"  Swagger UI                {self.url}/docs   (the OpenAPI document: {self.url}/openapi.json)",
             f"  Public base URL (webhooks) {os.environ.get('PUBLIC_BASE_URL', '')}",
             f"  DynamoDB + Secrets Manager {self.aws.endpoint} (moto)",
             f"  Twilio emulator           {self.twilio_base_url or 'NOT RUNNING'}",

@@ -51,6 +51,16 @@ def test_balance_is_the_callers_org_balance(local_server: LocalServer) -> None:
 
 
 @on_local_server
+def test_make_run_prints_its_banner_first_with_the_docs(local_server: LocalServer) -> None:
+    # Given the server's output since it started (its seed onboarded, its stream delivered)
+    output = local_server.log_file.read_text()
+    # Then the banner is its first line, before any log line, and it points at Swagger UI
+    banner = output[: output.index("Ctrl-C stops.")]
+    assert output.startswith("RobotAppel phone numbers: local API"), output[:500]
+    assert f"{local_server.url}/docs" in banner
+
+
+@on_local_server
 def test_request_without_api_key_gets_the_templates_unauthorized_response(local_server: LocalServer) -> None:
     # Given no Authorization header
     # When a protected route is called
