@@ -2,7 +2,9 @@
 # Every target installs what it needs into .venv (uv, from uv.lock) first.
 
 SHELL := /bin/bash
-PYTHON ?= python3
+# The suite runs on the Python AWS runs: template.yaml's Runtime (python3.13). PYTHON_VERSION=3.11 runs it on the
+# oldest Python the local code supports; PYTHON=/path/to/python picks the interpreter (scripts/find_python.sh).
+PYTHON_VERSION ?= $(shell sed -n 's/^ *Runtime: python\([0-9.]*\)$$/\1/p' template.yaml | head -1)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
@@ -29,11 +31,13 @@ help: ## This list: every target and what it does
 
 install: $(VENV)/.installed ## Create .venv with what uv.lock pins (every target does it first)
 
-$(BIN)/uv:
-	$(PYTHON) -m venv $(VENV)
+# A venv of another Python (another PYTHON_VERSION, an older checkout) is made again.
+$(VENV)/.python-$(PYTHON_VERSION):
+	python=$$(scripts/find_python.sh $(PYTHON_VERSION)) && rm -rf $(VENV) && "$$python" -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
 
-$(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
+$(VENV)/.installed: pyproject.toml uv.lock $(VENV)/.python-$(PYTHON_VERSION)
 	$(BIN)/uv sync --frozen --quiet
 	touch $@
 

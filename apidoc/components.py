@@ -76,7 +76,10 @@ _ERRORS: dict[int, tuple[str, str]] = {
     422: ("Invalid input; `field` names the first invalid one.", "InvalidRequestError"),
     429: ("Rate limited (by the API or by Twilio); retry after `Retry-After` seconds.", "Error"),
     502: ("Twilio failed; `twilioCode` is Twilio's error code when it gave one.", "TwilioFailureError"),
-    503: ("A dependency is unavailable; retry later.", "Error"),
+    503: (
+        "A dependency is unavailable, or a write lost a race with another; retry after `Retry-After` seconds.",
+        "Error",
+    ),
 }
 # status -> a body the API answers with it: what Swagger UI shows (its sample built from the schema would be a random
 # string matching the code's pattern, and `additionalProp1`). The codes are the API's; tests check them.
@@ -135,7 +138,7 @@ def _error_response(status: int) -> dict[str, Any]:
         "description": description,
         "content": {"application/json": {"schema": {"$ref": _SCHEMA_REF + schema}, "example": ERROR_EXAMPLES[status]}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = _RETRY_AFTER
     return response
 

@@ -124,6 +124,7 @@ class World:
         os.environ |= {
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "TWILIO_API_BASE_URL": self.emulator.base_url,
+            "TWILIO_NUMBERS_BASE_URL": self.emulator.base_url,
         }
         boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name=TWILIO_SECRET_ID,

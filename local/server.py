@@ -276,7 +276,9 @@ class DevServer:
         return {
             **environment,
             **self.aws.environment(),
+            # The emulator serves both of Twilio's hosts.
             "TWILIO_API_BASE_URL": self.twilio_base_url,
+            "TWILIO_NUMBERS_BASE_URL": self.twilio_base_url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "SAM_CLI_TELEMETRY": "0",
         }
@@ -298,7 +300,9 @@ class DevServer:
         logger.setLevel(logging.WARNING)
         try:
             for org in self.orgs:
-                onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key)
+                # An admin's org is an operator org: only those hold admin keys.
+                operator = org.role == "admin"
+                onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key, operator=operator)
         finally:
             logger.setLevel(level)
 

@@ -42,12 +42,14 @@ def _run(context: click.Context, command: Callable[[], BaseModel | list[Any] | d
     click.echo(json.dumps(_plain(answer), indent=2))
 
 
-def _plain(answer: BaseModel | list[Any] | dict[str, Any]) -> Any:
+def _plain(answer: Any) -> Any:
     if isinstance(answer, BaseModel):
         return answer.model_dump(mode="json")
     if isinstance(answer, list):
         return [_plain(item) for item in answer]
-    return {name: _plain(value) for name, value in answer.items()}
+    if isinstance(answer, dict):
+        return {name: _plain(value) for name, value in answer.items()}
+    return answer
 
 
 @click.group()
@@ -76,13 +78,15 @@ def cli(context: click.Context, stack: str | None, region: str | None, use_local
 @cli.command("onboard")
 @click.argument("org_id")
 @click.option("--tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Opening balance.")
-@click.option("--role", type=ROLES, default="member", show_default=True, help="Role of its first API key.")
+@click.option("--operator", is_flag=True, help="An operator org (the platform's staff): the only orgs with admin keys.")
+@click.option("--role", type=ROLES, help="Role of its first API key.  [default: admin with --operator, else member]")
 @click.pass_context
-def onboard_command(context: click.Context, org_id: str, tokens: int, role: Role) -> None:
+def onboard_command(context: click.Context, org_id: str, tokens: int, operator: bool, role: Role | None) -> None:
     """Create ORG_ID with its opening balance and its first API key (shown once: hand it over now)."""
 
     def run() -> dict[str, Any]:
-        onboarded = onboard(org_id, tokens, role, _request_id())
+        first_role = role or ("admin" if operator else "member")
+        onboarded = onboard(org_id, tokens, first_role, _request_id(), operator=operator)
         return {"org": onboarded.org, "apiKey": onboarded.key}
 
     _run(context, run)
@@ -96,10 +100,25 @@ def orgs_group() -> None:
 @orgs_group.command("create")
 @click.argument("org_id")
 @click.option("--tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Opening balance.")
+@click.option("--operator", is_flag=True, help="An operator org (the platform's staff): the only orgs with admin keys.")
 @click.pass_context
-def create_org(context: click.Context, org_id: str, tokens: int) -> None:
+def create_org(context: click.Context, org_id: str, tokens: int, operator: bool) -> None:
     """Create ORG_ID, with its opening balance credited to its ledger."""
-    _run(context, lambda: orgs.create_org(CreateOrgDto(orgId=org_id, tokens=tokens), _request_id()))
+    dto = CreateOrgDto(orgId=org_id, tokens=tokens, operator=operator)
+    _run(context, lambda: orgs.create_org(dto, _request_id()))
+
+
+@orgs_group.command("make-operator")
+@click.argument("org_id")
+@click.pass_context
+def make_operator(context: click.Context, org_id: str) -> None:
+    """Make ORG_ID, which exists, an operator org: one created before orgs said so (the first org of a stage)."""
+
+    def run() -> dict[str, Any]:
+        orgs.make_operator(org_id)
+        return {"orgId": org_id, "operator": True}
+
+    _run(context, run)
 
 
 @cli.group("keys")

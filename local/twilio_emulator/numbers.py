@@ -36,6 +36,7 @@ PREFIXES: dict[tuple[str, str], tuple[str, ...]] = {
     ("FR", "Local"): ("1", "2", "3", "4", "5", "162", "163", "270", "271", "377", "378", "424", "425", "568", "569"),
     ("FR", "National"): ("9", "948", "949", "9475", "9476", "9477", "9478", "9479"),
 }
+AREA_CODE_COUNTRIES = ("US", "CA")
 _CONTAINS = re.compile(r"[0-9A-Za-z*]+")
 _ATTEMPTS_PER_NUMBER = 60
 _KEPT_EXAMPLE_DIGITS = 2
@@ -81,7 +82,9 @@ def generate(
     if example is None:
         return []
     national = str(example.national_number)
-    prefixes = (area_code,) if area_code else PREFIXES.get((country, kind), (national[:_KEPT_EXAMPLE_DIGITS],))
+    # Twilio's AreaCode "applies to only phone numbers in the US and Canada": elsewhere it selects nothing.
+    default_prefixes = PREFIXES.get((country, kind), (national[:_KEPT_EXAMPLE_DIGITS],))
+    prefixes = (area_code,) if area_code and country in AREA_CODE_COUNTRIES else default_prefixes
     pattern = contains_pattern(contains) if contains else None
     found: dict[str, PhoneNumber] = {}
     for _ in range(count * _ATTEMPTS_PER_NUMBER):

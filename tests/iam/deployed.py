@@ -91,8 +91,9 @@ def functions(template: Mapping[str, Any]) -> dict[str, Function]:
     return found
 
 
-def translate(template: Mapping[str, Any]) -> dict[str, Any]:
-    """The CloudFormation template the SAM transform makes of `template`, intrinsics unresolved."""
+def translate(template: Mapping[str, Any], parameters: Mapping[str, str] = PARAMETERS) -> dict[str, Any]:
+    """The CloudFormation template the SAM transform makes of `template`, intrinsics unresolved (but those SAM
+    resolves itself with `parameters`)."""
     # Fn::ForEach loops only generate log groups and alarms here. Expanding them (AWS::LanguageExtensions) would
     # also pre-resolve every Fn::Sub with default pseudo parameters (us-east-1) into plain strings, breaking the
     # ARNs of the policies: the loops are left out instead.
@@ -104,7 +105,7 @@ def translate(template: Mapping[str, Any]) -> dict[str, Any]:
         without_loops,
         _NoManagedPolicyNames(),
         region=REGION,
-        parameter_overrides=PARAMETERS,
+        parameter_overrides=dict(parameters),
         language_extensions_enabled=False,
     )
     return dict(yaml_parse(validator.get_translated_template_if_valid()))

@@ -17,7 +17,7 @@ ADMIN = "org-admin"
 @pytest.fixture
 def admin(aws: dict[str, str]) -> str:
     """The operators' org, with an admin key and 10 tokens (admin routes must not touch them)."""
-    open_org(ADMIN, 10)
+    open_org(ADMIN, 10, operator=True)
     issue_key(ADMIN, "admin-key", role="admin")
     return ADMIN
 
@@ -122,6 +122,24 @@ def test_a_credit_adds_to_the_balance_as_a_ledger_entry_with_its_reason(org: str
     )
 
 
+@pytest.mark.parametrize("tokens", ['"100"', "1e3", "100.0", "true"])
+def test_credited_tokens_are_a_json_integer_never_a_string_a_float_or_a_boolean(
+    org: str, admin: str, tokens: str
+) -> None:
+    # When an admin credits org-a with tokens written as something else than a JSON integer
+    result = as_admin("credit_tokens", path_params={"orgId": org}, body=f'{{"tokens": {tokens}, "reason": "x"}}')
+    # Then 422 naming tokens, and nothing is credited
+    assert (result.status, result.body["field"]) == (422, "tokens")
+    assert ledger.get_balance(org) == 100
+
+
+@pytest.mark.parametrize("tokens", ['"100"', "1e3", "true"])
+def test_an_opening_balance_is_a_json_integer(admin: str, tokens: str) -> None:
+    result = as_admin("create_org", body=f'{{"orgId": "org-new", "tokens": {tokens}}}')
+    assert (result.status, result.body["field"]) == (422, "tokens")
+    assert not ledger.account_exists("org-new")
+
+
 def test_a_credit_to_an_unknown_org_is_404_and_creates_nothing(admin: str) -> None:
     result = as_admin("credit_tokens", path_params={"orgId": "org-ghost"}, body={"tokens": 5, "reason": "gift"})
     assert (result.status, result.body["error"]) == (404, "org_not_found")
@@ -174,6 +192,37 @@ def test_an_issued_key_is_logged_by_its_id_never_by_its_value(admin: str, caplog
 def test_an_admin_key_is_issued_with_the_admin_role(admin: str) -> None:
     key = issued(ADMIN, role="admin")
     assert authorizes(key["apiKey"]) == {"orgId": ADMIN, "role": "admin"}
+
+
+def test_an_admin_key_for_a_customer_org_is_422_role_not_allowed_and_nothing_is_stored(org: str, admin: str) -> None:
+    # Given org-a, a customer's org
+    # When an operator asks an admin key for it
+    result = as_admin("issue_api_key", path_params={"orgId": org}, body={"role": "admin"})
+    # Then 422 role_not_allowed naming role, and org-a still has only its member key
+    assert (result.status, result.body["error"], result.body["field"]) == (422, "role_not_allowed", "role")
+    assert [key.role for key in api_keys.list_for_org(org)] == ["member"]
+
+
+def test_an_org_created_as_an_operator_org_may_hold_admin_keys(admin: str) -> None:
+    # Given an operator org, created so by an operator
+    created = as_admin("create_org", body={"orgId": "org-staff", "operator": True})
+    # When it is issued an admin key
+    key = issued("org-staff", role="admin")
+    # Then the key works as an admin's
+    assert created.status == 201
+    assert authorizes(key["apiKey"]) == {"orgId": "org-staff", "role": "admin"}
+
+
+def test_an_operator_admin_issues_member_keys_to_customer_orgs(org: str, admin: str) -> None:
+    key = issued(org)
+    assert authorizes(key["apiKey"]) == {"orgId": org, "role": "member"}
+
+
+@pytest.mark.parametrize("operator", ['"true"', "1"])
+def test_operator_is_a_json_boolean(admin: str, operator: str) -> None:
+    result = as_admin("create_org", body=f'{{"orgId": "org-new", "operator": {operator}}}')
+    assert (result.status, result.body["field"]) == (422, "operator")
+    assert not ledger.account_exists("org-new")
 
 
 def test_a_key_for_an_unknown_org_is_404_and_nothing_is_stored(admin: str) -> None:

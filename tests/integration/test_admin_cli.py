@@ -57,8 +57,8 @@ def answer(result: Result) -> Any:
 
 class TestOnADeployedStack:
     def test_onboard_creates_the_org_with_its_balance_and_a_first_key_that_works(self, stack: str) -> None:
-        # When an operator onboards org-acme with 500 tokens and an admin key
-        onboarded = answer(admin("onboard", "org-acme", "--tokens", "500", "--role", "admin"))
+        # When an operator onboards org-acme, an operator org, with 500 tokens (its first key: an admin key)
+        onboarded = answer(admin("onboard", "org-acme", "--tokens", "500", "--operator"))
         # Then the org has 500 tokens, credited to its ledger, and the key shown authenticates as its admin
         assert onboarded["org"] == {"orgId": "org-acme", "balance": 500}
         assert ledger.get_balance("org-acme") == 500
@@ -101,6 +101,29 @@ class TestOnADeployedStack:
         assert result.exit_code == 1
         assert result.stderr.strip() == "Error: org_not_found: No organisation org-ghost."
         assert not ledger.account_exists("org-ghost")
+
+    def test_onboarding_a_customer_with_an_admin_key_is_refused_before_anything_is_written(self, stack: str) -> None:
+        # When an operator onboards org-acme (a customer: not --operator) with an admin key
+        result = admin("onboard", "org-acme", "--role", "admin")
+        # Then it is refused, role_not_allowed, and neither the org nor a key exists
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: role_not_allowed: ")
+        assert not ledger.account_exists("org-acme")
+
+    def test_an_admin_key_for_a_customer_org_is_refused(self, stack: str) -> None:
+        answer(admin("orgs", "create", "org-acme"))
+        result = admin("keys", "issue", "org-acme", "--role", "admin")
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: role_not_allowed: ")
+        assert api_keys.list_for_org("org-acme") == []
+
+    def test_an_org_made_an_operator_may_then_hold_admin_keys(self, stack: str) -> None:
+        # Given org-staff, created before orgs said whether they are operators
+        answer(admin("orgs", "create", "org-staff"))
+        # When an operator makes it an operator org
+        assert answer(admin("orgs", "make-operator", "org-staff")) == {"orgId": "org-staff", "operator": True}
+        # Then it may be issued an admin key
+        assert answer(admin("keys", "issue", "org-staff", "--role", "admin"))["role"] == "admin"
 
     def test_an_invalid_org_id_is_refused_before_anything_is_written(self, stack: str) -> None:
         result = admin("onboard", "org acme")

@@ -228,8 +228,8 @@ def client_row(org: str, number_id: str) -> dict[str, str]:
         "direction": "outbound",
         "twilioNumber": "",
         "phoneNumberSid": "",
-        "automatedCalling": assess(record.phone_number).status,
-        "automatedCallingRule": assess(record.phone_number).rule,
+        "automatedCalling": assess(record.phone_number, verified_caller_id=True).status,
+        "automatedCallingRule": assess(record.phone_number, verified_caller_id=True).rule,
     }
 
 

@@ -23,6 +23,7 @@ from robotappel.dal import dynamodb, ledger, numbers
 from robotappel.twilio import client as twilio_client
 from robotappel.twilio import gateway
 from tests.fixtures.aws import ledger_entries
+from tests.fixtures.dynamodb_faults import DynamoDBFaults, transaction_conflict, writes_table
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import HttpResult, call
 from tests.fixtures.reconciler import reconcile_now
@@ -126,6 +127,12 @@ def failing_final_transaction(code: str) -> Callable[[TwilioEmulator, Operation,
     return inject
 
 
+def conflicting_final_transaction(_: TwilioEmulator, __: Operation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transaction that records the change loses a race with another write (TransactionConflict)."""
+    faults = DynamoDBFaults.install(monkeypatch)
+    faults.arm("transact_write_items", transaction_conflict(), when=writes_table(get_settings().numbers_table))
+
+
 class Killed(BaseException):
     """The function's process dies (timeout, out of memory): no except clause runs, nobody answers."""
 
@@ -177,6 +184,11 @@ FAULTS: dict[str, tuple[Callable[[TwilioEmulator, Operation, pytest.MonkeyPatch]
         503,
         "service_unavailable",
     ),
+    "dynamodb transaction conflict on the final transaction": (
+        conflicting_final_transaction,
+        503,
+        "service_unavailable",
+    ),
     "function killed after its hold": (killed_before_twilio, None, ""),
     "function killed after twilio acted": (killed_after_twilio, None, ""),
 }
@@ -215,7 +227,7 @@ def test_a_fault_leaves_no_charge_and_no_inconsistency(
         # Then the caller gets the spec's error
         assert (result.status, result.body["error"]) == (status, error), result.body
         assert isinstance(result.body["message"], str)
-        if status == 429:
+        if status in (429, 503):
             assert int(result.headers["Retry-After"]) > 0
     # And once Twilio and DynamoDB are back and the reconciler has run, Twilio and the table agree, and nothing is
     # charged but a purchase Twilio made (an add's hold stays with its pending phone until the callback or window)

@@ -186,6 +186,16 @@ def test_a_french_mobile_client_phone_says_it_may_not_place_automated_calls(
     )
 
 
+def test_a_client_phone_in_a_reserved_range_says_french_networks_cut_it(org: str, twilio_layer: TwilioEmulator) -> None:
+    # Given a client phone in a range reserved for automated calling, held at another operator
+    call("add_client_phone", body={"phoneNumber": "01 62 12 34 56"})
+    # When it is listed
+    [phone] = call("get_all_client_phone_numbers").body
+    # Then it may not be the caller ID of automated calls: Twilio cannot authenticate it to French operators
+    assert phone["automatedCalling"] == "forbidden"
+    assert "1 October 2024" in phone["automatedCallingRule"]
+
+
 def test_a_number_outside_the_rule_table_is_not_assessed(org: str, twilio_layer: TwilioEmulator) -> None:
     result = call("buy_twilio_number", body={"countryCode": "US"})
     assert result.status == 201

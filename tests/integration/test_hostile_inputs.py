@@ -2,6 +2,7 @@
 sent to Twilio."""
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,11 +83,13 @@ def _not_utf8(org: str) -> dict[str, Any]:
     return event | {"body": base64.b64encode(body).decode(), "isBase64Encoded": True}
 
 
-UNPARSEABLE_BODIES = {
+UNPARSEABLE_BODIES: dict[str, Callable[[str], dict[str, Any]]] = {
     "not JSON": lambda org: api_event("add_client_phone", org=org, body='{"phoneNumber": '),
     # Python refuses to convert integers of more than sys.get_int_max_str_digits() (4,300) digits.
     "a 200,000-digit number": lambda org: api_event("add_client_phone", org=org, body="1" * 200_000),
     "not UTF-8": _not_utf8,
+    # json.loads recurses once per level: this depth is a RecursionError (not a ValueError) on any Python.
+    "JSON nested 100,000 deep": lambda org: api_event("add_client_phone", org=org, body="[" * 100_000),
 }
 
 

@@ -1,14 +1,16 @@
 """The caller-ID step of the reconciler (robotappel.reconcile.caller_ids), run as its runner runs it, against moto
 and the Twilio emulator: what a failure between us and Twilio left behind is found and set right, once."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import ledger, numbers
-from robotappel.dal.dynamodb import transact
+from robotappel.dal import dynamodb, ledger, numbers
+from robotappel.dal.dynamodb import Write, transact
 from robotappel.numbers.verification import VERIFICATION_WINDOW
+from robotappel.reconcile import caller_ids
 from robotappel.reconcile.caller_ids import ADD_GRACE, reconcile_caller_ids
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
@@ -272,4 +274,61 @@ def test_a_caller_id_deleted_by_the_reconciler_whose_answer_was_lost_is_found_go
     # Then the first run counts an error, the caller ID is gone all the same, and the next run finds nothing
     assert first == {"errors": 1}
     assert twilio_layer.caller_ids() == []
+    assert reconcile_caller_ids(in_time) == {}
+
+
+# ------------------------------------------------------------------ a run racing the client and Twilio (#21)
+def test_a_phone_added_again_after_the_run_read_it_is_not_failed_by_the_run(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a phone pending past the window, read by a run, then added again by the client (same id, a new call)
+    add(NEVER_VERIFIED)
+    aged(by=VERIFICATION_WINDOW + timedelta(minutes=1))
+    read_by_the_run = numbers.open_verifications
+
+    def read_then_added_again() -> Iterator[numbers.ClientPhoneRecord]:
+        phones = list(read_by_the_run())
+        assert add(NEVER_VERIFIED).status == 201
+        yield from phones
+
+    monkeypatch.setattr(numbers, "open_verifications", read_then_added_again)
+    # When the run writes what it read
+    findings = reconcile_caller_ids(in_time)
+    added_again = the_phone()
+    # Then the new verification is left pending: the run's write was for the phone as it read it
+    assert findings == {}
+    assert added_again.status == "pending"
+    assert datetime.fromisoformat(added_again.created_at) > datetime.now(UTC) - VERIFICATION_WINDOW
+
+
+def test_a_callback_racing_the_expiry_of_its_phone_leaves_nothing_open(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a phone pending past the window with its add's hold (Twilio's answer was a 500)
+    twilio_layer.inject_fault(method="POST", path_pattern=VALIDATION_REQUEST, status=500, code=20500)
+    add()
+    aged(by=VERIFICATION_WINDOW + timedelta(minutes=1))
+    # And Twilio's success callback arriving while the run expires the phone
+    write = dynamodb.transact
+
+    def callback_first(writes: list[Write]) -> None:
+        monkeypatch.setattr(caller_ids, "transact", write)
+        params = {"AccountSid": twilio_layer.account_sid, "CallSid": "CA" + "1" * 32, "To": PHONE}
+        result = call_webhook(
+            "validation_status_webhook",
+            VALIDATION_STATUS_URL,
+            twilio_layer.auth_token,
+            {**params, "VerificationStatus": "success"},
+        )
+        assert result.status == 200
+        write(writes)
+
+    monkeypatch.setattr(caller_ids, "transact", callback_first)
+    # When the reconciler runs, then again
+    reconcile_caller_ids(in_time)
+    reconcile_caller_ids(in_time)
+    # Then the phone is verified, its add charged once, and nothing is left open
+    phone = the_phone()
+    assert (phone.status, phone.hold, phone.open_work) == ("verified", None, None)
+    assert [entry["status"] for entry in ledger_entries(org)] == ["charged"]
     assert reconcile_caller_ids(in_time) == {}

@@ -20,6 +20,7 @@ from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import call, run_handler
 from tests.fixtures.reconciler import found, reconcile_now
+from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
@@ -161,3 +162,21 @@ def test_a_purchase_still_running_is_left_alone(org: str, twilio_layer: TwilioEm
     assert findings == {}
     assert len(twilio_layer.incoming_numbers()) == 1
     assert ledger.get_balance(org) == 60
+
+
+def test_a_purchase_recorded_late_is_not_linked_to_a_client_phone_deleted_meanwhile(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase linked to a client phone, bought at Twilio but its answer lost
+    phone_id = add_client_phone(org, CLIENT_PHONE)
+    twilio_layer.inject_fault("POST", r"/IncomingPhoneNumbers\.json$", processed=True)
+    body = {"countryCode": "US", "areaCode": "415", "clientPhoneNumber": CLIENT_PHONE}
+    assert call("buy_twilio_number", org=org, body=body).status == 502
+    # And the client phone deleted since
+    assert call("delete_phone_number", org=org, path_params={"id": phone_id}).status == 200
+    # When the reconciler records the purchase
+    findings = reconcile_now(monkeypatch)
+    # Then the number is recorded, linked to no client phone
+    assert found(findings) == {"purchase_recorded_late": 1}
+    [number] = numbers.list_twilio_numbers(org).records
+    assert number.client_phone_number is None

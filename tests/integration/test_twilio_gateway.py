@@ -405,6 +405,23 @@ def test_connection_dropped_after_sending_a_purchase_is_not_retried(twilio_emula
     assert len(twilio_emulator.requests_log) == 1
 
 
+def test_each_twilio_host_has_its_own_base_url(
+    twilio_emulator: TwilioEmulator, monkeypatch: pytest.MonkeyPatch, fast_twilio_retries: list[float]
+) -> None:
+    # Given api.twilio.com stood in for by the emulator, and numbers.twilio.com by an address where nothing listens
+    from robotappel.config import get_settings
+    from robotappel.twilio.client import get_twilio_client
+
+    monkeypatch.setenv("TWILIO_NUMBERS_BASE_URL", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+    get_twilio_client.cache_clear()
+    # When we call each host
+    # Then the API's calls reach the emulator, and the Numbers API's go where its own setting says
+    assert gateway.search_available_numbers("US", "local", limit=1)
+    with pytest.raises(UpstreamFailure):
+        gateway.fetch_bundle_status(BUNDLE_SID)
+
+
 def test_unreachable_twilio_is_retried_then_an_upstream_failure(
     twilio_emulator: TwilioEmulator, monkeypatch: pytest.MonkeyPatch, fast_twilio_retries: list[float]
 ) -> None:

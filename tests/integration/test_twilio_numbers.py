@@ -159,7 +159,7 @@ def test_buy_without_area_code_takes_a_number_of_the_country(org: str, twilio_la
 
 def test_buy_records_the_number_in_the_table(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a bought number
-    number = bought(voiceUrl="https://voice.example.test/custom")
+    number = bought(voiceUrl="https://voice.robotappel.com/twilio/custom")
     # When we read its record
     record = numbers.get_number(org, number["id"])
     # Then the record is the number returned, with the voice URL asked for
@@ -168,9 +168,9 @@ def test_buy_records_the_number_in_the_table(org: str, twilio_layer: TwilioEmula
     assert {key: stored.get(key) for key in STORED_TWILIO_NUMBER_KEYS} == {
         key: number[key] for key in STORED_TWILIO_NUMBER_KEYS
     }
-    assert record.voice_url == "https://voice.example.test/custom"
+    assert record.voice_url == "https://voice.robotappel.com/twilio/custom"
     [owned] = twilio_layer.incoming_numbers()
-    assert owned["voice_url"] == "https://voice.example.test/custom"
+    assert owned["voice_url"] == "https://voice.robotappel.com/twilio/custom"
 
 
 def test_buy_the_magic_unavailable_number_is_409_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -221,8 +221,9 @@ def test_buy_tries_the_next_candidate_when_the_first_is_taken_meanwhile(org: str
         ({"phoneNumber": "not a number"}, "phoneNumber"),
         ({"voiceUrl": "http://voice.example.test/inbound"}, "voiceUrl"),
         ({"clientPhoneNumber": CLIENT_PHONE}, "clientPhoneNumber"),
+        ({"countryCode": "FR", "areaCode": "1"}, "areaCode"),
     ],
-    ids=["fr-mobile", "short-e164", "garbage-e164", "http-voice-url", "unknown-client-phone"],
+    ids=["fr-mobile", "short-e164", "garbage-e164", "http-voice-url", "unknown-client-phone", "fr-area-code"],
 )
 def test_buy_with_an_invalid_field_is_422_naming_it_before_any_twilio_call(
     org: str, twilio_layer: TwilioEmulator, body: dict[str, str], field: str
@@ -554,14 +555,14 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     # Given a bought number
     number = bought()
     # When org-a changes its friendly name and voice URL
-    result = update(number["id"], {"friendlyName": "Sales", "voiceUrl": "https://voice.example.test/sales"})
+    result = update(number["id"], {"friendlyName": "Sales", "voiceUrl": "https://voice.robotappel.com/twilio/sales"})
     # Then the TwilioNumber says so, Twilio and the table too, and 5 tokens are charged
     assert result.status == 200
-    assert result.body == number | {"friendlyName": "Sales", "voiceUrl": "https://voice.example.test/sales"}
+    assert result.body == number | {"friendlyName": "Sales", "voiceUrl": "https://voice.robotappel.com/twilio/sales"}
     [owned] = twilio_layer.incoming_numbers()
     assert (owned["friendly_name"], owned["voice_url"]) == (
         tagged(number["id"], "Sales"),
-        "https://voice.example.test/sales",
+        "https://voice.robotappel.com/twilio/sales",
     )
     assert listed_by_org() == [result.body]
     assert result.headers["X-Tokens-Charged"] == "5"
@@ -705,7 +706,7 @@ def test_update_restores_twilio_when_recording_fails(
     number = bought()
     fail_recording(monkeypatch)
     # When org-a renames it
-    result = update(number["id"], {"friendlyName": "Sales", "voiceUrl": "https://voice.example.test/sales"})
+    result = update(number["id"], {"friendlyName": "Sales", "voiceUrl": "https://voice.robotappel.com/twilio/sales"})
     # Then 503, Twilio has the old values back, and nothing is charged
     assert result.status == 503
     [owned] = twilio_layer.incoming_numbers()

@@ -3,7 +3,7 @@
 import pytest
 
 from robotappel.models.phone import number_type
-from robotappel.numbers.automated_calling import RULES, assess
+from robotappel.numbers.automated_calling import NUMBER_AUTHENTICATION, RULES, assess
 
 METROPOLITAN_RESERVED = [
     "+33162123456",
@@ -19,7 +19,13 @@ METROPOLITAN_RESERVED = [
     "+33948123456",
     "+33949123456",
 ]
-OVERSEAS_RESERVED = ["+33947512345", "+33947612345", "+33947712345", "+33947812345", "+33947912345"]
+OVERSEAS_RESERVED = {
+    "Guadeloupe 09475": "+590947512345",
+    "Guyane 09476": "+594947612345",
+    "Martinique 09477": "+596947712345",
+    "Mayotte 09478": "+262947812345",
+    "Réunion 09479": "+262947912345",
+}
 GEOGRAPHIC_OR_NON_GEOGRAPHIC = {
     "01": "+33123456789",
     "0161 (below 0162)": "+33161123456",
@@ -31,16 +37,27 @@ GEOGRAPHIC_OR_NON_GEOGRAPHIC = {
     "05": "+33556123456",
     "09": "+33912345678",
     "09474 (below 09475)": "+33947412345",
+    "+33 09475 (the overseas range is not a +33 range)": "+33947512345",
 }
-MOBILE = {"06": "+33612345678", "07": "+33756123456"}
+OVERSEAS_GEOGRAPHIC_OR_POLYVALENT = {
+    "Guadeloupe 0590": "+590590123456",
+    "Réunion 0262": "+262262123456",
+    "Guadeloupe 0976 polyvalent": "+590976012345",
+}
+MOBILE = {
+    "06": "+33612345678",
+    "07": "+33756123456",
+    "Guadeloupe 0690": "+590690123456",
+    "Réunion 0692": "+262692123456",
+    "Guyane 0694": "+594694123456",
+    "Martinique 0696": "+596696123456",
+}
+SPECIAL_ALLOWED = {"0800 toll-free": "+33800123456", "0810 shared cost": "+33810123456", "0806": "+33806123456"}
+SPECIAL_FORBIDDEN = {"0890": "+33890123456", "0899": "+33899123456"}
 NOT_COVERED = {
-    "FR 0800 toll-free": "+33800123456",
-    "FR 0810 shared cost": "+33810123456",
-    "FR 0899 premium rate": "+33899123456",
     "FR short number": "+333636",
     "US": "+14155552671",
     "GB": "+442079460000",
-    "Réunion (own country code)": "+262262123456",
 }
 
 
@@ -54,9 +71,9 @@ def test_metropolitan_numbers_reserved_for_automated_calling_are_allowed(e164: s
     assert "2022-1583" in assessment.rule
 
 
-@pytest.mark.parametrize("e164", OVERSEAS_RESERVED)
+@pytest.mark.parametrize("e164", OVERSEAS_RESERVED.values(), ids=OVERSEAS_RESERVED.keys())
 def test_overseas_numbers_09475_to_09479_are_allowed(e164: str) -> None:
-    # Given a number in the overseas range 09475-09479 reserved for automated calling systems
+    # Given a +590, +594, +596 or +262 number in the overseas range 09475-09479 reserved for automated calling
     # When it is assessed
     assessment = assess(e164)
     # Then it is allowed, under the overseas rule
@@ -84,20 +101,69 @@ def test_other_french_geographic_and_non_geographic_numbers_are_forbidden(e164: 
     assert "2022-1583" in assessment.rule
 
 
-@pytest.mark.parametrize("e164", MOBILE.values(), ids=MOBILE.keys())
-def test_french_mobile_numbers_are_forbidden_by_arcep_and_twilio(e164: str) -> None:
-    # Given a French mobile number
+@pytest.mark.parametrize(
+    "e164", OVERSEAS_GEOGRAPHIC_OR_POLYVALENT.values(), ids=OVERSEAS_GEOGRAPHIC_OR_POLYVALENT.keys()
+)
+def test_overseas_geographic_and_polyvalent_numbers_outside_the_reserved_range_are_forbidden(e164: str) -> None:
+    # Given an overseas French landline or polyvalent number outside 09475-09479
     # When it is assessed
     assessment = assess(e164)
-    # Then it is forbidden, and the rule names both Arcep and Twilio's French terms
+    # Then an automated calling system may not present it
     assert assessment.status == "forbidden"
+    assert "overseas" in assessment.rule
     assert "2022-1583" in assessment.rule
-    assert "Twilio" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", MOBILE.values(), ids=MOBILE.keys())
+def test_french_mobile_numbers_metropolitan_and_overseas_are_forbidden(e164: str) -> None:
+    # Given a French mobile number, metropolitan or overseas
+    # When it is assessed
+    assessment = assess(e164)
+    # Then it is forbidden by Arcep's decision
+    assert assessment.status == "forbidden"
+    assert "mobile" in assessment.rule
+    assert "2022-1583" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", SPECIAL_ALLOWED.values(), ids=SPECIAL_ALLOWED.keys())
+def test_french_special_numbers_080_to_088_are_allowed_by_the_numbering_plan(e164: str) -> None:
+    assessment = assess(e164)
+    assert assessment.status == "allowed"
+    assert "§ 2.2.2" in assessment.rule
+
+
+@pytest.mark.parametrize("e164", SPECIAL_FORBIDDEN.values(), ids=SPECIAL_FORBIDDEN.keys())
+def test_french_premium_rate_numbers_089_are_forbidden_by_the_numbering_plan(e164: str) -> None:
+    assessment = assess(e164)
+    assert assessment.status == "forbidden"
+    assert "089" in assessment.rule
+    assert "§ 2.2.2" in assessment.rule
+
+
+@pytest.mark.parametrize(
+    "e164", ["+33162123456", "+590947512345", "+33800123456"], ids=["0162", "overseas 09475", "0800"]
+)
+def test_a_french_number_verified_as_caller_id_is_forbidden_by_number_authentication(e164: str) -> None:
+    # Given a French number its range allows, held at another operator and verified as a Twilio caller ID
+    # When it is assessed as such
+    assessment = assess(e164, verified_caller_id=True)
+    # Then it is forbidden: French operators cut calls presenting a French number Twilio cannot authenticate
+    assert assessment.status == "forbidden"
+    assert assessment.rule == NUMBER_AUTHENTICATION.sentence
+    assert "1 October 2024" in assessment.rule
+
+
+def test_a_verified_french_mobile_keeps_the_mobile_rule() -> None:
+    assert assess("+33612345678", verified_caller_id=True) == assess("+33612345678")
+
+
+def test_a_verified_caller_id_of_another_country_is_judged_as_any_number() -> None:
+    assert assess("+14155552671", verified_caller_id=True).status == "not_assessed"
 
 
 @pytest.mark.parametrize("e164", NOT_COVERED.values(), ids=NOT_COVERED.keys())
 def test_numbers_the_table_does_not_cover_are_not_assessed(e164: str) -> None:
-    # Given a number of another country, a French 08 number or a short number
+    # Given a number of another country or a short number
     # When it is assessed
     assessment = assess(e164)
     # Then no verdict is given, and the sentence says why
@@ -107,7 +173,14 @@ def test_numbers_the_table_does_not_cover_are_not_assessed(e164: str) -> None:
 
 def test_every_rule_sentence_is_one_sentence_naming_its_source() -> None:
     # Given every verdict the table can give
-    examples = (METROPOLITAN_RESERVED[0], OVERSEAS_RESERVED[0], "+33123456789", "+33612345678", "+14155552671")
+    examples = (
+        METROPOLITAN_RESERVED[0],
+        OVERSEAS_RESERVED["Réunion 09479"],
+        "+33123456789",
+        "+33612345678",
+        "+33800123456",
+        "+14155552671",
+    )
     assessments = [assess(e164) for e164 in examples]
     # When their rule sentences are read
     # Then each is one sentence ending with its source in brackets
@@ -116,10 +189,18 @@ def test_every_rule_sentence_is_one_sentence_naming_its_source() -> None:
         assert assessment.rule.count(". ") == 0
 
 
-def test_no_prefix_belongs_to_two_rules_of_a_country() -> None:
+def test_every_rule_has_one_source() -> None:
     # Given the rule table
-    # When the prefixes of each country are listed
-    listed = [(rule.country, prefix) for rule in RULES for prefix in rule.prefixes]
+    # When the sources are read
+    # Then each rule names one source, not a list of them
+    for rule in (*RULES, NUMBER_AUTHENTICATION):
+        assert ";" not in rule.source
+
+
+def test_no_prefix_belongs_to_two_rules_of_a_region() -> None:
+    # Given the rule table
+    # When the prefixes of each region are listed
+    listed = [(region, prefix) for rule in RULES for region in rule.regions for prefix in rule.prefixes]
     # Then none appears twice, so the longest match is never a tie
     assert len(listed) == len(set(listed))
 

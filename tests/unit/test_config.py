@@ -4,7 +4,7 @@ import pytest
 from pydantic import HttpUrl
 
 from robotappel.api.resolver import create_app
-from robotappel.config import ConfigurationError, Settings, get_settings
+from robotappel.config import VERIFICATION_COUNTRIES, ConfigurationError, Settings, get_settings
 from robotappel.tokens.costs import cost_of, route_costs
 
 # What template.yaml always sets: the tables and the Twilio secret.
@@ -67,9 +67,12 @@ def test_a_missing_required_variable_fails_naming_it(environment: pytest.MonkeyP
         ("INBOUND_VOICE_URL", "not a url"),
         ("PUBLIC_BASE_URL", "api.example.com/v1"),
         ("TWILIO_API_BASE_URL", "localhost:4010"),
+        ("TWILIO_NUMBERS_BASE_URL", "localhost:4010"),
         ("NUMBERS_TABLE", ""),
         ("TOKENS_TABLE", "tokens table"),
         ("TWILIO_SECRET_ID", ""),
+        ("VOICE_URL_HOSTS", "voice.example.com/path"),
+        ("VERIFICATION_COUNTRIES", "FR,France"),
     ],
 )
 def test_a_malformed_value_fails_naming_its_variable(
@@ -90,6 +93,30 @@ def test_optional_variables_take_their_defaults_when_absent() -> None:
     assert settings.inbound_voice_url == HttpUrl("https://voice.robotappel.com/twilio/inbound")
     assert settings.public_base_url == ""
     assert settings.twilio_api_base_url == ""
+    assert settings.twilio_numbers_base_url == ""
+
+
+def test_voice_url_hosts_default_to_the_inbound_voice_webhooks_host(environment: pytest.MonkeyPatch) -> None:
+    # Given a stage that sets its inbound voice webhook and no allow-list
+    environment.setenv("INBOUND_VOICE_URL", "https://ivr.example.com/inbound")
+    environment.setenv("VOICE_URL_HOSTS", "")
+    # When the settings are read, then a voiceUrl may only name that webhook's host
+    assert get_settings().allowed_voice_url_hosts == {"ivr.example.com"}
+
+
+def test_voice_url_hosts_are_a_comma_separated_list_in_any_case(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("VOICE_URL_HOSTS", "Voice.Example.com, ivr.example.com")
+    assert get_settings().allowed_voice_url_hosts == {"voice.example.com", "ivr.example.com"}
+
+
+def test_verification_countries_are_a_comma_separated_list_empty_meaning_the_default(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("VERIFICATION_COUNTRIES", "fr, de")
+    assert get_settings().verification_countries == ("FR", "DE")
+    environment.setenv("VERIFICATION_COUNTRIES", "")
+    get_settings.cache_clear()
+    assert get_settings().verification_countries == VERIFICATION_COUNTRIES
 
 
 def test_unrelated_variables_are_ignored(environment: pytest.MonkeyPatch) -> None:

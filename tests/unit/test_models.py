@@ -62,6 +62,40 @@ def test_french_mobile_numbers_are_refused_naming_number_type() -> None:
     assert error.value.errors()[0]["loc"] == ("numberType",)
 
 
+@pytest.mark.parametrize("country", ["GP", "GF", "MQ", "RE", "YT"])
+def test_overseas_french_mobile_numbers_are_refused_naming_number_type(country: str) -> None:
+    # Given a purchase of mobile numbers of an overseas department (its own ISO code and country code)
+    # When it is read
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(countryCode=country, numberType="mobile")
+    # Then it is refused as a French mobile
+    assert error.value.errors()[0]["loc"] == ("numberType",)
+
+
+@pytest.mark.parametrize("phone_number", ["+590690123456", "+262692123456", "+594694123456", "+596696123456"])
+def test_overseas_french_mobiles_asked_for_by_number_are_refused(phone_number: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(phoneNumber=phone_number)
+    assert error.value.errors()[0]["loc"] == ("phoneNumber",)
+
+
+@pytest.mark.parametrize("country", ["FR", "GB", "GP"])
+def test_an_area_code_outside_the_us_and_canada_is_refused_naming_area_code(country: str) -> None:
+    # Given a purchase naming an area code for a country that has none at Twilio
+    # When it is read
+    with pytest.raises(ValidationError) as error:
+        InboundParamsDto(countryCode=country, areaCode="1")
+    # Then it is refused naming areaCode, and says where area codes apply
+    [problem] = error.value.errors()
+    assert problem["loc"] == ("areaCode",)
+    assert "US and Canada" in problem["msg"]
+
+
+@pytest.mark.parametrize("country", ["US", "CA"])
+def test_an_area_code_of_the_us_or_canada_is_accepted(country: str) -> None:
+    assert InboundParamsDto(countryCode=country, areaCode="415").areaCode == "415"
+
+
 def test_mobile_numbers_of_other_countries_are_allowed() -> None:
     assert InboundParamsDto(countryCode="GB", numberType="mobile").numberType == "mobile"
 

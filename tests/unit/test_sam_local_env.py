@@ -46,6 +46,7 @@ def test_the_file_names_the_endpoints_tables_and_secret_of_make_run() -> None:
         "AWS_ENDPOINT_URL_DYNAMODB": aws,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws,
         "TWILIO_API_BASE_URL": f"http://{HOST}:{DEFAULT_PORT + TWILIO_PORT_OFFSET}",
+        "TWILIO_NUMBERS_BASE_URL": f"http://{HOST}:{DEFAULT_PORT + TWILIO_PORT_OFFSET}",
         "TWILIO_SECRET_ID": TWILIO_SECRET_NAME,
         "PUBLIC_BASE_URL": f"http://{HOST}:{DEFAULT_PORT}",
     }

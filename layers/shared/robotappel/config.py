@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -34,8 +35,21 @@ def _empty_or_url(value: str) -> str:
     return value
 
 
+# A verification call is paid by the platform: by default only phones of France (with its overseas departments:
+# Guadeloupe, Martinique, French Guiana, Réunion, Mayotte), the EU/EEA, the United Kingdom, Switzerland, the United
+# States and Canada are called.
+VERIFICATION_COUNTRIES = (
+    *("FR", "GP", "MQ", "GF", "RE", "YT"),
+    *("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT"),
+    *("NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"),
+    *("GB", "CH", "US", "CA"),
+)
+
 TableName = Annotated[str, Field(min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")]
 OptionalUrl = Annotated[str, AfterValidator(_empty_or_url)]
+_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+Host = Annotated[str, BeforeValidator(str.lower), Field(pattern=rf"^{_LABEL}(\.{_LABEL})*$")]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), BeforeValidator(str.upper)]
 
 
 class Settings(BaseModel):
@@ -49,6 +63,9 @@ class Settings(BaseModel):
     twilio_api_base_url: OptionalUrl = Field(
         default="", description="Overrides https://api.twilio.com (the local emulator); empty in AWS"
     )
+    twilio_numbers_base_url: OptionalUrl = Field(
+        default="", description="Overrides https://numbers.twilio.com (the local emulator); empty in AWS"
+    )
     public_base_url: OptionalUrl = Field(
         default="", description="URL Twilio calls back (and signs): custom domain; empty = the stage's own URL"
     )
@@ -59,12 +76,36 @@ class Settings(BaseModel):
     token_costs: dict[str, NonNegativeInt] = Field(
         default_factory=dict, description="Per-deployment overrides of route costs, JSON {routeKey: tokens}"
     )
+    voice_url_hosts: tuple[Host, ...] = Field(
+        default=(), description="Hosts a number's voiceUrl may name, comma-separated; empty = inbound_voice_url's"
+    )
+    verification_countries: tuple[CountryCode, ...] = Field(
+        default=VERIFICATION_COUNTRIES, description="Countries whose phones we call to verify, comma-separated"
+    )
 
     @field_validator("token_costs", mode="before")
     @classmethod
     def _decode_json(cls, value: object) -> object:
         # The environment holds JSON text; malformed JSON (a ValueError) surfaces as a ValidationError.
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("voice_url_hosts", "verification_countries", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # The environment holds a comma-separated list; an empty one means the default.
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("verification_countries", mode="after")
+    @classmethod
+    def _default_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return value or VERIFICATION_COUNTRIES
+
+    @property
+    def allowed_voice_url_hosts(self) -> frozenset[str]:
+        """Where a number's calls may be sent for instructions: the platform's own voice webhook, unless set."""
+        return frozenset(self.voice_url_hosts) or frozenset({str(self.inbound_voice_url.host)})
 
 
 @cache

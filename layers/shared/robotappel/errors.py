@@ -71,6 +71,11 @@ class UpstreamFailure(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """A dependency of ours (DynamoDB, Secrets Manager) is throttling or down; retrying later may work."""
+    """A dependency of ours (DynamoDB, Secrets Manager) is throttling or down, or a write lost a race it may simply
+    run again; retrying after `retry_after_seconds` may work."""
 
     code = "service_unavailable"
+
+    def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -50,10 +50,11 @@ def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 def _parse_json_body(text: str) -> Any:
     """json.loads failing only with JSONDecodeError, the one error Powertools answers as an invalid body (422): a
-    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, hence a 500."""
+    number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, and JSON nested
+    deeper than the interpreter recurses a RecursionError, hence a 500."""
     try:
         return json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise json.JSONDecodeError(str(error), text, 0) from error
 
 

@@ -28,6 +28,7 @@ from robotappel.dal.dynamodb import (
 # Names of the writes whose condition a caller may ask about (and ledger.ACCOUNT: the org must exist).
 KEY = "key"
 KEY_ID = "key_id"
+ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,12 @@ def find(api_key: str) -> ApiKeyRecord | None:
 
 
 def put(api_key: str, record: ApiKeyRecord) -> None:
-    """Store a new key (its hash) and its keyId, if its org exists: ledger.ACCOUNT fails if it does not, KEY if
-    this key is stored already."""
+    """Store a new key (its hash) and its keyId, if its org exists and, for an admin key, is an operator org:
+    ledger.ACCOUNT fails if it is not (with the account, if there is one), KEY if this key is stored already."""
     key_hash = hash_key(api_key)
     transact(
         [
-            ledger.account_still_exists(record.org_id),
+            ledger.account_still_exists(record.org_id, operator=record.role == ADMIN),
             Write(
                 KEY,
                 {

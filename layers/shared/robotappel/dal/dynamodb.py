@@ -30,7 +30,12 @@ _RETRYABLE = {
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
+    # A single-item write met a transaction under way on its item: it lost a race it may simply run again.
+    "TransactionConflictException",
 }
+# A transaction cancelled for this reason (and no failed condition) lost a race with another write: nothing was
+# applied, and running it again may succeed.
+_TRANSACTION_CONFLICT = "TransactionConflict"
 
 
 @cache
@@ -160,4 +165,6 @@ def transact(writes: Sequence[Write]) -> None:
         }
         if failed:
             raise ConditionFailed(names, failed) from error
+        if any(reason.get("Code") == _TRANSACTION_CONFLICT for reason in reasons):
+            raise ServiceUnavailable("A concurrent change was under way; retry in a moment.") from error
         raise

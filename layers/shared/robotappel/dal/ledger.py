@@ -1,6 +1,7 @@
 """Token accounts and their ledger (TokensTable: orgId + sk).
 
-sk = "account"                     -> {balance, createdAt, lastEntry, "hold#<entryId>": tokens (one per open hold)}
+sk = "account"                     -> {balance, createdAt, operatorOrg, lastEntry, "hold#<entryId>": tokens (one per
+                                      open hold)}
 sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded|credited, requestId,
                                       reason (credits), openHold ("held", while held: GSI byOpenHold), ...}
 
@@ -18,6 +19,7 @@ but never misses an entry: a stream record is retried until it is written.
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
@@ -37,15 +39,21 @@ from robotappel.dal.dynamodb import (
 from robotappel.errors import InsufficientTokens, InvalidInput
 from robotappel.ids import now_iso
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import ConditionCheckTypeDef
+
 ACCOUNT_SK = "account"
 LEDGER_PREFIX = "ledger#"
 HELD, CHARGED, REFUNDED, CREDITED = "held", "charged", "refunded", "credited"
 # The route of a top-up's ledger entry: it is no API call's cost.
 CREDIT_ROUTE = "credit"
+# The account attribute of an operator org (true): the only orgs whose keys may be admin keys.
+OPERATOR = "operatorOrg"  # "operator" is a DynamoDB reserved word
 OPEN_HOLD, OPEN_HOLDS_INDEX = "openHold", "byOpenHold"
 # Names of the writes whose condition a caller may ask about.
 ACCOUNT = "account"
 CHARGE = "charge"
+REFUND = "refund"
 
 
 @dataclass(frozen=True)
@@ -183,14 +191,24 @@ def settle(entry: LedgerEntry) -> Write:
 
 def refund(entry: LedgerEntry) -> None:
     """Give a hold's tokens back (once, whatever retries: the hold is closed in the same write)."""
-    update(
-        ACCOUNT,
-        TableName=_table(),
-        Key=_account_key(entry.org_id),
-        UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
-        ConditionExpression="attribute_exists(#hold)",
-        ExpressionAttributeNames={"#hold": entry.hold_attribute},
-        ExpressionAttributeValues=values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
+    update(ACCOUNT, **refund_with(entry).request["Update"])
+
+
+def refund_with(entry: LedgerEntry) -> Write:
+    """`refund` as a part of the transaction of the state change it goes with (REFUND fails if the hold is closed
+    already): the record lets go of its hold in the same write, so nothing can come in between."""
+    return Write(
+        REFUND,
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _account_key(entry.org_id),
+                "UpdateExpression": "SET balance = balance + :tokens, lastEntry = :entry REMOVE #hold",
+                "ConditionExpression": "attribute_exists(#hold)",
+                "ExpressionAttributeNames": {"#hold": entry.hold_attribute},
+                "ExpressionAttributeValues": values(tokens=entry.tokens, entry=entry.with_status(REFUNDED)),
+            }
+        },
     )
 
 
@@ -200,25 +218,29 @@ def account_exists(org_id: str) -> bool:
     return "Item" in response
 
 
-def account_still_exists(org_id: str) -> Write:
-    """ACCOUNT joins a transaction that needs the org to exist (issuing it a key): it fails if it does not."""
-    return Write(
-        ACCOUNT,
-        {
-            "ConditionCheck": {
-                "TableName": _table(),
-                "Key": _account_key(org_id),
-                "ConditionExpression": "attribute_exists(sk)",
-            }
-        },
-    )
+def account_still_exists(org_id: str, *, operator: bool = False) -> Write:
+    """ACCOUNT joins a transaction that needs the org to exist (issuing it a key), and with `operator` to be an
+    operator org (an admin key): it fails if it does not, with the account as it is when it exists."""
+    check: ConditionCheckTypeDef = {
+        "TableName": _table(),
+        "Key": _account_key(org_id),
+        "ConditionExpression": "attribute_exists(sk)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if operator:
+        check["ConditionExpression"] += f" AND {OPERATOR} = :operator"
+        check["ExpressionAttributeValues"] = values(operator=True)
+    return Write(ACCOUNT, {"ConditionCheck": check})
 
 
-def open_account(org_id: str, created_at: str, opening: LedgerEntry | None) -> None:
-    """Create an org's account, with `opening` credited (its ledger entry) when there is one.
+def open_account(org_id: str, created_at: str, opening: LedgerEntry | None, *, operator: bool = False) -> None:
+    """Create an org's account, with `opening` credited (its ledger entry) when there is one; an operator org's
+    says so (`operator`: it may hold admin keys).
 
     ACCOUNT fails if the account exists already."""
-    expression = "SET balance = :tokens, createdAt = :at" + (", lastEntry = :entry" if opening else "")
+    expression = f"SET balance = :tokens, createdAt = :at, {OPERATOR} = :operator" + (
+        ", lastEntry = :entry" if opening else ""
+    )
     update(
         ACCOUNT,
         TableName=_table(),
@@ -228,8 +250,21 @@ def open_account(org_id: str, created_at: str, opening: LedgerEntry | None) -> N
         ExpressionAttributeValues=values(
             tokens=opening.tokens if opening else 0,
             at=created_at,
+            operator=operator,
             **({"entry": opening.with_status(CREDITED)} if opening else {}),
         ),
+    )
+
+
+def make_operator(org_id: str) -> None:
+    """Mark an existing org an operator org (an org made before orgs said so). ACCOUNT fails if it does not exist."""
+    update(
+        ACCOUNT,
+        TableName=_table(),
+        Key=_account_key(org_id),
+        UpdateExpression=f"SET {OPERATOR} = :operator",
+        ConditionExpression="attribute_exists(sk)",
+        ExpressionAttributeValues=values(operator=True),
     )
 
 

@@ -6,6 +6,7 @@ sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
 sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
+sk = "verificationcalls#<e164>"  when the org last had Twilio call this phone to verify it (expires after a while)
 sk = "regulatory#<country>#<numberType>"   the org's default bundle (and address) for purchases of that kind
 sk = "intent#<id>"          a purchase under way (write-ahead): written with its hold before Twilio is asked,
                             replaced by number#<id> when it is recorded; one left behind is the reconciler's
@@ -43,7 +44,7 @@ from robotappel.models.phone import NumberType
 from robotappel.paging import MAX_LIMIT
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, PutTypeDef
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
@@ -61,9 +62,12 @@ TOMBSTONE = "tombstone"
 CLIENT_PHONE_GUARD = "client_phone_guard"
 LINKED_CLIENT_PHONE = "linked_client_phone"
 CALL_MARKER = "call_marker"
+VERIFICATION_CALLS = "verification_calls"
 PURCHASE_INTENT = "purchase_intent"
 
 ClientPhoneStatus = Literal["pending", "verified", "failed"]
+# A write's condition: its expression, with the attribute names and values it uses.
+_Condition = tuple[str, dict[str, str], dict[str, Any]]
 
 
 # An open hold kept on a record written ahead of Twilio: its ledger entry, stored as the entry's attributes.
@@ -177,6 +181,17 @@ def _record(item: Item) -> NumberRecord:
     return TwilioNumberRecord.model_validate(item)
 
 
+class VerificationCalls(BaseModel):
+    """When an org had Twilio call one phone to verify it (ISO times, oldest first); `version` counts the writes."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True)
+
+    org_id: str
+    phone_number: str
+    times: tuple[str, ...] = ()
+    version: int = 0
+
+
 def _table() -> str:
     return get_settings().numbers_table
 
@@ -203,6 +218,10 @@ def _intent_sk(number_id: str) -> str:
 
 def _guard_sk(e164: str) -> str:
     return f"clientphone#{e164}"
+
+
+def _verification_calls_sk(e164: str) -> str:
+    return f"verificationcalls#{e164}"
 
 
 def _query(**kwargs: Any) -> list[NumberRecord]:
@@ -264,6 +283,37 @@ def find_client_phone(org_id: str, e164: str) -> ClientPhoneRecord | None:
         return None
     record = get_number(org_id, from_ddb(guard["Item"])["numberId"])
     return record if isinstance(record, ClientPhoneRecord) else None
+
+
+def verification_calls(org_id: str, e164: str) -> VerificationCalls:
+    """The org's verification calls to this phone, read consistently (the next add decides on them)."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, _verification_calls_sk(e164)), ConsistentRead=True
+        )
+    if "Item" not in response:
+        return VerificationCalls(org_id=org_id, phone_number=e164)
+    return VerificationCalls.model_validate({**from_ddb(response["Item"]), "phoneNumber": e164})
+
+
+def save_verification_calls(before: VerificationCalls, times: tuple[str, ...], expires_at: int) -> Write:
+    """`times` in place of `before.times`; VERIFICATION_CALLS fails if another add wrote them since they were read.
+    The item may expire at `expires_at`, when none of them counts any more."""
+    after = before.model_copy(update={"times": times, "version": before.version + 1})
+    # No phoneNumber attribute: the item stays out of GSI byPhoneNumber, which finds the records of a number.
+    item = {
+        **after.model_dump(by_alias=True, exclude={"phone_number"}),
+        "sk": _verification_calls_sk(before.phone_number),
+    }
+    item |= {"times": list(times), "expiresAt": expires_at}
+    put: PutTypeDef = {"TableName": _table(), "Item": to_ddb(item), "ConditionExpression": "attribute_not_exists(sk)"}
+    if before.version:
+        put |= {
+            "ConditionExpression": "attribute_not_exists(sk) OR #version = :version",  # or expired meanwhile
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": values(version=before.version),
+        }
+    return Write(VERIFICATION_CALLS, {"Put": put})
 
 
 def find_linked_twilio_number(org_id: str, client_e164: str) -> TwilioNumberRecord | None:
@@ -356,21 +406,32 @@ def put_client_phone(record: ClientPhoneRecord) -> list[Write]:
 def replace_client_phone(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
     """`after` in place of `before` (a verification restarted, or the restart taken back); NUMBER fails if the
     stored record is no longer `before`: restarted or settled meanwhile (status, createdAt or hold changed)."""
-    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    condition, names, condition_values = _as_read(before)
     return Write(
         NUMBER,
         {
             "Put": {
                 "TableName": _table(),
                 "Item": to_ddb(after.item()),
-                "ConditionExpression": f"#status = :status AND createdAt = :created AND {same_hold}",
-                "ExpressionAttributeNames": {"#status": "status", "#hold": "hold"},
-                "ExpressionAttributeValues": values(
-                    status=before.status,
-                    created=before.created_at,
-                    **({"entry": before.hold.entry_id} if before.hold else {}),
-                ),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values(**condition_values),
             }
+        },
+    )
+
+
+def _as_read(before: ClientPhoneRecord) -> _Condition:
+    """The condition that the stored client phone is still `before`: same status, same verification (createdAt,
+    a restart's) and same hold. A write conditioned on status alone passes on a phone restarted meanwhile."""
+    same_hold = "#hold.entryId = :entry" if before.hold else "attribute_not_exists(#hold)"
+    return (
+        f"#status = :status AND createdAt = :created AND {same_hold}",
+        {"#status": "status", "#hold": "hold"},
+        {
+            "status": before.status,
+            "created": before.created_at,
+            **({"entry": before.hold.entry_id} if before.hold else {}),
         },
     )
 
@@ -560,25 +621,37 @@ def release_twilio_number(record: TwilioNumberRecord, released_at: str) -> list[
 def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:
     """Write what changed from `before` to `after` (attributes set or removed); the condition (`name`) fails if
     the stored record is gone or its status is no longer `before.status` (settled or released meanwhile)."""
+    return _save(before, after, name, ("#status = :expected", {"#status": "status"}, {"expected": before.status}))
+
+
+def save_client_phone_as_read(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
+    """Write what changed from `before` to `after`; NUMBER fails unless the stored phone is still `before` as it was
+    read (status, createdAt, hold): what the reconciler writes, from a read that may be minutes old."""
+    return _save(before, after, NUMBER, _as_read(before))
+
+
+def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Condition) -> Write:
+    expression_of_condition, condition_names, condition_values = condition
     old, new = before.item(), after.item()
     changed = {attribute: value for attribute, value in new.items() if old.get(attribute) != value}
     removed = [attribute for attribute in old if attribute not in new]
+    key = _key(before.org_id, number_sk(before.id))
     if not changed and not removed:  # e.g. unlinking a number that has no link: only the condition remains
         return Write(
             name,
             {
                 "ConditionCheck": {
                     "TableName": _table(),
-                    "Key": _key(before.org_id, number_sk(before.id)),
-                    "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values(expected=before.status),
+                    "Key": key,
+                    "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
+                    "ExpressionAttributeNames": condition_names,
+                    "ExpressionAttributeValues": values(**condition_values),
                 }
             },
         )
     names = {f"#a{i}": attribute for i, attribute in enumerate(changed)}
     names |= {f"#r{i}": attribute for i, attribute in enumerate(removed)}
-    names["#status"] = "status"
+    names |= condition_names
     expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(changed))) if changed else ""
     if removed:
         expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
@@ -587,12 +660,12 @@ def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -
         {
             "Update": {
                 "TableName": _table(),
-                "Key": _key(before.org_id, number_sk(before.id)),
+                "Key": key,
                 "UpdateExpression": expression.strip(),
-                "ConditionExpression": "attribute_exists(sk) AND #status = :expected",
+                "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values(
-                    expected=before.status, **{f"a{i}": value for i, value in enumerate(changed.values())}
+                    **condition_values, **{f"a{i}": value for i, value in enumerate(changed.values())}
                 ),
             }
         },

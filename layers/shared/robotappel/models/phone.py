@@ -5,6 +5,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 DEFAULT_COUNTRY = "FR"
+# France's numbering plan by phonenumbers region: metropolitan France (+33) and the overseas departments and
+# communities with their own country codes, +590 (Guadeloupe, Saint-Barthélemy, Saint-Martin), +594 (Guyane),
+# +596 (Martinique), +262 (Réunion, Mayotte).
+METROPOLITAN = ("FR",)
+OVERSEAS = ("GP", "BL", "MF", "GF", "MQ", "RE", "YT")
+FRENCH_REGIONS = METROPOLITAN + OVERSEAS
 NumberType = Literal["local", "mobile", "tollFree", "national"]
 AutomatedCalling = Literal["allowed", "forbidden", "not_assessed"]
 

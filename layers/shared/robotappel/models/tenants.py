@@ -13,7 +13,13 @@ class CreateOrgDto(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     orgId: OrgId
-    tokens: int = Field(default=0, ge=0, le=1_000_000_000, description="Opening balance, credited to the ledger")
+    # Strict, as every token count an operator sends: "100", 1e3 or true are mistakes, not 100, 1000 or 1.
+    tokens: int = Field(
+        default=0, ge=0, le=1_000_000_000, strict=True, description="Opening balance, credited to the ledger"
+    )
+    operator: bool = Field(
+        default=False, strict=True, description="An operator org (the platform's staff): the only orgs with admin keys"
+    )
 
 
 class OrgCreated(BaseModel):
@@ -52,7 +58,7 @@ class ApiKeyRevoked(BaseModel):
 class CreditDto(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    tokens: int = Field(gt=0, le=1_000_000_000, examples=[500])
+    tokens: int = Field(gt=0, le=1_000_000_000, strict=True, examples=[500])
     reason: str = Field(min_length=1, max_length=200, examples=["Invoice 2026-042 paid"])
 
 

@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, fiel
 
 from robotappel.models.phone import (
     DEFAULT_COUNTRY,
+    FRENCH_REGIONS,
     AutomatedCalling,
     CountryCode,
     E164Number,
@@ -15,7 +16,11 @@ from robotappel.models.phone import (
 
 BundleSid = Annotated[str, Field(pattern=r"^BU[0-9a-fA-F]{32}$", examples=["BU" + "0123456789abcdef" * 2])]
 AddressSid = Annotated[str, Field(pattern=r"^AD[0-9a-fA-F]{32}$", examples=["AD" + "0123456789abcdef" * 2])]
-FRENCH_MOBILES_REFUSED = "French mobile numbers may not place automated calls (Twilio's France terms, Arcep)"
+# Twilio's AvailablePhoneNumbers AreaCode "applies to only phone numbers in the US and Canada" (twilio_api_v2010).
+AREA_CODE_COUNTRIES = ("US", "CA")
+FRENCH_MOBILES_REFUSED = (
+    "French mobile numbers, metropolitan or overseas, may not place automated calls (Twilio's France terms)"
+)
 
 
 def _https(url: HttpUrl | None) -> HttpUrl | None:
@@ -29,7 +34,7 @@ class InboundParamsDto(BaseModel):
 
     countryCode: CountryCode = DEFAULT_COUNTRY
     numberType: NumberType = "local"
-    areaCode: str | None = Field(default=None, pattern=r"^\d{1,6}$")
+    areaCode: str | None = Field(default=None, pattern=r"^\d{1,6}$", description="US and Canada numbers only")
     # Twilio allows digits, letters and * in Contains; anything else is its error 20001 (a 502 for the client).
     contains: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*]{1,16}$")
     # Its own example: E164Number's (a French mobile) is a number this route refuses to buy.
@@ -49,18 +54,29 @@ class InboundParamsDto(BaseModel):
 
     _voice_url_is_https = field_validator("voiceUrl")(_https)
 
+    @field_validator("areaCode")
+    @classmethod
+    def _area_codes_are_north_american(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("countryCode")
+        if value is not None and country not in AREA_CODE_COUNTRIES:
+            raise ValueError(
+                f"areaCode applies only to US and Canada numbers at Twilio, not {country}: "
+                "use contains (e.g. +331*) to choose the first digits"
+            )
+        return value
+
     @field_validator("numberType")
     @classmethod
     def _no_french_mobiles(cls, value: NumberType, info: ValidationInfo) -> NumberType:
         # Twilio's France terms forbid automated calls from mobile numbers.
-        if value == "mobile" and info.data.get("countryCode") == "FR":
+        if value == "mobile" and info.data.get("countryCode") in FRENCH_REGIONS:
             raise ValueError(FRENCH_MOBILES_REFUSED)
         return value
 
     @field_validator("phoneNumber")
     @classmethod
     def _no_french_mobile_asked_by_number(cls, value: str | None) -> str | None:
-        if value and country_of(value) == "FR" and number_type(value) == "mobile":
+        if value and country_of(value) in FRENCH_REGIONS and number_type(value) == "mobile":
             raise ValueError(FRENCH_MOBILES_REFUSED)
         return value
 

@@ -1,14 +1,21 @@
 """Client phones: an org's own numbers, verified by Twilio as outgoing caller IDs (add, delete)."""
 
 from contextlib import suppress
+from datetime import UTC, datetime
 
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import ClientPhoneRecord
 from robotappel.errors import Conflict, InvalidInput, NotFound, RateLimited, ServiceUnavailable
-from robotappel.ids import new_id, now_iso
+from robotappel.ids import iso, new_id
 from robotappel.models.client_phones import AddPhoneNumberDto, ClientPhoneCreated
 from robotappel.models.listing import DeleteResult
+from robotappel.numbers.call_policy import (
+    VERIFICATION_CALL_PERIOD,
+    require_verifiable,
+    verification_call_wait,
+    verification_calls_after,
+)
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.verification import expired
@@ -31,9 +38,14 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
 
     A phone whose verification failed or expired is added again on the same record: a new verification call."""
     org_id = ctx.caller.org_id
+    require_verifiable(dto.phoneNumber)
     existing = numbers.find_client_phone(org_id, dto.phoneNumber)
     if existing and not _verification_may_restart(existing):
         raise _already_registered(dto.phoneNumber)
+    calls = numbers.verification_calls(org_id, dto.phoneNumber)
+    now = datetime.now(UTC)
+    if wait := verification_call_wait(calls.times, now):
+        raise RateLimited(f"{dto.phoneNumber} was called too often to verify it; try again later.", wait)
     ctx.meter.hold()
     record = ClientPhoneRecord(
         id=existing.id if existing else new_id(numbers.CLIENT_PHONE),
@@ -41,11 +53,16 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
         phone_number=dto.phoneNumber,
         friendly_name=dto.friendlyName or dto.phoneNumber,
         status="pending",
-        created_at=now_iso(),
+        created_at=iso(now),
         open_work=numbers.OPEN_VERIFICATION,
         hold=ctx.meter.open_hold,
     )
-    undo = _write_ahead(record, existing)
+    counted = numbers.save_verification_calls(
+        calls,
+        verification_calls_after(calls.times, now),
+        expires_at=int((now + VERIFICATION_CALL_PERIOD).timestamp()),
+    )
+    undo = _write_ahead(record, existing, counted)
     ctx.meter.entrust()
     validation = _request_validation(ctx, record, undo)
     try:
@@ -57,14 +74,15 @@ def add_client_phone(ctx: CallContext, dto: AddPhoneNumberDto) -> ClientPhoneCre
     )
 
 
-def _write_ahead(record: ClientPhoneRecord, existing: ClientPhoneRecord | None) -> list[Write]:
-    """Store `record` (new, or in place of the `existing` one it restarts); returns the writes that take it back."""
+def _write_ahead(record: ClientPhoneRecord, existing: ClientPhoneRecord | None, counted: Write) -> list[Write]:
+    """Store `record` (new, or in place of the `existing` one it restarts) with the verification call `counted`;
+    returns the writes that take the record back (the call still counts: it was asked for)."""
     if existing:
         write, undo = [numbers.replace_client_phone(existing, record)], [numbers.replace_client_phone(record, existing)]
     else:
         write, undo = numbers.put_client_phone(record), numbers.delete_client_phone(record, link_version=0)
     try:
-        transact(write)
+        transact([*write, counted])
     except ConditionFailed as failure:  # registered, or restarted, by a concurrent call meanwhile
         raise _already_registered(record.phone_number) from failure
     return undo

@@ -15,6 +15,7 @@ from robotappel.models.listing import DeleteResult
 from robotappel.models.phone import NumberType, country_of, number_type
 from robotappel.models.twilio_numbers import InboundParamsDto, TwilioNumber, UpdatePhoneNumberDto
 from robotappel.numbers.automated_calling import assess
+from robotappel.numbers.call_policy import require_platform_voice_url
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import twilio_number
@@ -48,6 +49,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
     the reconciler, which records and charges the number if Twilio has it, or refunds. A number bought but not
     recorded is released again at once; if even that fails, the reconciler finds it by its tag."""
     org_id = ctx.caller.org_id
+    require_platform_voice_url(dto.voiceUrl)
     if dto.clientPhoneNumber:
         _require_client_phone(org_id, dto.clientPhoneNumber)
     order = _order(org_id, dto)
@@ -203,6 +205,7 @@ def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:
 
 
 def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -> TwilioNumber:
+    require_platform_voice_url(dto.voiceUrl)
     record = _live_twilio_number(ctx.caller.org_id, number_id)
     updated = record.model_copy(update=_changes(ctx.caller.org_id, dto))
     ctx.meter.hold()

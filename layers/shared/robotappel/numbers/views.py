@@ -13,14 +13,14 @@ from robotappel.models.twilio_numbers import InboundClientNumber, RegulatoryDefa
 from robotappel.numbers.automated_calling import assess
 
 
-def _automated_calling(e164: str) -> dict[str, Any]:
-    assessment = assess(e164)
+def _automated_calling(e164: str, *, verified_caller_id: bool = False) -> dict[str, Any]:
+    assessment = assess(e164, verified_caller_id=verified_caller_id)
     return {"automatedCalling": assessment.status, "automatedCallingRule": assessment.rule}
 
 
 def client_org_phone(record: ClientPhoneRecord) -> ClientOrgPhone:
     return ClientOrgPhone.model_validate(
-        {**record.model_dump(by_alias=True), **_automated_calling(record.phone_number)}
+        {**record.model_dump(by_alias=True), **_automated_calling(record.phone_number, verified_caller_id=True)}
     )
 
 
@@ -52,7 +52,7 @@ def org_list_row(record: NumberRecord, linked: TwilioNumberRecord | None) -> Org
             "direction": "inbound" if isinstance(record, TwilioNumberRecord) else "outbound",
             "twilioNumber": twilio.phone_number if twilio else "",
             "phoneNumberSid": twilio.phone_number_sid if twilio else "",
-            **_automated_calling(record.phone_number),
+            **_automated_calling(record.phone_number, verified_caller_id=isinstance(record, ClientPhoneRecord)),
         }
     )
 

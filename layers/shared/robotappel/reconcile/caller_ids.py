@@ -21,7 +21,6 @@ complete one finds nothing.
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from robotappel.dal import ledger, numbers
@@ -122,8 +121,8 @@ def _pending_phone_of(caller_id: CallerId, open_phones: Iterable[ClientPhoneReco
 def _verified_late(phone: ClientPhoneRecord, caller_id: CallerId) -> str | None:
     if _hold_may_be_settled_by_its_add(phone):
         return None
-    verified = _closed(phone, status="verified", verified_at=now_iso(), caller_id_sid=caller_id.sid)
-    return "verified_late" if _written([numbers.save_number(phone, verified), *_charge(phone)]) else None
+    verified = {"status": "verified", "verified_at": now_iso(), "caller_id_sid": caller_id.sid}
+    return "verified_late" if _close(phone, _charge(phone), **verified) else None
 
 
 def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
@@ -132,14 +131,12 @@ def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
     if phone.status == "pending":
         if not (may_expire and expired(phone)):
             return None
-        _refund(phone)
-        return "expired" if _written([numbers.save_number(phone, _closed(phone, status="failed"))]) else None
+        return "expired" if _close(phone, _refund(phone), status="failed") else None
     if phone.hold is None:
-        return "closed" if _written([numbers.save_number(phone, _closed(phone))]) else None
+        return "closed" if _close(phone, []) else None
     if phone.status == "verified":
-        return "hold_charged" if _written([numbers.save_number(phone, _closed(phone)), *_charge(phone)]) else None
-    _refund(phone)
-    return "hold_refunded" if _written([numbers.save_number(phone, _closed(phone))]) else None
+        return "hold_charged" if _close(phone, _charge(phone)) else None
+    return "hold_refunded" if _close(phone, _refund(phone)) else None
 
 
 def _unknown(caller_id: CallerId) -> str | None:
@@ -158,26 +155,35 @@ def _hold_may_be_settled_by_its_add(phone: ClientPhoneRecord) -> bool:
     return phone.hold is not None and datetime.now(UTC) - datetime.fromisoformat(phone.created_at) < ADD_GRACE
 
 
-def _closed(phone: ClientPhoneRecord, **changes: str) -> ClientPhoneRecord:
-    """The phone with `changes`, out of the open work, its hold gone."""
-    return phone.model_copy(update={**changes, "open_work": None, "hold": None})
+def _close(phone: ClientPhoneRecord, settle_hold: list[Write], **changes: str) -> bool:
+    """The phone as read, with `changes`, out of the open work, its hold settled (charged or refunded) in the same
+    write: nothing (a callback, a restart) can come in between. False when the phone changed since it was read (a
+    callback, its add, a restart, a delete): the next run sees it as it is now."""
+    close = numbers.save_client_phone_as_read(
+        phone, phone.model_copy(update={**changes, "open_work": None, "hold": None})
+    )
+    try:
+        transact([close, *settle_hold])
+    except ConditionFailed as failure:
+        if failure.failed(numbers.NUMBER) or not settle_hold:
+            return False
+        # The hold alone was closed already (by its add, or an earlier run): the phone lets go of it all the same.
+        logger.warning("a client phone's hold was closed already", extra={"numberId": phone.id})
+        return _written([close])
+    return True
 
 
 def _charge(phone: ClientPhoneRecord) -> list[Write]:
     return [ledger.settle(phone.hold)] if phone.hold else []
 
 
-def _refund(phone: ClientPhoneRecord) -> None:
-    """Before the record lets go of its hold: a run that stops in between refunds nothing twice, and the next one
-    finds the record still holding it."""
-    if phone.hold:
-        with suppress(ConditionFailed):  # refunded already, by an earlier run
-            ledger.refund(phone.hold)
+def _refund(phone: ClientPhoneRecord) -> list[Write]:
+    return [ledger.refund_with(phone.hold)] if phone.hold else []
 
 
 def _written(writes: list[Write]) -> bool:
     try:
         transact(writes)
     except ConditionFailed:
-        return False  # changed meanwhile (a callback, its add, a delete): the next run sees it as it is now
+        return False  # changed meanwhile: the next run sees it as it is now
     return True

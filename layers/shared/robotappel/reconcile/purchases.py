@@ -83,16 +83,34 @@ def _mark_released(record: numbers.TwilioNumberRecord) -> None:
 
 
 def _record_late(intent: numbers.PurchaseIntentRecord, bought: IncomingNumber) -> None:
+    """The number recorded, charged, and linked to the intent's client phone the way a purchase links it (the
+    link counted on the phone's guard): a phone deleted meanwhile leaves the number recorded unlinked."""
     record = intent.recorded_as(bought.phone_number, bought.sid, bought.voice_url)
-    settle = [numbers.put_twilio_number(record), numbers.close_purchase_intent(intent)]
-    try:
-        transact([*settle, ledger.settle(intent.hold)])
-    except ConditionFailed as failure:
-        if failure.failed(numbers.PURCHASE_INTENT):
-            return  # settled meanwhile by another run
-        # The hold is closed already: the number is recorded all the same, uncharged (logged for billing).
-        logger.warning("late purchase recorded without its charge", extra={"numberId": intent.id})
-        transact(settle)
+    charge = [ledger.settle(intent.hold)]
+    link = (
+        [numbers.link_to_client_phone(intent.org_id, record.client_phone_number)] if record.client_phone_number else []
+    )
+    while True:
+        settle = [numbers.put_twilio_number(record), numbers.close_purchase_intent(intent)]
+        try:
+            transact([*settle, *charge, *link])
+            break
+        except ConditionFailed as failure:
+            if failure.failed(numbers.PURCHASE_INTENT):
+                return  # settled meanwhile by another run
+            unlinked = bool(link) and failure.failed(numbers.LINKED_CLIENT_PHONE)
+            uncharged = bool(charge) and failure.failed(ledger.CHARGE)
+            if not (unlinked or uncharged):
+                raise
+            if unlinked:
+                logger.warning(
+                    "late purchase recorded unlinked: its client phone is gone", extra={"numberId": intent.id}
+                )
+                record, link = record.model_copy(update={"client_phone_number": None}), []
+            if uncharged:
+                # The hold is closed already: the number is recorded all the same, uncharged (logged for billing).
+                logger.warning("late purchase recorded without its charge", extra={"numberId": intent.id})
+                charge = []
     logger.info("purchase recorded late", extra={"numberId": intent.id, "intentOrgId": intent.org_id})
 
 

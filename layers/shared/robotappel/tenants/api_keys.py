@@ -6,7 +6,7 @@ import secrets
 from robotappel.dal import api_keys, ledger
 from robotappel.dal.api_keys import ApiKeyRecord
 from robotappel.dal.dynamodb import ConditionFailed
-from robotappel.errors import Conflict, NotFound
+from robotappel.errors import Conflict, InvalidInput, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import ApiKeyInfo, ApiKeyIssued, ApiKeyRevoked, IssueApiKeyDto
 from robotappel.observability import logger
@@ -29,13 +29,19 @@ def issue_api_key(org_id: str, dto: IssueApiKeyDto, api_key: str | None = None) 
     try:
         api_keys.put(key, record)
     except ConditionFailed as failure:
-        if failure.failed(ledger.ACCOUNT):
+        if failure.failed(ledger.ACCOUNT) and not failure.old_item(ledger.ACCOUNT):
             raise unknown_org(org_id) from failure
+        if failure.failed(ledger.ACCOUNT):
+            raise role_not_allowed(org_id) from failure
         if failure.failed(api_keys.KEY):
             raise Conflict("This API key is issued already.", code="api_key_exists") from failure
         raise
     logger.info("API key issued", extra={"keyId": record.key_id, "keyOrgId": org_id, "keyRole": dto.role})
     return ApiKeyIssued(keyId=record.key_id, apiKey=key, orgId=org_id, role=dto.role, createdAt=record.created_at)
+
+
+def role_not_allowed(org_id: str) -> InvalidInput:
+    return InvalidInput("role", f"Only operator orgs hold admin keys; {org_id} is not one.", code="role_not_allowed")
 
 
 def list_api_keys(org_id: str) -> list[ApiKeyInfo]:

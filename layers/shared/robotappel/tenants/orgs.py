@@ -1,6 +1,7 @@
 """Organisations. An org is its token account (TokensTable, sk "account"): an operator creates both at once, with
 an opening balance, and an org without an account does not exist, so a route naming one answers 404, before any
-charge. Every top-up is a ledger entry (`credited`), the opening balance included."""
+charge. Every top-up is a ledger entry (`credited`), the opening balance included. An operator org (the platform's
+staff, created so) is the only kind whose keys may be admin keys: an admin key acts on every org (SPEC)."""
 
 from robotappel.caller import Caller
 from robotappel.dal import ledger
@@ -17,12 +18,14 @@ def create_org(dto: CreateOrgDto, request_id: str) -> OrgCreated:
     created_at = now_iso()
     opening = _credit_entry(dto.orgId, dto.tokens, OPENING_BALANCE, request_id, created_at) if dto.tokens else None
     try:
-        ledger.open_account(dto.orgId, created_at, opening)
+        ledger.open_account(dto.orgId, created_at, opening, operator=dto.operator)
     except ConditionFailed as failure:
         if failure.failed(ledger.ACCOUNT):
             raise Conflict(f"Organisation {dto.orgId} exists already.", code="org_exists") from failure
         raise
-    logger.info("organisation created", extra={"createdOrgId": dto.orgId, "tokens": dto.tokens})
+    logger.info(
+        "organisation created", extra={"createdOrgId": dto.orgId, "tokens": dto.tokens, "operator": dto.operator}
+    )
     return OrgCreated(orgId=dto.orgId, balance=dto.tokens)
 
 
@@ -36,6 +39,17 @@ def credit_tokens(org_id: str, dto: CreditDto, request_id: str) -> Credited:
         raise
     logger.info("tokens credited", extra={"creditedOrgId": org_id, "tokens": dto.tokens, "entryId": entry.entry_id})
     return Credited(orgId=org_id, balance=balance, entryId=entry.entry_id)
+
+
+def make_operator(org_id: str) -> None:
+    """Make an existing org an operator org (one created before orgs said so, e.g. a stage's first org)."""
+    try:
+        ledger.make_operator(org_id)
+    except ConditionFailed as failure:
+        if failure.failed(ledger.ACCOUNT):
+            raise unknown_org(org_id) from failure
+        raise
+    logger.info("organisation made an operator", extra={"operatorOrgId": org_id})
 
 
 def require_org(org_id: str) -> None:

@@ -13,6 +13,7 @@ from robotappel.config import get_settings
 from robotappel.errors import ServiceUnavailable
 
 TWILIO_API_URL = "https://api.twilio.com"
+NUMBERS_API_URL = "https://numbers.twilio.com"
 # Lambda's API Gateway integration gives up after 29 s; a Twilio call must fail well before that.
 REQUEST_TIMEOUT_SECONDS = 10.0
 SECRET_MAX_AGE_SECONDS = 300
@@ -42,15 +43,18 @@ class TwilioCredentials:
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the twilio SDK ships no type hints
-    """Sends the SDK's requests for https://api.twilio.com to another base URL (the local emulator)."""
+    """Sends the SDK's requests for a Twilio host (https://api.twilio.com, https://numbers.twilio.com) to the base
+    URL that stands in for it (the local emulator)."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_urls: dict[str, str], timeout: float) -> None:
         super().__init__(timeout=timeout)
-        self.base_url = base_url.rstrip("/")
+        self.base_urls = {host: base_url.rstrip("/") for host, base_url in base_urls.items() if base_url}
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if url.startswith(TWILIO_API_URL):
-            url = self.base_url + url[len(TWILIO_API_URL) :]
+        for host, base_url in self.base_urls.items():
+            if url.startswith(host):
+                url = base_url + url[len(host) :]
+                break
         return super().request(method, url, *args, **kwargs)
 
 
@@ -73,11 +77,13 @@ def get_twilio_client() -> Client:
         username,
         password,
         account_sid=credentials.account_sid,
-        http_client=_http_client(get_settings().twilio_api_base_url),
+        http_client=_http_client(),
     )
 
 
-def _http_client(base_url: str) -> TwilioHttpClient:
-    if base_url:
-        return BaseUrlHttpClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
+def _http_client() -> TwilioHttpClient:
+    settings = get_settings()
+    overrides = {TWILIO_API_URL: settings.twilio_api_base_url, NUMBERS_API_URL: settings.twilio_numbers_base_url}
+    if any(overrides.values()):
+        return BaseUrlHttpClient(overrides, timeout=REQUEST_TIMEOUT_SECONDS)
     return TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)

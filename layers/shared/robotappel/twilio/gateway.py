@@ -18,15 +18,13 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from robotappel.config import get_settings
 from robotappel.errors import NotFound
 from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
-from robotappel.twilio.client import get_twilio_client, get_twilio_credentials
+from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
 
 T = TypeVar("T")
-NUMBERS_API_URL = "https://numbers.twilio.com"
 PAGE_SIZE = 1000  # Twilio's largest page: the reconciler lists whole accounts
 
 _NUMBER_LISTS: dict[str, str] = {
@@ -167,7 +165,7 @@ def fetch_bundle_status(sid: str) -> str | None:
 
     A plain request through the client: the SDK's `numbers` domain is left out of the Lambda build (Makefile).
     """
-    url = f"{_numbers_api_url()}/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}"
+    url = f"{NUMBERS_API_URL}/v2/RegulatoryCompliance/Bundles/{quote(sid, safe='')}"
     try:
         bundle = _call(lambda client: _json_of(client.request("GET", url)))
     except NotFound:
@@ -194,11 +192,6 @@ def _delete(operation: Callable[[Client], object]) -> bool:
     except NotFound:
         return False
     return True
-
-
-def _numbers_api_url() -> str:
-    # The base URL that stands in for api.twilio.com (the local emulator) serves Twilio's Numbers API too.
-    return get_settings().twilio_api_base_url.rstrip("/") or NUMBERS_API_URL
 
 
 def _json_of(response: Response) -> dict[str, Any]:
