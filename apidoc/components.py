@@ -72,7 +72,11 @@ _ERRORS: dict[int, tuple[str, str]] = {
         "Error",
     ),
     404: ("No such number in this organisation, or no such organisation or API key.", "Error"),
-    409: ("Already exists, or the number is not available.", "Error"),
+    409: (
+        "Already exists, or the number is not available; or `in_progress`: the same Idempotency-Key is being served "
+        "right now, retry after `Retry-After` seconds.",
+        "Error",
+    ),
     422: ("Invalid input; `field` names the first invalid one.", "InvalidRequestError"),
     429: ("Rate limited (by the API or by Twilio); retry after `Retry-After` seconds.", "Error"),
     502: ("Twilio failed; `twilioCode` is Twilio's error code when it gave one.", "TwilioFailureError"),

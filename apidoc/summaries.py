@@ -24,4 +24,6 @@ ROUTE_SUMMARIES: dict[str, str] = {
     "POST /admin/orgs/{orgId}/credits": "Credit tokens to an organisation (admin)",
     "POST /phoneNumber/twilio/validationStatus": "Twilio's caller-ID verification callback",
     "POST /phoneNumber/twilio/callStatus": "Twilio's call status callback: counts finished calls",
+    "POST /phoneNumber/twilio/validationStatus/{id}": "Twilio's caller-ID verification callback, for one phone",
+    "POST /phoneNumber/twilio/callStatus/{id}": "Twilio's call status callback, for one number",
 }

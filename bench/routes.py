@@ -2,7 +2,7 @@
 
 Each iteration starts from the same state: the tables are recreated and the route's preconditions written
 (`Scenario.prepare`), then DynamoDB and the emulator are snapshotted. The route's handler runs with a botocore
-hook recording every DynamoDB call of the layer's client (the Powertools idempotency store shares it); then the
+hook recording every DynamoDB call of the layer's client; then the
 snapshot is restored and a bare handler replays exactly those calls with a plain boto3 client (and the same Twilio
 HTTP requests with a plain `requests` session). The difference between the two is what our code costs.
 """
@@ -185,8 +185,9 @@ class World:
 
 # ------------------------------------------------------------------ events
 def signed_webhook(world: World, name: str, params: dict[str, str]) -> Event:
-    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token."""
-    url = PUBLIC_BASE_URL + events.load(name)["path"]
+    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token (the
+    path without a record id: the same work, one record found by its number)."""
+    url = PUBLIC_BASE_URL + events.load(name)["resource"].removesuffix("/{id}")
     return twilio_callback_event(name, url, world.emulator.auth_token, params)
 
 
@@ -281,8 +282,11 @@ def _listed(world: World, name: str) -> Event:
 
 
 # The ledger item of a charge is written off the request path, by token_ledger from the TokensTable stream.
-READ = "query + charge: one conditional UpdateItem, which also returns the balance for X-Tokens-Remaining"
-HELD = "hold (UpdateItem, before Twilio) + 1 transaction after Twilio (state change + hold becomes the charge)"
+READ = "query + charge (a transaction with its applied marker) + GetItem of the balance for X-Tokens-Remaining"
+HELD = (
+    "hold (a transaction with its applied marker + GetItem of the balance, before Twilio) + 1 transaction after "
+    "Twilio (state change + hold becomes the charge)"
+)
 LOOKUP = "GetItem of the number (its Twilio SID) + " + HELD
 
 SCENARIOS = [
@@ -306,7 +310,7 @@ SCENARIOS = [
         "GET getAllClientPhoneNumbers",
         "get_all_client_phone_numbers",
         "read",
-        2,
+        3,
         READ,
         lambda w: _listed(w, "get_all_client_phone_numbers"),
     ),
@@ -314,7 +318,7 @@ SCENARIOS = [
         "GET GetTwilioPhoneNumberByOrg",
         "get_twilio_numbers_by_org",
         "read",
-        2,
+        3,
         READ,
         lambda w: _listed(w, "get_twilio_numbers_by_org"),
     ),
@@ -322,16 +326,16 @@ SCENARIOS = [
         "GET GetTwilioPhoneNumberByClientPhoneNumber",
         "get_twilio_number_by_client_phone",
         "read",
-        2,
+        3,
         READ,
         _by_client_phone,
     ),
-    Scenario("GET getOrgPhoneNumberList/{orgId}", "get_org_phone_number_list", "read", 2, READ, _org_list),
+    Scenario("GET getOrgPhoneNumberList/{orgId}", "get_org_phone_number_list", "read", 3, READ, _org_list),
     Scenario(
         "POST addClientPhone",
         "add_client_phone",
         "write",
-        2,
+        3,
         HELD + "; +1 GetItem first: a number the org has already is a 409 before Twilio calls anyone",
         lambda _: api_event("add_client_phone"),
     ),
@@ -339,7 +343,7 @@ SCENARIOS = [
         "POST buyTwilioNumberAndActivate",
         "buy_twilio_number",
         "write",
-        3,
+        4,
         HELD.replace(
             " + 1 transaction", " + the purchase intent (PutItem, before Twilio: write-ahead) + 1 transaction"
         ),
@@ -349,12 +353,12 @@ SCENARIOS = [
         "POST buyTwilioNumberAndActivate + Idempotency-Key",
         "buy_twilio_number",
         "write",
-        5,
-        HELD + "; + the purchase intent; +2 for Powertools idempotency (PutItem in progress, UpdateItem completed)",
+        6,
+        HELD + "; + the purchase intent; +2 for the key (UpdateItem: claimed, then released)",
         lambda _: api_event("buy_twilio_number", headers={"Idempotency-Key": str(uuid.uuid4())}),
     ),
-    Scenario("PATCH updatePhoneNumber/{id}", "update_phone_number", "write", 3, LOOKUP, _update),
-    Scenario("DELETE deletePhoneNumber/{id}", "delete_phone_number", "write", 3, LOOKUP, _delete),
+    Scenario("PATCH updatePhoneNumber/{id}", "update_phone_number", "write", 4, LOOKUP, _update),
+    Scenario("DELETE deletePhoneNumber/{id}", "delete_phone_number", "write", 4, LOOKUP, _delete),
     Scenario(
         "POST twilio/validationStatus",
         "validation_status_webhook",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -26,17 +26,20 @@ def api_event(
     *,
     org: str | None = None,
     role: str = "member",
+    key_id: str | None = None,
     body: Any = None,
     path_params: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """events/<name>.json with a fresh request id; as the caller `org` with `role` (else the event's own caller),
-    and with the given body, path parameters (the path follows), query and headers."""
+    """events/<name>.json with a fresh request id; as the caller `org` with `role` and the key `key_id` (else the
+    event's own caller), and with the given body, path parameters (the path follows), query and headers."""
     event = load(name)
     event["requestContext"]["requestId"] = str(uuid.uuid4())
     if org is not None and "authorizer" in event["requestContext"]:
         event["requestContext"]["authorizer"] |= {"principalId": org, "orgId": org, "role": role}
+    if key_id is not None and "authorizer" in event["requestContext"]:
+        event["requestContext"]["authorizer"]["keyId"] = key_id
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     if path_params is not None:
@@ -57,8 +60,15 @@ def api_event(
 def twilio_callback_event(
     name: str, url: str, auth_token: str, params: dict[str, str], signature: str | None = None
 ) -> dict[str, Any]:
-    """Twilio's callback to `url` (the public URL of the webhook `name`): form-encoded, signed with the account's
-    auth token unless `signature` is given."""
+    """Twilio's callback to `url` (the public URL of the webhook `name`, with the record's id or, as Twilio was
+    given before, without): form-encoded, signed with the account's auth token unless `signature` is given."""
     signed = RequestValidator(auth_token).compute_signature(url, params)
     header = {"X-Twilio-Signature": signed if signature is None else signature}
-    return api_event(name, body=urlencode(params), headers=header)
+    route = load(name)["resource"].removesuffix("/{id}")
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    if not route.endswith(f"/{last}"):
+        return api_event(name, body=urlencode(params), headers=header, path_params={"id": last})
+    event = api_event(name, body=urlencode(params), headers=header)
+    event |= {"resource": route, "path": route, "pathParameters": None}
+    event["requestContext"] |= {"resourcePath": route, "path": f"/{event['requestContext']['stage']}{route}"}
+    return event

@@ -11,7 +11,12 @@
 - The authorizer's answer is cached per value of its identity headers for its `ReauthorizeEvery` seconds, as API
   Gateway does (samcli invokes it on every request): a revoked key keeps working until its entry expires.
   Only allowed answers are cached, and the cached context is reused whatever the route: our policy allows every
-  route of the API, so that is what API Gateway would decide too.
+  route of the API, so that is what API Gateway would decide too. API Gateway's FlushStageAuthorizersCache
+  (`DELETE /restapis/{id}/stages/{stage}/cache/authorizers`, where the functions' AWS_ENDPOINT_URL_API_GATEWAY
+  points) empties it, as a key's revocation does.
+- Each org's requests are throttled on their own by the template's usage plan (its Throttle: a bucket of BurstLimit
+  requests refilled at RateLimit a second), as API Gateway throttles by the authorizer's usageIdentifierKey: past
+  it, the template's THROTTLED response (429, Retry-After). Routes without the authorizer (webhooks) are not.
 - A request over API Gateway's 10 MB payload quota is refused with the template's REQUEST_TOO_LARGE response (413)
   before anything runs (samcli passes any size on).
 - Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
@@ -199,6 +204,32 @@ class AuthorizerCache:
         with self._lock:
             self._entries[key] = (self._clock() + ttl_seconds, copy.deepcopy(context))
 
+    def flush(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class OrgThrottle:
+    """A usage plan's throttle, one token bucket per org (API Gateway's per-API-key throttling)."""
+
+    def __init__(self, throttle: template.Throttle | None, clock: Callable[[], float] = time.monotonic):
+        self._throttle = throttle
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # org -> (tokens, when counted)
+        self._lock = threading.Lock()
+
+    def admit(self, org_id: str) -> bool:
+        """Whether one more request of `org_id` may pass now (it then uses a token of its bucket)."""
+        if self._throttle is None:
+            return True
+        now = self._clock()
+        with self._lock:
+            tokens, counted = self._buckets.get(org_id, (float(self._throttle.burst_limit), now))
+            tokens = min(float(self._throttle.burst_limit), tokens + (now - counted) * self._throttle.rate_limit)
+            admitted = tokens >= 1
+            self._buckets[org_id] = (tokens - 1 if admitted else tokens, now)
+            return admitted
+
 
 def request_id() -> str:
     """One id per HTTP request, shared by the authorizer's and the route's events."""
@@ -232,21 +263,37 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
     """LocalApigwService, closer to API Gateway (see the module docstring)."""
 
     authorizer_cache: AuthorizerCache  # set by create()
+    org_throttle: OrgThrottle  # set by create()
 
     def create(self) -> None:
         self.authorizer_cache = AuthorizerCache(template.authorizer_caching())
+        self.org_throttle = OrgThrottle(template.usage_plan_throttle())
         super().create()
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
         self._app.after_request(_add_request_id_header)
         self._app.before_request(_refuse_payloads_over_the_quota)
         self._app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES  # a body sent without Content-Length
+        self._app.add_url_rule(
+            "/restapis/<api_id>/stages/<stage>/cache/authorizers",
+            "flush_stage_authorizers_cache",
+            self._flush_authorizers_cache,
+            methods=["DELETE"],
+        )
         openapi.add_docs_routes(self._app)  # /docs and /openapi.json: not API Gateway's, a local convenience
 
     @property
     def app(self) -> Any:
         """The Flask (WSGI) application, once created."""
         return self._app
+
+    def _flush_authorizers_cache(self, api_id: str, stage: str) -> Response:
+        """API Gateway's FlushStageAuthorizersCache for this one API: 202, or its 404 for another stage."""
+        if stage != self.api.stage_name:
+            body = {"message": f"Invalid stage identifier specified: {api_id}/{stage}"}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        self.authorizer_cache.flush()
+        return Response(status=202)
 
     def _construct_error_handling(self) -> None:
         super()._construct_error_handling()
@@ -306,10 +353,14 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         cached = self.authorizer_cache.get(key) if key else None
         if cached is not None:
             route_lambda_event.setdefault("requestContext", {})["authorizer"] = cached
-            return
-        self._authorize(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
-        if key:
-            self.authorizer_cache.put(key, route_lambda_event["requestContext"]["authorizer"])
+        else:
+            self._authorize(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
+            if key:
+                self.authorizer_cache.put(key, route_lambda_event["requestContext"]["authorizer"])
+        # The usage plan's throttle, per org (our authorizer's usageIdentifierKey names the org it puts in orgId).
+        org_id = str(route_lambda_event["requestContext"]["authorizer"].get("orgId", ""))
+        if not self.org_throttle.admit(org_id):
+            raise GatewayError("THROTTLED", 429, "Too Many Requests")
 
     def _authorize(
         self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any

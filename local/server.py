@@ -151,11 +151,12 @@ class DevServer:
             self._scheduler.start()
         return self
 
-    def run_scheduled(self, logical_id: str) -> Any:
-        """One run of a scheduled function, as EventBridge invokes it; what it wrote reaches the stream consumers."""
+    def run_scheduled(self, logical_id: str, event: dict[str, Any] | None = None) -> Any:
+        """One run of a scheduled function, as EventBridge invokes it (with `event`, {} by default); what it wrote
+        reaches the stream consumers."""
         if self.gateway is None:
             raise RuntimeError("The server is not started")
-        result = self.gateway.invoke_function(logical_id, {})
+        result = self.gateway.invoke_function(logical_id, event or {})
         self._deliver_streams()
         return result
 
@@ -263,12 +264,12 @@ class DevServer:
 
     def _add_scheduled_route(self, gateway: LocalApiGateway) -> None:
         """POST /_local/scheduled/<LogicalId>: a scheduled function run now (`make reconcile`); local only."""
-        from flask import jsonify
+        from flask import jsonify, request
 
         def run_now(logical_id: str) -> Any:
             if logical_id not in template.scheduled_functions():
                 return jsonify(error="not_found", message=f"No scheduled function {logical_id}."), 404
-            return jsonify(self.run_scheduled(logical_id))
+            return jsonify(self.run_scheduled(logical_id, request.get_json(silent=True)))
 
         gateway.app.add_url_rule(SCHEDULED_PATH, "run_scheduled", run_now, methods=["POST"])
 
@@ -295,6 +296,8 @@ class DevServer:
             # The emulator serves both of Twilio's hosts.
             "TWILIO_API_BASE_URL": self.twilio_base_url,
             "TWILIO_NUMBERS_BASE_URL": self.twilio_base_url,
+            # API Gateway's management API: this gateway answers FlushStageAuthorizersCache (local.gateway).
+            "AWS_ENDPOINT_URL_API_GATEWAY": self.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "SAM_CLI_TELEMETRY": "0",
         }

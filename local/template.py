@@ -91,7 +91,7 @@ def tables() -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class StreamConsumer:
-    """A function fed by a table's stream (an event of type DynamoDB on `!GetAtt <Table>.StreamArn`)."""
+    """A function fed by a table's stream (an AWS::Lambda::EventSourceMapping of `!GetAtt <Table>.StreamArn`)."""
 
     function: str
     table: str
@@ -100,12 +100,10 @@ class StreamConsumer:
 
 def stream_consumers() -> list[StreamConsumer]:
     found = []
-    for name, res in resources("AWS::Serverless::Function").items():
-        for event in res["Properties"].get("Events", {}).values():
-            if event["Type"] == "DynamoDB":
-                props = event["Properties"]
-                table = props["Stream"]["Fn::GetAtt"][0]
-                found.append(StreamConsumer(name, table, int(props.get("BatchSize", 100))))
+    for mapping in resources("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        table = props["EventSourceArn"]["Fn::GetAtt"][0]
+        found.append(StreamConsumer(props["FunctionName"]["Ref"], table, int(props.get("BatchSize", 100))))
     return found
 
 
@@ -144,6 +142,23 @@ class AuthorizerCaching:
 
 # SAM's default when a REQUEST authorizer's Identity gives no ReauthorizeEvery.
 _DEFAULT_REAUTHORIZE_EVERY = 300
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A usage plan's throttle: a bucket of `burst_limit` requests, refilled at `rate_limit` requests a second."""
+
+    rate_limit: float
+    burst_limit: int
+
+
+def usage_plan_throttle() -> Throttle | None:
+    """The throttle of the template's usage plan, which each org's requests get (None: no plan, no throttle)."""
+    for plan in resources("AWS::ApiGateway::UsagePlan").values():
+        throttle = plan["Properties"].get("Throttle")
+        if throttle:
+            return Throttle(rate_limit=float(throttle["RateLimit"]), burst_limit=int(throttle["BurstLimit"]))
+    return None
 
 
 def authorizer_caching() -> dict[str, AuthorizerCaching]:

@@ -1,6 +1,7 @@
 """POST /phoneNumber/buyTwilioNumberAndActivate (40 tokens): buy a Twilio number and route its calls to us.
 
-An Idempotency-Key header makes retries safe: the same key and body return the first result, uncharged.
+An Idempotency-Key header makes retries safe, whatever answer a try got: the same key and body resume that one
+purchase, and answer with its number once bought (uncharged); 409 in_progress while another try runs it.
 """
 
 from typing import Annotated

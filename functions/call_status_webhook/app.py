@@ -1,4 +1,5 @@
-"""POST /phoneNumber/twilio/callStatus (free, X-Twilio-Signature): counts finished calls per number."""
+"""POST /phoneNumber/twilio/callStatus/{id} (free, X-Twilio-Signature): counts the finished calls of number {id};
+the path without an id serves the numbers whose StatusCallback was set before."""
 
 from robotappel.api import create_app, lambda_handler, signed_twilio_params
 from robotappel.numbers.webhooks import on_call_status
@@ -6,8 +7,13 @@ from robotappel.numbers.webhooks import on_call_status
 app = create_app(charged=False)
 
 
+@app.post("/phoneNumber/twilio/callStatus/<id>")
+def call_status(id: str) -> dict[str, int]:
+    return on_call_status(signed_twilio_params(app), record_id=id)
+
+
 @app.post("/phoneNumber/twilio/callStatus")
-def call_status() -> dict[str, int]:
+def call_status_of_the_number() -> dict[str, int]:
     return on_call_status(signed_twilio_params(app))
 
 

@@ -17,4 +17,5 @@ get_settings()  # a misconfigured function fails its init, naming the variable
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    return run(context.get_remaining_time_in_millis() / 1000)
+    # {"dryRun": true} (make reconcile DRY_RUN=1): a run that reports what it would destroy, as the setting does.
+    return run(context.get_remaining_time_in_millis() / 1000, dry_run=event.get("dryRun") is True)

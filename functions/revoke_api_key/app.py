@@ -1,11 +1,11 @@
-"""DELETE /admin/apiKeys/{keyId} (admin key, free): revoke a key; it stops working within the authorizer cache
-time (300 s)."""
+"""DELETE /admin/apiKeys/{keyId} (admin key, free): revoke a key; the stage's authorizer cache is flushed, so it is
+refused from its next call."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from robotappel.api import create_app, lambda_handler
+from robotappel.api import caller_of, create_app, flush_authorizer_cache, lambda_handler
 from robotappel.models.tenants import ApiKeyRevoked
 from robotappel.tenants.api_keys import revoke_api_key
 
@@ -14,7 +14,9 @@ app = create_app(admin_only=True)
 
 @app.delete("/admin/apiKeys/<keyId>")
 def revoke(keyId: Annotated[str, Path(max_length=64)]) -> ApiKeyRevoked:
-    return revoke_api_key(keyId)
+    revoked = revoke_api_key(keyId, caller_of(app).key_id)
+    flush_authorizer_cache(app)
+    return revoked
 
 
 handler = lambda_handler(app)

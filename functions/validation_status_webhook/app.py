@@ -1,4 +1,5 @@
-"""POST /phoneNumber/twilio/validationStatus (free, X-Twilio-Signature): outcome of a caller-ID verification."""
+"""POST /phoneNumber/twilio/validationStatus/{id} (free, X-Twilio-Signature): outcome of the verification of client
+phone {id}; the path without an id serves the callbacks Twilio was given before."""
 
 from robotappel.api import create_app, lambda_handler, signed_twilio_params
 from robotappel.numbers.webhooks import on_validation_status
@@ -6,8 +7,13 @@ from robotappel.numbers.webhooks import on_validation_status
 app = create_app(charged=False)
 
 
+@app.post("/phoneNumber/twilio/validationStatus/<id>")
+def validation_status(id: str) -> dict[str, int]:
+    return on_validation_status(signed_twilio_params(app), record_id=id)
+
+
 @app.post("/phoneNumber/twilio/validationStatus")
-def validation_status() -> dict[str, int]:
+def validation_status_of_any_record() -> dict[str, int]:
     return on_validation_status(signed_twilio_params(app))
 
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from local.twilio_emulator import numbers, regulations, resources
 from local.twilio_emulator.callbacks import post_signed
@@ -16,6 +17,10 @@ MAGIC_UNAVAILABLE = "+15005550000"
 MAGIC_INVALID = "+15005550001"
 MAGIC_AVAILABLE = "+15005550006"
 MAGIC_NO_NUMBERS_AREA_CODE = "533"
+# Twilio refuses a callback URL that is not a fully qualified http(s) URL, or longer than this.
+MAX_URL_LENGTH = 4000
+# The URL parameters Twilio checks, and the error each is refused with.
+URL_ERRORS = {"StatusCallback": 21609, "VoiceUrl": 21502, "VoiceFallbackUrl": 21502}
 
 
 class RecordedRequest(NamedTuple):
@@ -124,6 +129,7 @@ class TwilioApi:
     # --- OutgoingCallerIds / ValidationRequests ---
 
     def create_validation_request(self, request: Request) -> Reply:
+        _check_urls(request.form)
         phone_number = _required(request.form, "PhoneNumber")
         if phone_number == MAGIC_INVALID or numbers.parse_valid(phone_number) is None:
             raise TwilioError(400, 21421, "The phone number is invalid.")
@@ -197,6 +203,7 @@ class TwilioApi:
     # --- IncomingPhoneNumbers ---
 
     def buy_number(self, request: Request) -> Reply:
+        _check_urls(request.form)
         phone_number = self._number_to_buy(request.form)
         regulation = regulations.regulation_of_number(phone_number)
         refusal = regulation.refusal(request.form)
@@ -217,6 +224,7 @@ class TwilioApi:
 
     def update_incoming_number(self, request: Request) -> Reply:
         number = self._incoming(request)
+        _check_urls(request.form)
         resources.apply_form(number, request.form)
         return Reply(200, number)
 
@@ -302,6 +310,17 @@ class TwilioApi:
 
 def not_found(path: str) -> TwilioError:
     return TwilioError(404, 20404, f"The requested resource {path} was not found")
+
+
+def _check_urls(form: dict[str, str]) -> None:
+    """Twilio calls these URLs back (and signs them whole, path and query included): each must be absolute."""
+    for name, code in URL_ERRORS.items():
+        url = form.get(name)
+        if url is None or url == "":
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL_LENGTH:
+            raise TwilioError(400, code, f"{name} is not a valid URL: {url}")
 
 
 def _required(form: dict[str, str], name: str) -> str:

@@ -202,7 +202,7 @@ def test_a_purchase_retried_while_in_flight_is_bought_and_charged_once(race_serv
 
     # Then one buys and the other is told the request is in progress
     assert (first.status_code, second.status_code) == (201, 409), (first.text, second.text)
-    assert second.json()["error"] == "request_in_progress"
+    assert second.json()["error"] == "in_progress"
     # When it is retried once the first is done, it replays the purchase without charging again
     replay = buy()
     assert replay.status_code == 201

@@ -17,7 +17,7 @@ import requests
 from flask.testing import FlaskClient
 
 from local import template
-from local.gateway import MAX_PAYLOAD_BYTES, LocalApiGateway, build_api
+from local.gateway import MAX_PAYLOAD_BYTES, LocalApiGateway, OrgThrottle, build_api
 from local.lambda_runner import FunctionConfig, WorkerLambdaRunner
 from tests.fixtures.server import LocalServer
 
@@ -86,8 +86,10 @@ def test_unknown_api_key_gets_the_templates_unauthorized_response(local_server: 
 
 
 @on_local_server
-def test_a_revoked_api_key_keeps_working_until_the_authorizer_cache_expires(local_server: LocalServer) -> None:
-    # Given two keys of org-demo issued by an admin, one already used
+def test_a_revoked_api_key_is_refused_at_once_its_revocation_flushes_the_authorizer_cache(
+    local_server: LocalServer,
+) -> None:
+    # Given two keys of org-demo issued by an admin, one already used (its Allow in the authorizer cache)
     admin = {"Authorization": f"Bearer {local_server.api_keys['org-admin']}"}
 
     def issue() -> dict[str, str]:
@@ -107,10 +109,11 @@ def test_a_revoked_api_key_keeps_working_until_the_authorizer_cache_expires(loca
     for key in (used, unused):
         url = f"{local_server.url}/admin/apiKeys/{key['keyId']}"
         assert requests.delete(url, headers=admin, timeout=TIMEOUT).status_code == 200
-    # Then, as on API Gateway (ReauthorizeEvery: 300), the used one is still allowed from the authorizer cache,
-    # and the other is refused
-    assert balance_with(used["apiKey"]) == 200
+    # Then both are refused from their next call: the revocation flushed the stage's authorizer cache (as
+    # FlushStageAuthorizersCache does on API Gateway), and the admin key still works (re-authorized)
+    assert balance_with(used["apiKey"]) == 401
     assert balance_with(unused["apiKey"]) == 401
+    assert balance_with(local_server.api_keys["org-admin"]) == 200
 
 
 @on_local_server
@@ -171,13 +174,14 @@ AUTHORIZER = """
         if not token.startswith(("Bearer allow", "Bearer deny")):
             raise Exception("Unauthorized")
         effect = "Allow" if token.startswith("Bearer allow") else "Deny"
+        org = token.removeprefix("Bearer allow-") if token.startswith("Bearer allow-") else "org-a"
         return {
-            "principalId": "org-a",
+            "principalId": org,
             "policyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}],
             },
-            "context": {"orgId": "org-a", "role": "member", "invocation": context.aws_request_id},
+            "context": {"orgId": org, "role": "member", "invocation": context.aws_request_id},
         }
 """
 ECHO = """
@@ -201,9 +205,9 @@ def stand_in(folder: Path, logical_id: str, source: str | None) -> FunctionConfi
     return FunctionConfig(logical_id, path, "handler", timeout_seconds=3, memory_mb=128)
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> FlaskClient:
-    """The template's API: authorizer = AUTHORIZER, balance and delete = ECHO, getAll = CRASH, update = missing."""
+def gateway_service(tmp_path: Path) -> LocalApiGateway:
+    """The template's API: authorizer = AUTHORIZER ("Bearer allow" is org-a, "Bearer allow-<org>" that org),
+    balance and delete = ECHO, getAll = CRASH, update = missing."""
     functions = {
         "AuthorizerFunction": AUTHORIZER,
         "GetTokenBalanceFunction": ECHO,
@@ -217,7 +221,12 @@ def gateway(tmp_path: Path) -> FlaskClient:
         api=build_api(parameters), lambda_runner=WorkerLambdaRunner(configs), port=3000, host="127.0.0.1"
     )
     service.create()
-    client: FlaskClient = service.app.test_client()
+    return service
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> FlaskClient:
+    client: FlaskClient = gateway_service(tmp_path).app.test_client()
     return client
 
 
@@ -350,3 +359,24 @@ def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:
     second_id = echoed_event(second)["requestContext"]["requestId"]
     assert first_id != second_id
     assert first.headers["x-amzn-RequestId"] == first_id
+
+
+def test_an_orgs_burst_past_its_usage_plan_is_429_with_retry_after_and_does_not_throttle_another_org(
+    tmp_path: Path,
+) -> None:
+    # Given the template's usage plan, with time standing still (no refill meanwhile)
+    plan = template.usage_plan_throttle()
+    assert plan is not None
+    service = gateway_service(tmp_path)
+    service.org_throttle = OrgThrottle(plan, clock=lambda: 0.0)
+    client = service.app.test_client()
+    # When org-a sends its whole burst, and one request more
+    statuses = [client.get("/tokens/balance", headers=ALLOW).status_code for _ in range(plan.burst_limit)]
+    throttled = client.get("/tokens/balance", headers=ALLOW)
+    # Then the burst passes, the next one is API Gateway's THROTTLED response (429, Retry-After)...
+    assert statuses == [200] * plan.burst_limit
+    assert throttled.status_code == 429
+    assert throttled.get_json() == gateway_response_body("THROTTLED")
+    assert int(throttled.headers["Retry-After"]) >= 1
+    # ...and org-b, throttled on its own, is still served
+    assert client.get("/tokens/balance", headers={"Authorization": "Bearer allow-org-b"}).status_code == 200

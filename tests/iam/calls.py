@@ -103,6 +103,10 @@ def actions(
 
     if service == "dynamodb":
         return _dynamodb(operation, params, named)
+    if service == "apigateway" and operation == "FlushStageAuthorizersCache":
+        # API Gateway's management API is authorised by HTTP method on the resource's path.
+        path = f"/restapis/{params['restApiId']}/stages/{params['stageName']}/cache/authorizers"
+        return [("apigateway:DELETE", "arn:${AWS::Partition}:apigateway:${AWS::Region}::" + path)]
     if service == "secretsmanager" and "SecretId" in params:
         return [(f"secretsmanager:{operation}", named(params["SecretId"]))]
     return [(f"{service}:{operation}", "*")]

@@ -21,9 +21,10 @@ from tests.iam.deployed import Function, Policy
 LAMBDA_SERVICE_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": "Lambda writes the function's logs",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "Lambda sends the function's traces (Tracing: Active)",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": (
-        "the event source mapping reads the table's stream for the function (a DynamoDB event)"
-    ),
+}
+# Statements (by Sid) of the template that grant the Lambda service's own work for a function, scoped to ours.
+LAMBDA_SERVICE_STATEMENTS = {
+    "EventSourceMappingReadsTheStream": "the event source mapping reads the table's stream for the function",
 }
 
 
@@ -84,13 +85,13 @@ def unused(calls: Iterable[Call], functions: Mapping[str, Function]) -> list[Gra
 
 
 def grants(function: Function) -> list[Grant]:
-    """Each action on each resource that the function's Allow statements name, but the Lambda service's."""
+    """Each action on each resource that the function's Allow statements name, but those for the Lambda service."""
     found = []
     for policy in function.policies:
         if policy.name in LAMBDA_SERVICE_POLICIES:
             continue
         for statement in _statements(policy.document):
-            if statement["Effect"] != "Allow":
+            if statement["Effect"] != "Allow" or statement.get("Sid") in LAMBDA_SERVICE_STATEMENTS:
                 continue
             if "Action" not in statement or "Resource" not in statement:
                 raise ValueError(f"{function.logical_id}: {policy.name} grants by NotAction or NotResource: write both")

@@ -8,8 +8,10 @@ import pytest
 
 from local.lambda_runtime import REGION
 from robotappel.dal import api_keys, ledger
+from robotappel.tenants.api_keys import revoke_api_key
 from tests.fixtures.aws import issue_key, ledger_entries, open_org
-from tests.fixtures.lambdas import HttpResult, api_event, call, run_handler
+from tests.fixtures.lambdas import HttpResult, api_event, call, invoke, run_handler
+from tests.iam import calls
 
 ADMIN = "org-admin"
 
@@ -22,8 +24,15 @@ def admin(aws: dict[str, str]) -> str:
     return ADMIN
 
 
+def key_id_of(api_key: str) -> str:
+    record = api_keys.find(api_key)
+    assert record is not None
+    return record.key_id
+
+
 def as_admin(name: str, **kwargs: Any) -> HttpResult:
-    return call(name, org=ADMIN, role="admin", **kwargs)
+    """The admin route `name` called with the admin fixture's key, as the authorizer lets it in."""
+    return call(name, org=ADMIN, role="admin", key_id=key_id_of("admin-key"), **kwargs)
 
 
 def authorizes(api_key: str) -> dict[str, Any] | None:
@@ -140,6 +149,26 @@ def test_an_opening_balance_is_a_json_integer(admin: str, tokens: str) -> None:
     assert not ledger.account_exists("org-new")
 
 
+def test_a_credit_records_the_admin_key_that_made_it_in_its_ledger_entry_and_log(
+    org: str, admin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the logs captured at production's level
+    caplog.set_level(logging.INFO)
+    # When an admin credits org-a
+    result = as_admin("credit_tokens", path_params={"orgId": org}, body={"tokens": 5, "reason": "gift"})
+    # Then the ledger entry and the log line name the admin's key
+    [entry] = [e for e in ledger_entries(org, credits=True) if e["entryId"] == result.body["entryId"]]
+    assert entry["byKeyId"] == key_id_of("admin-key")
+    [line] = [record.__dict__ for record in caplog.records if record.getMessage() == "tokens credited"]
+    assert line["byKeyId"] == key_id_of("admin-key")
+
+
+def test_an_opening_balance_records_the_admin_key_that_created_the_org(admin: str) -> None:
+    as_admin("create_org", body={"orgId": "org-new", "tokens": 5})
+    [entry] = ledger_entries("org-new", credits=True)
+    assert entry["byKeyId"] == key_id_of("admin-key")
+
+
 def test_a_credit_to_an_unknown_org_is_404_and_creates_nothing(admin: str) -> None:
     result = as_admin("credit_tokens", path_params={"orgId": "org-ghost"}, body={"tokens": 5, "reason": "gift"})
     assert (result.status, result.body["error"]) == (404, "org_not_found")
@@ -169,7 +198,7 @@ def test_an_issued_key_is_shown_once_stored_only_as_its_hash_and_authenticates(a
     # Then the answer has the key, its id and role, and the authorizer lets the key in as org-new's member
     assert set(key) == {"keyId", "apiKey", "orgId", "role", "createdAt"}
     assert (key["orgId"], key["role"]) == ("org-new", "member")
-    assert authorizes(key["apiKey"]) == {"orgId": "org-new", "role": "member"}
+    assert authorizes(key["apiKey"]) == {"orgId": "org-new", "role": "member", "keyId": key["keyId"]}
     # And the table holds its SHA-256, never the key itself
     table = boto3.resource("dynamodb", region_name=REGION).Table("apikeys")
     stored = str(table.scan()["Items"])
@@ -191,7 +220,7 @@ def test_an_issued_key_is_logged_by_its_id_never_by_its_value(admin: str, caplog
 
 def test_an_admin_key_is_issued_with_the_admin_role(admin: str) -> None:
     key = issued(ADMIN, role="admin")
-    assert authorizes(key["apiKey"]) == {"orgId": ADMIN, "role": "admin"}
+    assert authorizes(key["apiKey"]) == {"orgId": ADMIN, "role": "admin", "keyId": key["keyId"]}
 
 
 def test_an_admin_key_for_a_customer_org_is_422_role_not_allowed_and_nothing_is_stored(org: str, admin: str) -> None:
@@ -210,12 +239,12 @@ def test_an_org_created_as_an_operator_org_may_hold_admin_keys(admin: str) -> No
     key = issued("org-staff", role="admin")
     # Then the key works as an admin's
     assert created.status == 201
-    assert authorizes(key["apiKey"]) == {"orgId": "org-staff", "role": "admin"}
+    assert authorizes(key["apiKey"]) == {"orgId": "org-staff", "role": "admin", "keyId": key["keyId"]}
 
 
 def test_an_operator_admin_issues_member_keys_to_customer_orgs(org: str, admin: str) -> None:
     key = issued(org)
-    assert authorizes(key["apiKey"]) == {"orgId": org, "role": "member"}
+    assert authorizes(key["apiKey"]) == {"orgId": org, "role": "member", "keyId": key["keyId"]}
 
 
 @pytest.mark.parametrize("operator", ['"true"', "1"])
@@ -277,6 +306,111 @@ def test_a_revoked_key_is_refused_by_the_authorizer(admin: str) -> None:
     assert set(result.body) == {"keyId", "revokedAt"}
     assert result.body["keyId"] == key["keyId"]
     assert authorizes(key["apiKey"]) is None
+
+
+def operator_admin_key() -> dict[str, Any]:
+    """A second admin key of the operators' org, and the authorizer's answer for it (what API Gateway caches)."""
+    key = issued(ADMIN, role="admin")
+    assert authorizes(key["apiKey"]) is not None
+    return key
+
+
+def as_admin_with(key: dict[str, Any], name: str, **kwargs: Any) -> HttpResult:
+    """The admin route `name` called with `key` as the authorizer let it in (or as its cached answer still does)."""
+    return call(name, org=key["orgId"], role="admin", key_id=key["keyId"], **kwargs)
+
+
+def test_a_revoked_admin_key_is_refused_at_once_whatever_the_authorizer_cache_holds(org: str, admin: str) -> None:
+    # Given a second admin key, which the authorizer allowed (its answer cached by API Gateway)
+    key = operator_admin_key()
+    # When it is revoked, then used again with that cached answer
+    assert as_admin("revoke_api_key", path_params={"keyId": key["keyId"]}).status == 200
+    result = as_admin_with(key, "issue_api_key", path_params={"orgId": org}, body={})
+    # Then 401, and nothing is issued
+    assert (result.status, result.body["error"]) == (401, "unauthorized")
+    assert len(api_keys.list_for_org(org)) == 1
+
+
+@pytest.mark.parametrize("name", ADMIN_CALLS)
+def test_every_admin_route_refuses_a_revoked_admin_key(org: str, admin: str, name: str) -> None:
+    key = operator_admin_key()
+    as_admin("revoke_api_key", path_params={"keyId": key["keyId"]})
+    result = as_admin_with(key, name, **ADMIN_CALLS[name])
+    assert (result.status, result.body["error"]) == (401, "unauthorized")
+    assert not ledger.account_exists("org-new")
+    assert ledger.get_balance(org) == 100
+
+
+def test_an_admin_context_naming_no_key_of_its_own_is_refused(org: str, admin: str) -> None:
+    # Given an admin context naming org-a's member key (or a key that does not exist)
+    [member] = api_keys.list_for_org(org)
+    for key_id in (member.key_id, "key_0000000000000000000000", ""):
+        # When it calls an admin route
+        result = call("credit_tokens", org=ADMIN, role="admin", key_id=key_id, **ADMIN_CALLS["credit_tokens"])
+        # Then 401: only a live admin key of the caller's org is an admin
+        assert (result.status, result.body["error"]) == (401, "unauthorized")
+    assert ledger.get_balance(org) == 100
+
+
+def test_an_admin_key_of_a_customer_org_acts_as_no_admin(org: str, admin: str) -> None:
+    # Given an admin key org-a holds from before only operator orgs held them (stored directly)
+    record = api_keys.ApiKeyRecord(key_id="key_legacy", org_id=org, role="admin", created_at="2026-01-01", hint="egcy")
+    table = boto3.resource("dynamodb", region_name=REGION).Table("apikeys")
+    key_hash = api_keys.hash_key("legacy-admin-key")
+    table.put_item(Item={name: value for name, value in record.item(key_hash).items() if value is not None})
+    table.put_item(Item={"keyHash": "keyId#key_legacy", "keyOf": key_hash})
+    # When it credits its own org
+    result = call("credit_tokens", org=org, role="admin", key_id="key_legacy", **ADMIN_CALLS["credit_tokens"])
+    # Then 403, and nothing is credited
+    assert (result.status, result.body["error"]) == (403, "forbidden")
+    assert ledger.get_balance(org) == 100
+
+
+def test_revoking_a_key_flushes_the_stages_authorizer_cache(admin: str) -> None:
+    # Given a key of org-new
+    open_org("org-new", 0)
+    key = issued("org-new")
+    # When an admin revokes it through a stage (the event's API id and stage)
+    event = api_event("revoke_api_key", org=ADMIN, role="admin", key_id=key_id_of("admin-key"))
+    event |= {"pathParameters": {"keyId": key["keyId"]}, "path": f"/admin/apiKeys/{key['keyId']}"}
+    with calls.captured() as made:
+        assert invoke("revoke_api_key", event).status == 200
+    # Then that stage's authorizer cache is flushed (API Gateway's FlushStageAuthorizersCache: DELETE on it)
+    stage = event["requestContext"]
+    flushed = f"::/restapis/{stage['apiId']}/stages/{stage['stage']}/cache/authorizers"
+    assert any(c.action == "apigateway:DELETE" and c.resource.endswith(flushed) for c in made)
+
+
+def test_a_key_records_the_admin_keys_that_issued_and_revoked_it_in_its_record_and_logs(
+    admin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the logs captured at production's level, and org-new
+    caplog.set_level(logging.INFO)
+    open_org("org-new", 0)
+    # When an admin issues it a key, then revokes it
+    key = issued("org-new")
+    as_admin("revoke_api_key", path_params={"keyId": key["keyId"]})
+    # Then the key's record and both log lines name the admin's key
+    by = key_id_of("admin-key")
+    record = api_keys.find_by_id(key["keyId"])
+    assert record is not None
+    assert (record.issued_by_key_id, record.revoked_by_key_id) == (by, by)
+    logged = {record.getMessage(): record.__dict__ for record in caplog.records}
+    assert logged["API key issued"]["byKeyId"] == logged["API key revoked"]["byKeyId"] == by
+
+
+def test_revoking_a_key_again_keeps_the_first_revocation_and_its_key(admin: str) -> None:
+    # Given a key of org-new revoked by the operators' tool (no key)
+    open_org("org-new", 0)
+    key = issued("org-new")
+    first = revoke_api_key(key["keyId"])
+    # When an admin revokes it again
+    again = as_admin("revoke_api_key", path_params={"keyId": key["keyId"]})
+    # Then the first revocation stands: its time, and no admin key named
+    record = api_keys.find_by_id(key["keyId"])
+    assert record is not None
+    assert (again.status, again.body["revokedAt"]) == (200, first.revokedAt)
+    assert record.revoked_by_key_id is None
 
 
 def test_revoking_a_key_twice_keeps_the_first_revocation_time(admin: str) -> None:

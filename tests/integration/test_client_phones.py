@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from twilio.request_validator import RequestValidator
 
-from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator import TwilioEmulator, resources
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
 from robotappel.numbers.verification import VERIFICATION_WINDOW
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
+from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 from tests.fixtures.twilio import verified_caller_id_sid
@@ -56,9 +57,9 @@ def test_add_registers_the_number_in_e164_as_pending_and_charges_10(org: str, tw
     assert result.body["phoneNumber"] == "+33612345678"
     assert result.body["status"] == "pending"
     assert len(result.body["validationCode"]) == 6
-    # And Twilio was asked to call it back to our webhook, and 10 tokens were charged
+    # And Twilio was asked to call it back to our webhook, naming the record, and 10 tokens were charged
     [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
-    assert request.form["StatusCallback"] == CALLBACK_URL
+    assert request.form["StatusCallback"] == f"{CALLBACK_URL}/{result.body['id']}"
     assert ledger.get_balance(org) == 90
     assert result.headers["X-Tokens-Charged"] == "10"
     assert [e["status"] for e in ledger_entries(org)] == ["charged"]
@@ -119,7 +120,7 @@ def test_add_writes_the_record_before_twilio_is_asked_and_tags_the_request_with_
     add(friendlyName="Front desk")
     # Then the request Twilio got names the record the add wrote before asking
     [request] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
-    assert request.form["FriendlyName"] == f"ra:{pending_record(org).id} Front desk"
+    assert request.form["FriendlyName"] == tagged(pending_record(org).id, "Front desk")
 
 
 def test_add_records_twilios_call_sid_and_settles_its_hold(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -263,7 +264,8 @@ def test_a_callback_before_the_add_recorded_twilios_answer_verifies_the_phone(
             "VerificationStatus": "success",
             "OutgoingCallerIdSid": verified_caller_id_sid(twilio_layer, phone),
         }
-        assert verification_callback(twilio_layer, params).status == 200
+        callback = call_webhook("validation_status_webhook", status_callback, twilio_layer.auth_token, params)
+        assert callback.status == 200
         delivered.append(params)
         return validation
 
@@ -399,6 +401,41 @@ def test_a_phone_deleted_while_it_is_being_added_is_a_409_and_only_the_delete_is
     assert (deleted, result.status, result.body["error"]) == ([200], 409, "deleted")
     assert numbers.list_numbers(org).records == []
     assert sorted((e["tokens"], e["status"]) for e in ledger_entries(org)) == [(5, "charged"), (10, "refunded")]
+
+
+def test_deleting_a_phone_without_its_caller_id_never_deletes_another_orgs_caller_id_of_that_number(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a's phone whose add never got Twilio's answer (its record knows no caller ID)
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
+    add()
+    # And org-b, which verified the same number
+    open_org("org-b", 100)
+    add("org-b")
+    verification_callback(twilio_layer, success_params(twilio_layer, pending_record("org-b")))
+    [caller_id_of_b] = twilio_layer.caller_ids()
+    # When org-a deletes its phone
+    result = call("delete_phone_number", org=org, path_params={"id": pending_record(org).id})
+    # Then org-a's phone is gone, and org-b's caller ID is still at Twilio, its phone still verified
+    assert result.status == 200, result.body
+    assert numbers.list_client_phones(org).records == []
+    assert twilio_layer.caller_ids() == [caller_id_of_b]
+    assert pending_record("org-b").status == "verified"
+
+
+def test_deleting_a_phone_without_its_caller_id_never_deletes_a_caller_id_made_at_the_console(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a's phone whose add never got Twilio's answer, and a caller ID of that number made by hand (untagged)
+    twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
+    add()
+    by_hand = resources.caller_id(twilio_layer.account_sid, "+33612345678", "Reception, verified in the console")
+    twilio_layer.api.caller_ids[by_hand["sid"]] = by_hand
+    # When org-a deletes its phone
+    result = call("delete_phone_number", org=org, path_params={"id": pending_record(org).id})
+    # Then the caller ID made by hand is left alone
+    assert result.status == 200, result.body
+    assert [caller_id["sid"] for caller_id in twilio_layer.caller_ids()] == [by_hand["sid"]]
 
 
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:

@@ -145,7 +145,9 @@ def test_the_countries_setting_replaces_the_default_countries(
 def validation_callback(
     emulator: TwilioEmulator, record: numbers.ClientPhoneRecord, params: dict[str, str]
 ) -> HttpResult:
-    return call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, emulator.auth_token, params)
+    """Twilio's callback for `record`, to the URL Twilio was given (the emulator's own cannot reach the test URL)."""
+    url = f"{VALIDATION_STATUS_URL}/{record.id}"
+    return call_webhook("validation_status_webhook", url, emulator.auth_token, params)
 
 
 def fail_verification(emulator: TwilioEmulator, org: str = "org-a") -> None:
@@ -208,3 +210,33 @@ def test_a_verification_call_older_than_the_period_no_longer_counts(org: str, tw
     transact([numbers.save_verification_calls(calls, (long_ago, *calls.times[1:]), expires_at=0)])
     # When org-a adds it again, then Twilio calls it
     assert add(FAILING_PHONE).status == 201
+
+
+# ------------------------------------------------------------------ who verified what
+def caller_ids_of(emulator: TwilioEmulator, phone: str) -> list[dict[str, Any]]:
+    return [caller_id for caller_id in emulator.caller_ids() if caller_id["phone_number"] == phone]
+
+
+def test_adding_a_phone_another_org_verified_answers_as_any_add_and_tells_nothing(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a verified a phone (a caller ID of the shared Twilio account), and org-b adds a phone nobody has
+    add(VERIFIABLE["French mobile"])
+    [record] = numbers.list_client_phones(org).records
+    params = {"To": record.phone_number, "CallSid": str(record.validation_call_sid), "VerificationStatus": "success"}
+    validation_callback(twilio_layer, record, params)
+    open_org("org-b", 100)
+    fresh = add(VERIFIABLE["French landline"], org="org-b")
+    org_a_caller_id = caller_ids_of(twilio_layer, VERIFIABLE["French mobile"])
+    # When org-b adds org-a's phone
+    result = add(VERIFIABLE["French mobile"], org="org-b")
+    # Then it is answered and charged as any add: nothing says that another org verified it
+    assert (result.status, fresh.status) == (201, 201)
+    assert set(result.body) == set(fresh.body)
+    assert (result.body["status"], len(result.body["validationCode"])) == ("pending", 6)
+    assert (result.headers["X-Tokens-Charged"], result.headers["X-Tokens-Remaining"]) == ("10", "80")
+    # And org-a's caller ID is untouched, and org-b's phone waits, pending, for a call that never comes
+    assert caller_ids_of(twilio_layer, VERIFIABLE["French mobile"]) == org_a_caller_id
+    phone = numbers.find_client_phone("org-b", VERIFIABLE["French mobile"])
+    assert phone is not None
+    assert (phone.status, phone.hold) == ("pending", None)

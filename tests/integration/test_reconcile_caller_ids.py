@@ -12,6 +12,7 @@ from robotappel.dal.dynamodb import Write, transact
 from robotappel.numbers.verification import VERIFICATION_WINDOW
 from robotappel.reconcile import caller_ids
 from robotappel.reconcile.caller_ids import ADD_GRACE, reconcile_caller_ids
+from robotappel.reconcile.isolation import ITEM_FAILED
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
 from robotappel.twilio.tags import tagged
@@ -62,7 +63,8 @@ def callback(emulator: TwilioEmulator, status: str, phone: str = PHONE) -> None:
     }
     if status == "success":
         params["OutgoingCallerIdSid"] = verified_caller_id_sid(emulator, phone)
-    assert call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, emulator.auth_token, params).status == 200
+    url = f"{VALIDATION_STATUS_URL}/{the_phone().id}"  # the URL Twilio was given names the record
+    assert call_webhook("validation_status_webhook", url, emulator.auth_token, params).status == 200
 
 
 def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
@@ -271,8 +273,8 @@ def test_a_caller_id_deleted_by_the_reconciler_whose_answer_was_lost_is_found_go
     twilio_layer.inject_fault(method="DELETE", path_pattern=r"OutgoingCallerIds/\w+\.json$", processed=True)
     # When the reconciler runs, then again
     first = reconcile_caller_ids(in_time)
-    # Then the first run counts an error, the caller ID is gone all the same, and the next run finds nothing
-    assert first == {"errors": 1}
+    # Then the first run counts the item failed, the caller ID is gone all the same, and the next run finds nothing
+    assert first == {ITEM_FAILED: 1}
     assert twilio_layer.caller_ids() == []
     assert reconcile_caller_ids(in_time) == {}
 

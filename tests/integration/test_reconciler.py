@@ -7,19 +7,27 @@ dated back as the invocation that made it, and never closing it.
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
+from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
+from robotappel.config import get_settings
 from robotappel.dal import lease, ledger, numbers
-from robotappel.ids import iso, new_id
+from robotappel.dal.dynamodb import transact
+from robotappel.dal.first_seen import first_seen
+from robotappel.ids import iso, new_id, now_iso
 from robotappel.reconcile.holds import HOLD_EXPIRY
-from robotappel.reconcile.run import JOB
+from robotappel.reconcile.isolation import ITEM_FAILED, ITEM_PARKED, PARK_AFTER
+from robotappel.reconcile.run import JOB, TWILIO_ACCOUNT
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import call, run_handler
 from tests.fixtures.reconciler import found, reconcile_now
+from tests.fixtures.twilio import verified_caller_id_sid
+from tests.iam.calls import made_by_the_test
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
@@ -38,6 +46,17 @@ def open_hold(org_id: str, age: timedelta, tokens: int = 40) -> ledger.LedgerEnt
     ledger.debit(entry, ledger.HELD)
     ledger_entries(org_id)  # the ledger catches up: the hold is known to be open
     return entry
+
+
+def with_setting(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    """What follows runs with the setting of `variable` at `value`, as a deployment would."""
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+
+
+def in_stage(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    """What follows runs as the deployment of `stage` would."""
+    with_setting(monkeypatch, "STAGE", stage)
 
 
 def reconcile() -> dict[str, int]:
@@ -114,6 +133,22 @@ def buy_at_twilio(emulator: TwilioEmulator, friendly_name: str) -> str:
     return bought.sid
 
 
+def bought_number(org: str) -> numbers.TwilioNumberRecord:
+    number = call("buy_twilio_number", org=org, body={"countryCode": "US", "areaCode": "415"}).body
+    record = numbers.get_number(org, number["id"])
+    assert isinstance(record, numbers.TwilioNumberRecord)
+    return record
+
+
+def orphans(emulator: TwilioEmulator, count: int) -> set[str]:
+    """`count` numbers at Twilio tagged as ours, with neither record nor purchase under way."""
+    return {buy_at_twilio(emulator, tagged(new_id(numbers.TWILIO_NUMBER), "lost")) for _ in range(count)}
+
+
+def at_twilio(emulator: TwilioEmulator) -> set[str]:
+    return {number["sid"] for number in emulator.incoming_numbers()}
+
+
 def test_a_number_of_ours_that_no_record_knows_is_released(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,13 +177,14 @@ def test_a_record_whose_number_is_gone_at_twilio_is_marked_released(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a bought number that Twilio no longer has (released in the console, or a release whose answer was lost)
-    number = call("buy_twilio_number", org=org, body={"countryCode": "US", "areaCode": "415"}).body
-    gateway.release_number(numbers.get_number(org, number["id"]).phone_number_sid)  # type: ignore[union-attr]
+    kept = bought_number(org)
+    gone = bought_number(org)
+    gateway.release_number(gone.phone_number_sid)
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then the record is released too: no live record points to a number Twilio does not have
     assert found(findings) == {"gone_number_marked_released": 1}
-    assert numbers.list_twilio_numbers(org).records == []
+    assert numbers.list_twilio_numbers(org).records == [kept]
     assert_state_consistent(twilio_layer)
 
 
@@ -180,3 +216,124 @@ def test_a_purchase_recorded_late_is_not_linked_to_a_client_phone_deleted_meanwh
     assert found(findings) == {"purchase_recorded_late": 1}
     [number] = numbers.list_twilio_numbers(org).records
     assert number.client_phone_number is None
+
+
+def test_another_stages_numbers_and_caller_ids_are_never_touched(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a Twilio account shared by mistake with another stage, which has a number and a caller ID of its own
+    in_stage(monkeypatch, "prod")
+    theirs = buy_at_twilio(twilio_layer, tagged(new_id(numbers.TWILIO_NUMBER), "theirs"))
+    gateway.request_caller_id_validation(CLIENT_PHONE, tagged(new_id(numbers.CLIENT_PHONE), "theirs"), CALL_STATUS_URL)
+    their_caller_id = verified_caller_id_sid(twilio_layer, CLIENT_PHONE)
+    in_stage(monkeypatch, "dev")
+    # When this stage's reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it keeps both, and counts them for an operator (a metric and an alarm each)
+    assert found(findings) == {"unknown_number_kept": 1, "unknown_caller_id_kept": 1}
+    assert theirs in {number["sid"] for number in twilio_layer.incoming_numbers()}
+    assert their_caller_id in {caller_id["sid"] for caller_id in twilio_layer.caller_ids()}
+
+
+# ------------------------------------------------------------------ destroy only on proof, within the brake (#22)
+def test_past_the_brake_a_run_destroys_nothing_more_and_says_so(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three numbers of ours that no record knows, and a brake of one destructive action a run
+    three = orphans(twilio_layer, 3)
+    with_setting(monkeypatch, "RECONCILE_MAX_DESTRUCTIVE", "1")
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it releases one, refuses the others, and counts the refusals (metric and alarm)
+    assert found(findings) == {"orphan_number_released": 1, "destruction_braked": 2}
+    assert len(three & at_twilio(twilio_layer)) == 2
+
+
+def test_credentials_of_another_account_destroy_nothing_and_alarm(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stack that first saw another Twilio account (its credentials rotated to the wrong one)
+    first_seen(TWILIO_ACCOUNT, "AC" + "0" * 32)
+    [orphan] = orphans(twilio_layer, 1)
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it destroys nothing, and says why
+    assert found(findings) == {"twilio_account_changed": 1, "destruction_braked": 1}
+    assert orphan in at_twilio(twilio_layer)
+
+
+def test_twilio_listing_nothing_while_we_hold_live_numbers_marks_nothing_released(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a live number, and Twilio listing no number at all (a failed listing, an emptied account)
+    number = bought_number(org)
+    gateway.release_number(number.phone_number_sid)
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then the record stays live, and the run alarms
+    assert found(findings) == {"twilio_listed_nothing": 1, "destruction_braked": 1}
+    assert numbers.list_twilio_numbers(org).records == [number]
+
+
+def test_a_dry_run_reports_what_it_would_destroy_and_destroys_nothing(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two numbers of ours that no record knows, and the reconciler in dry run
+    two = orphans(twilio_layer, 2)
+    with_setting(monkeypatch, "RECONCILE_DRY_RUN", "true")
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then it reports both, and releases neither
+    assert found(findings) == {"dry_run_would_destroy": 2}
+    assert two <= at_twilio(twilio_layer)
+
+
+def test_a_number_recorded_after_the_listing_is_not_released(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a number of ours that no record knows when Twilio's list is read, and whose record appears just after
+    [orphan] = orphans(twilio_layer, 1)
+    fetch = gateway.fetch_number
+
+    def recorded_meanwhile(sid: str) -> gateway.IncomingNumber | None:
+        fetched = fetch(sid)
+        assert fetched is not None
+        recorded = numbers.TwilioNumberRecord(
+            id=new_id(numbers.TWILIO_NUMBER),
+            org_id=org,
+            phone_number=fetched.phone_number,
+            phone_number_sid=sid,
+            friendly_name="recorded meanwhile",
+            country_code="US",
+            number_type="local",
+            voice_url=fetched.voice_url,
+            created_at=now_iso(),
+        )
+        with made_by_the_test():
+            transact([numbers.put_twilio_number(recorded)])
+        return fetched
+
+    monkeypatch.setattr(gateway, "fetch_number", recorded_meanwhile)
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then the proof read just before releasing finds its record: it is kept
+    assert found(findings) == {}
+    assert orphan in at_twilio(twilio_layer)
+
+
+# ------------------------------------------------------------------ one bad item never stops a run (#22)
+def test_a_malformed_intent_is_skipped_then_parked_and_never_blocks_the_rest(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase intent left malformed (no hold), and a hold nobody will close
+    table = boto3.resource("dynamodb", region_name=REGION).Table(get_settings().numbers_table)
+    old = iso(datetime.now(UTC) - HOLD_EXPIRY * 2)
+    table.put_item(Item={"orgId": org, "sk": "intent#tn_malformed", "openWork": "purchase", "createdAt": old})
+    open_hold(org, HOLD_EXPIRY * 2)
+    # When the reconciler runs PARK_AFTER times, then once more
+    runs = [found(reconcile_now(monkeypatch)) for _ in range(PARK_AFTER + 1)]
+    # Then the intent fails alone each time, the rest of the work is done, and it is parked after PARK_AFTER runs
+    assert runs[0] == {ITEM_FAILED: 1, "stale_hold_refunded": 1}
+    assert runs[1:PARK_AFTER] == [{ITEM_FAILED: 1}] * (PARK_AFTER - 1)
+    assert runs[PARK_AFTER] == {ITEM_PARKED: 1}
+    assert ledger.get_balance(org) == 100

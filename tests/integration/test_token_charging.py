@@ -1,16 +1,19 @@
 """Charging through a real route (getAllClientPhoneNumbers, 5 tokens) against moto."""
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from local.aws import isolated_dynamodb_writes
 from robotappel.dal import dynamodb, ledger
+from robotappel.dal.dynamodb import ConditionFailed
 from robotappel.errors import InsufficientTokens
 from robotappel.ids import now_iso
 from robotappel.tokens.meter import TokenMeter
 from tests.fixtures.aws import ledger_entries, open_org
+from tests.fixtures.dynamodb_faults import DynamoDBFaults, applied_answer_lost_then_retried, mentions
 from tests.fixtures.lambdas import call
 
 
@@ -99,15 +102,16 @@ def test_concurrent_charges_never_overdraw_the_balance(aws: dict[str, str]) -> N
     assert sum(entry["tokens"] for entry in ledger_entries("org-c")) == 50
 
 
-def test_a_charged_read_is_two_round_trips_query_and_charge(org: str) -> None:
+def test_a_charged_read_is_three_round_trips_query_charge_and_balance(org: str) -> None:
     # Given every DynamoDB call of the layer is counted
     calls: list[str] = []
     dynamodb.client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     # When org-a lists its client phones (5 tokens)
     result = call("get_all_client_phone_numbers", org=org)
-    # Then the route read once and charged once; the charge's answer gave X-Tokens-Remaining
+    # Then the route read once, charged once (a transaction with the charge's applied marker), and read the balance
+    # the charge left for X-Tokens-Remaining
     assert result.headers["X-Tokens-Remaining"] == "95"
-    assert calls == ["Query", "UpdateItem"]
+    assert calls == ["Query", "TransactWriteItems", "GetItem"]
 
 
 def test_a_charge_retried_after_dynamodb_applied_it_is_not_applied_twice(org: str) -> None:
@@ -130,3 +134,47 @@ def test_a_credit_retried_after_dynamodb_applied_it_is_not_applied_twice(org: st
     # Then the balance is credited once
     assert first == again == 150
     assert ledger.get_balance(org) == 150
+
+
+def test_a_debit_retried_after_another_debit_was_applied_meanwhile_is_applied_once(
+    org: str, dynamodb_faults: DynamoDBFaults
+) -> None:
+    # Given debit A applied by DynamoDB whose answer is lost, debit B applied meanwhile, then botocore's retry of A
+    debit_a = TokenMeter(org, "GET /tokens/balance", 5, "request-a").entry
+    debit_b = TokenMeter(org, "GET /tokens/balance", 7, "request-b").entry
+    between = applied_answer_lost_then_retried(between=lambda: ledger.debit(debit_b, ledger.CHARGED))
+    dynamodb_faults.arm(None, between, when=mentions(debit_a.entry_id))
+    # When A is debited
+    ledger.debit(debit_a, ledger.CHARGED)
+    # Then each debit was applied once (the ledger explaining the balance is checked after every test)
+    assert ledger.get_balance(org) == 100 - 5 - 7
+
+
+def test_a_credit_retried_after_another_credit_was_applied_meanwhile_is_applied_once(
+    org: str, dynamodb_faults: DynamoDBFaults
+) -> None:
+    # Given credit A applied by DynamoDB whose answer is lost, credit B applied meanwhile, then the retry of A
+    credit_a = ledger.LedgerEntry(org, "le_credit_a", ledger.CREDIT_ROUTE, 50, "request-a", now_iso(), "top-up")
+    credit_b = ledger.LedgerEntry(org, "le_credit_b", ledger.CREDIT_ROUTE, 20, "request-b", now_iso(), "top-up")
+    between = applied_answer_lost_then_retried(between=lambda: ledger.credit(credit_b))
+    dynamodb_faults.arm(None, between, when=mentions(credit_a.entry_id))
+    # When A is credited
+    ledger.credit(credit_a)
+    # Then each credit was applied once
+    assert ledger.get_balance(org) == 100 + 50 + 20
+
+
+def test_a_refund_retried_after_another_debit_was_applied_meanwhile_is_applied_once(
+    org: str, dynamodb_faults: DynamoDBFaults
+) -> None:
+    # Given a hold A, refunded by DynamoDB whose answer is lost, debit B applied meanwhile, then the retry of A
+    hold_a = TokenMeter(org, "POST /phoneNumber/addClientPhone", 20, "request-a").entry
+    debit_b = TokenMeter(org, "GET /tokens/balance", 7, "request-b").entry
+    ledger.debit(hold_a, ledger.HELD)
+    between = applied_answer_lost_then_retried(between=lambda: ledger.debit(debit_b, ledger.CHARGED))
+    dynamodb_faults.arm(None, between, when=mentions(hold_a.entry_id))
+    # When A is refunded (its retry finds the hold closed: the refund was applied)
+    with suppress(ConditionFailed):
+        ledger.refund(hold_a)
+    # Then the hold was given back once
+    assert ledger.get_balance(org) == 100 - 7

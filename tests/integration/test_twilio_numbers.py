@@ -2,12 +2,13 @@
 updatePhoneNumber, deletePhoneNumber) through the handlers, against moto and the Twilio emulator."""
 
 import logging
+import time
 from typing import Any
 
 import boto3
 import pytest
 
-from local.lambda_runtime import REGION
+from local.lambda_runtime import DEFAULT_TIMEOUT_SECONDS, REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import ledger, numbers
@@ -18,6 +19,7 @@ from robotappel.tokens import meter
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org, top_up
+from tests.fixtures.dynamodb_faults import DynamoDBFaults, applied_answer_lost, writes_table
 from tests.fixtures.lambdas import HttpResult, call
 from tests.fixtures.reconciler import found, reconcile_now
 from tests.iam.calls import made_by_the_test
@@ -135,10 +137,10 @@ def test_buy_activates_a_number_with_our_webhooks_and_charges_40(org: str, twili
         DEFAULT_VOICE_URL,
         None,
     )
-    # And Twilio owns it for us with the platform's voice URL and our call-status callback
+    # And Twilio owns it for us with the platform's voice URL and our call-status callback, naming the number
     [owned] = twilio_layer.incoming_numbers()
     assert (owned["sid"], owned["phone_number"]) == (number["phoneNumberSid"], number["phoneNumber"])
-    assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, CALL_STATUS_URL)
+    assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, f"{CALL_STATUS_URL}/{number['id']}")
     # And 40 tokens were charged once, as the headers say
     assert ledger.get_balance(org) == 60
     assert ledger_statuses(org) == ["charged"]
@@ -298,9 +300,9 @@ def test_a_number_linked_while_its_client_phone_is_deleted_loses_the_link_with_t
     phone_id = add_client_phone()
     find_caller_id = gateway.find_caller_id
 
-    def linked_meanwhile(phone_number: str) -> Any:
+    def linked_meanwhile(phone_number: str, tagged_for: str | None = None) -> Any:
         assert update(number["id"], {"clientPhoneNumber": CLIENT_PHONE}).status == 200
-        return find_caller_id(phone_number)
+        return find_caller_id(phone_number, tagged_for)
 
     monkeypatch.setattr(gateway, "find_caller_id", linked_meanwhile)
     # When the delete commits
@@ -381,6 +383,24 @@ def test_buy_releases_the_number_when_recording_fails(
     assert ledger_statuses(org) == ["refunded"]
 
 
+def test_buy_whose_commit_applied_but_reported_a_failure_keeps_the_number_it_charged(
+    org: str, twilio_layer: TwilioEmulator, dynamodb_faults: DynamoDBFaults
+) -> None:
+    # Given DynamoDB applies the purchase's commit (record + charge) but its answer is lost
+    dynamodb_faults.arm("transact_write_items", applied_answer_lost(), when=writes_table(get_settings().numbers_table))
+    # When org-a buys a number
+    result = buy()
+    # Then the purchase stands as committed: answered, recorded, charged once, and not released at Twilio
+    assert result.status == 201, result.body
+    assert owned_numbers(twilio_layer) == [result.body["phoneNumber"]]
+    assert [r.method for r in twilio_layer.requests_log if r.method == "DELETE"] == []
+    [recorded] = numbers.list_twilio_numbers(org).records
+    assert recorded.phone_number_sid == result.body["phoneNumberSid"]
+    assert result.headers["X-Tokens-Charged"] == "40"
+    assert ledger.get_balance(org) == 60
+    assert ledger_statuses(org) == ["charged"]
+
+
 def test_buy_logs_the_sid_to_reconcile_when_release_fails_too(
     org: str,
     twilio_layer: TwilioEmulator,
@@ -455,20 +475,86 @@ def test_the_same_key_used_by_two_orgs_buys_two_numbers(org: str, twilio_layer: 
     assert (ledger.get_balance("org-a"), ledger.get_balance("org-b")) == (60, 60)
 
 
-def test_a_key_whose_first_attempt_failed_may_be_retried_for_real(
+def test_a_key_whose_first_attempt_failed_at_twilio_is_resumed_and_charged_once(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a purchase with an Idempotency-Key that Twilio failed
+    # Given a purchase with an Idempotency-Key that Twilio failed (it did not say whether it sold a number)
     key = {"Idempotency-Key": "buy-1"}
     twilio_layer.inject_fault("POST", BUY_PATH, status=500, code=20500)
     assert buy(headers=key).status == 502
     # When the client retries it with the same key
     retried = buy(headers=key)
-    # Then the purchase happens this time, charged once (the first attempt's hold refunded once reconciled)
+    # Then the same purchase (same tag) happens this time, paid by its first hold, charged once
     assert retried.status == 201
     assert owned_numbers(twilio_layer) == [retried.body["phoneNumber"]]
+    first_try, second_try = purchase_requests(twilio_layer)
+    assert first_try["FriendlyName"] == second_try["FriendlyName"] == tagged(retried.body["id"], "bought")
     assert retried.headers["X-Tokens-Charged"] == "40"
-    reconcile_now(monkeypatch)
+    assert ledger.get_balance(org) == 60
+    assert found(reconcile_now(monkeypatch)) == {}
+    assert ledger_statuses(org) == ["charged"]
+
+
+def test_a_key_retried_after_twilio_sold_the_number_but_its_answer_was_lost_answers_that_number(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase with an Idempotency-Key that Twilio made, its answer lost (502)
+    key = {"Idempotency-Key": "buy-1"}
+    twilio_layer.inject_fault("POST", BUY_PATH, processed=True)
+    assert buy(headers=key).status == 502
+    [sold] = twilio_layer.incoming_numbers()
+    # When the client retries it with the same key
+    retried = buy(headers=key)
+    # Then it answers with the number Twilio sold, buys nothing more, and charges once, even once reconciled
+    assert retried.status == 201
+    assert retried.body["phoneNumberSid"] == sold["sid"]
+    assert owned_numbers(twilio_layer) == [sold["phone_number"]]
+    assert len(purchase_requests(twilio_layer)) == 1
+    assert found(reconcile_now(monkeypatch)) == {}
+    assert ledger.get_balance(org) == 60
+    assert ledger_statuses(org) == ["charged"]
+
+
+def test_a_key_retried_after_the_reconciler_recorded_its_purchase_replays_it_uncharged(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase with an Idempotency-Key whose answer was lost, which the reconciler then recorded and charged
+    key = {"Idempotency-Key": "buy-1"}
+    twilio_layer.inject_fault("POST", BUY_PATH, processed=True)
+    assert buy(headers=key).status == 502
+    assert found(reconcile_now(monkeypatch)) == {"purchase_recorded_late": 1}
+    # When the client retries it with the same key
+    retried = buy(headers=key)
+    # Then it answers with that number, uncharged: one number, 40 tokens in all
+    assert retried.status == 201
+    [recorded] = numbers.list_twilio_numbers(org).records
+    assert retried.body["id"] == recorded.id
+    assert retried.headers["X-Tokens-Charged"] == "0"
+    assert len(owned_numbers(twilio_layer)) == 1
+    assert ledger.get_balance(org) == 60
+
+
+def test_a_key_whose_purchase_is_under_way_is_409_in_progress_with_retry_after(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase with an Idempotency-Key, and the same request arriving while Twilio is being asked
+    key = {"Idempotency-Key": "buy-1"}
+    meanwhile: list[HttpResult] = []
+    real_buy = gateway.buy_number
+
+    def buy_while_retried(*args: Any, **kwargs: Any) -> Any:
+        meanwhile.append(buy(headers=key))
+        return real_buy(*args, **kwargs)
+
+    monkeypatch.setattr(gateway, "buy_number", buy_while_retried)
+    # When the first one completes
+    first = buy(headers=key)
+    # Then the one in between was told to come back later, and the purchase was made and charged once
+    [during] = meanwhile
+    assert (during.status, during.body["error"]) == (409, "in_progress")
+    assert int(during.headers["Retry-After"]) > 0
+    assert first.status == 201
+    assert len(owned_numbers(twilio_layer)) == 1
     assert ledger.get_balance(org) == 60
 
 
@@ -567,6 +653,35 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     assert listed_by_org() == [result.body]
     assert result.headers["X-Tokens-Charged"] == "5"
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5
+
+
+def test_two_updates_racing_leave_the_record_and_twilio_with_the_later_one(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bought number, and a second update that runs whole while the first one's Twilio change is made
+    number = bought()
+    first = {"friendlyName": "First", "voiceUrl": "https://voice.robotappel.com/twilio/first"}
+    second = {"friendlyName": "Second", "voiceUrl": "https://voice.robotappel.com/twilio/second"}
+    real_update = gateway.update_number
+    meanwhile: list[HttpResult] = []
+
+    def second_update_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        changed = real_update(*args, **kwargs)
+        if kwargs.get("friendly_name") == tagged(number["id"], "First") and not meanwhile:
+            monkeypatch.setattr(gateway, "update_number", real_update)
+            meanwhile.append(update(number["id"], second))
+        return changed
+
+    monkeypatch.setattr(gateway, "update_number", second_update_meanwhile)
+    # When the first update commits after the second did
+    result = update(number["id"], first)
+    # Then neither was lost silently: the first applied on top of the second, at Twilio and in the table alike
+    assert (meanwhile[0].status, result.status) == (200, 200), result.body
+    [owned] = twilio_layer.incoming_numbers()
+    [listed] = listed_by_org()
+    assert (owned["friendly_name"], owned["voice_url"]) == (tagged(number["id"], "First"), first["voiceUrl"])
+    assert (listed["friendlyName"], listed["voiceUrl"]) == ("First", first["voiceUrl"])
+    assert result.body == listed
 
 
 def test_unlinking_a_number_that_has_no_link_is_a_charged_no_op(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -816,20 +931,19 @@ def test_an_in_flight_purchase_holds_its_key_only_until_the_invocation_deadline(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a purchase with an Idempotency-Key, observed while Twilio is being asked
-    from robotappel.twilio import gateway
-
     seen: list[dict[str, Any]] = []
     real_buy = gateway.buy_number
 
     def observing_buy(*args: Any, **kwargs: Any) -> Any:
         with made_by_the_test():
-            seen.extend(boto3.client("dynamodb", region_name="eu-west-3").scan(TableName="idempotency")["Items"])
+            table = boto3.resource("dynamodb", region_name=REGION).Table(get_settings().idempotency_table)
+            seen.extend(table.scan()["Items"])
         return real_buy(*args, **kwargs)
 
     monkeypatch.setattr(gateway, "buy_number", observing_buy)
     # When it runs
+    started = time.time()
     assert buy(headers={"Idempotency-Key": "deadline-key"}).status == 201
-    # Then its in-progress record expires with the invocation (a timed-out purchase does not block the key)
+    # Then its lease on the key ends with the invocation (a timed-out purchase does not block the key)
     [record] = seen
-    assert record["status"]["S"] == "INPROGRESS"
-    assert "in_progress_expiration" in record
+    assert started < float(record["leaseUntil"]) <= started + DEFAULT_TIMEOUT_SECONDS + 1

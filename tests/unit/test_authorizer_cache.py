@@ -65,3 +65,15 @@ def test_a_cached_answer_cannot_be_changed_through_what_get_returns() -> None:
     answer["orgId"] = "org-b"
     # Then the cache still holds the authorizer's answer
     assert cache.get(key) == CONTEXT
+
+
+def test_a_flush_forgets_every_answer() -> None:
+    # Given an answer cached for a key
+    cache = cache_with(Clock())
+    key = cache.key("ApiKeyAuthorizer", {"Authorization": "Bearer k"})
+    assert key is not None
+    cache.put(key, CONTEXT)
+    # When the cache is flushed (a key was revoked)
+    cache.flush()
+    # Then the next request is authorized anew
+    assert cache.get(key) is None

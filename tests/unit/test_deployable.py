@@ -6,16 +6,18 @@ import re
 import subprocess
 from typing import Any
 
-import yaml
+from samcli.yamlhelper import yaml_parse
 
 from local import template
+from robotappel.dal import ledger
 from tests.iam import deployed
+from tests.unit.test_template_is_the_source_of_truth import named
 
 WORKFLOWS = template.ROOT / ".github" / "workflows"
 
 
 def workflow(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    document: dict[Any, Any] = yaml_parse((WORKFLOWS / name).read_text())
     document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as true
     return document
 
@@ -94,9 +96,11 @@ def test_a_compensation_failure_logged_by_any_function_reaches_the_alarm() -> No
     # Given the alarm on compensation failures, and the metric filters of the template
     alarm = template.resources("AWS::CloudWatch::Alarm")["CompensationFailuresAlarm"]["Properties"]
     watched = (alarm["Namespace"], alarm["MetricName"])
-    log_groups = template.resources("AWS::Logs::LogGroup")
+    log_groups = {
+        name: group["Properties"]["LogGroupName"] for name, group in template.resources("AWS::Logs::LogGroup").items()
+    }
     counted = {
-        str(log_groups[filter_["Properties"]["LogGroupName"]["Ref"]]["Properties"]["LogGroupName"]["Fn::Sub"])
+        str(log_groups[str(named(filter_["Properties"]["LogGroupName"]))]["Fn::Sub"])
         for filter_ in template.resources("AWS::Logs::MetricFilter").values()
         if "COMPENSATION_FAILED" in filter_["Properties"]["FilterPattern"]
         and {(t["MetricNamespace"], t["MetricName"]) for t in filter_["Properties"]["MetricTransformations"]}
@@ -117,3 +121,91 @@ def test_the_twilio_secret_is_accepted_only_as_a_full_arn() -> None:
     assert re.fullmatch(pattern, deployed.PARAMETERS["TwilioSecretArn"])
     assert not re.fullmatch(pattern, "robotappel/twilio-dev")
     assert not re.fullmatch(pattern, SECRET_ARN.removesuffix("-AbCdEf"))
+
+
+def test_a_stage_can_be_deployed_without_reserving_concurrency() -> None:
+    # Given the template's switch, and the functions that reserve concurrency
+    loaded = template.load()
+    reserving = {
+        name: function["Properties"]["ReservedConcurrentExecutions"]
+        for name, function in template.resources("AWS::Serverless::Function").items()
+        if "ReservedConcurrentExecutions" in function["Properties"]
+    }
+    # Then each reserves only under a condition that is true only when ReservedConcurrency is "on"
+    assert reserving
+    for name, reserved in reserving.items():
+        condition, _, otherwise = reserved["Fn::If"]
+        assert loaded["Conditions"][condition] == {"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "on"]}, name
+        assert otherwise == {"Ref": "AWS::NoValue"}, name
+    assert set(loaded["Parameters"]["ReservedConcurrency"]["AllowedValues"]) == {"on", "off"}
+
+
+def test_the_ledger_is_invoked_only_for_account_writes_not_for_the_ledger_items_it_writes() -> None:
+    # Given the mapping of the TokensTable stream to the token ledger
+    [mapping] = template.resources("AWS::Lambda::EventSourceMapping").values()
+    [only] = mapping["Properties"]["FilterCriteria"]["Filters"]
+    # Then Lambda hands it only the records of account items (the only ones that make ledger entries)
+    assert json.loads(only["Pattern"]) == {"dynamodb": {"Keys": {"sk": {"S": [ledger.ACCOUNT_SK]}}}}
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "TokenLedgerFunction"}
+
+
+def test_a_table_throttle_alarm_sums_reads_and_writes_when_only_one_of_them_has_data() -> None:
+    # Given each table's throttle alarm: metric math over its read and write throttle events
+    for name, alarm in template.resources("AWS::CloudWatch::Alarm").items():
+        queries = {query["Id"]: query for query in alarm["Properties"].get("Metrics", [])}
+        expressions = [query["Expression"] for query in queries.values() if "Expression" in query]
+        # Then every metric the expression adds is filled with 0 where it has no datapoint
+        for expression in expressions:
+            added = [term.strip() for term in expression.split("+")]
+            assert added == [f"FILL({query}, 0)" for query in queries if "MetricStat" in queries[query]], name
+
+
+def needs(jobs: dict[str, Any], name: str) -> set[str]:
+    """The jobs `name` waits for, directly or not."""
+    direct = jobs[name].get("needs", [])
+    direct = [direct] if isinstance(direct, str) else direct
+    return set(direct).union(*(needs(jobs, job) for job in direct))
+
+
+def test_nothing_is_deployed_before_the_tests_of_the_same_commit_passed() -> None:
+    # Given the deploy workflow, and the jobs of it that deploy
+    jobs = workflow("deploy.yml")["jobs"]
+    deploying = [name for name, job in jobs.items() if any("sam deploy" in step.get("run", "") for step in steps(job))]
+    testing = {name for name, job in jobs.items() if "make test" in [step.get("run") for step in steps(job)]}
+    # Then each waits for a job that ran make test, and every job checks out the commit of the run
+    assert deploying
+    assert testing
+    for name in deploying:
+        assert needs(jobs, name) & testing, name
+    checkouts = [
+        step for job in jobs.values() for step in steps(job) if step.get("uses", "").startswith("actions/checkout")
+    ]
+    assert all("ref" not in step.get("with", {}) for step in checkouts)
+
+
+def test_the_deploys_tests_are_cis() -> None:
+    # Given CI's test job (pull requests) and the deploy's (main)
+    ci, deploy = workflow("ci.yml")["jobs"]["test"], workflow("deploy.yml")["jobs"]["test"]
+    # Then they run the same steps, so that what a pull request passed is what gates a deploy
+    assert [{k: v for k, v in step.items() if k != "name"} for step in steps(ci)] == [
+        {k: v for k, v in step.items() if k != "name"} for step in steps(deploy)
+    ]
+
+
+def test_the_deploy_smoke_tests_each_stage_it_deployed() -> None:
+    jobs = workflow("deploy.yml")["jobs"]
+    for stage in ("dev", "prod"):
+        runs = [step.get("run", "") for step in steps(jobs[f"deploy-{stage}"])]
+        assert f"make preflight STAGE={stage}" in runs, stage
+        assert runs[-1] == f"make smoke STAGE={stage}", stage
+
+
+def test_the_workflows_deploy_with_the_sam_cli_the_tests_validated_with() -> None:
+    # Given the SAM CLI that uv.lock pins (make install), and every step of the workflows
+    every_step = [
+        step for name in ("ci.yml", "deploy.yml") for job in workflow(name)["jobs"].values() for step in steps(job)
+    ]
+    # Then none installs another (setup-sam's default is the latest), and sam runs from the venv
+    assert not [step for step in every_step if "setup-sam" in step.get("uses", "")]
+    commands = [line for step in every_step for line in step.get("run", "").split("\n")]
+    assert all(".venv/bin/sam" in line for line in commands if re.search(r"(^|\s)sam\s", line))

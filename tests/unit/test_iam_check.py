@@ -106,6 +106,17 @@ def test_the_policies_sam_attaches_for_the_lambda_service_need_no_call_of_the_fu
     assert check.unused([], {"F": function(managed=(logs,))}) == []
 
 
+def test_a_statement_for_the_lambda_service_needs_no_call_of_the_function_but_others_of_its_policy_do() -> None:
+    # Given a role whose statement for the event source mapping is named as such, beside one for the function
+    [sid] = check.LAMBDA_SERVICE_STATEMENTS
+    stream = {**allow("dynamodb:GetRecords", NUMBERS_ARN + "/stream/*"), "Sid": sid}
+    role = function(stream, allow("dynamodb:UpdateItem", NUMBERS_ARN))
+    # When the function made no call, Then only the function's own grant is unused
+    assert [(grant.action, grant.resource) for grant in check.unused([], {"F": role})] == [
+        ("dynamodb:UpdateItem", NUMBERS_ARN)
+    ]
+
+
 # ------------------------------------------------------------------ the template as it deploys
 @pytest.fixture(scope="module")
 def deployed_functions() -> dict[str, Function]:
@@ -162,3 +173,15 @@ def test_fn_foreach_blocks_are_left_out_and_policies_keep_their_intrinsics() -> 
         for statement in policy["PolicyDocument"]["Statement"]
     ]
     assert {"Fn::Sub": "${NumbersTable.Arn}/index/byPhoneNumber"} in [statement["Resource"] for statement in statements]
+
+
+def test_only_the_token_ledger_reads_a_stream_and_only_its_tables(deployed_functions: dict[str, Function]) -> None:
+    # Given the deployed TokensTable's stream, and another table's in the same account
+    ours = (
+        deployed_functions["TokenLedgerFunction"].resolve(TABLE + "${TOKENS_TABLE}") + "/stream/2026-01-01T00:00:00.000"
+    )
+    elsewhere = "arn:aws:dynamodb:eu-west-3:123456789012:table/someone-else/stream/2026-01-01T00:00:00.000"
+    # Then the token ledger's mapping may read its table's stream, and no role may read another's
+    assert check.allows(deployed_functions["TokenLedgerFunction"].policies, "dynamodb:GetRecords", ours)
+    for name, function in deployed_functions.items():
+        assert not check.allows(function.policies, "dynamodb:GetRecords", elsewhere), name

@@ -33,7 +33,9 @@ def test_every_route_of_the_template_has_a_cost_and_no_cost_names_a_missing_rout
         ("GET /tokens/balance", 0),
         ("GET /tokens/ledger", 0),
         ("POST /phoneNumber/twilio/validationStatus", 0),
+        ("POST /phoneNumber/twilio/validationStatus/{id}", 0),
         ("POST /phoneNumber/twilio/callStatus", 0),
+        ("POST /phoneNumber/twilio/callStatus/{id}", 0),
         ("POST /admin/orgs", 0),
         ("POST /admin/orgs/{orgId}/apiKeys", 0),
         ("GET /admin/orgs/{orgId}/apiKeys", 0),
@@ -47,7 +49,11 @@ def test_costs_are_the_contracts(route_key: str, tokens: int) -> None:
 
 def test_only_the_twilio_webhooks_skip_the_authorizer() -> None:
     public = {route.path for route in template.routes() if not route.authorized}
-    assert public == {"/phoneNumber/twilio/validationStatus", "/phoneNumber/twilio/callStatus"}
+    assert public == {
+        f"/phoneNumber/twilio/{webhook}{record}"
+        for webhook in ("validationStatus", "callStatus")
+        for record in ("", "/{id}")
+    }
 
 
 def test_every_function_has_its_folder_and_an_event() -> None:
@@ -68,6 +74,7 @@ def test_tables_keep_their_data_point_in_time_and_encrypted() -> None:
     for name, resource in template.resources("AWS::DynamoDB::Table").items():
         props = resource["Properties"]
         assert resource["DeletionPolicy"] == "Retain", name
+        assert props["DeletionProtectionEnabled"] is True, name
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert props["BillingMode"] == "PAY_PER_REQUEST", name
@@ -190,3 +197,12 @@ def test_the_readme_names_every_function_with_its_event() -> None:
     # Then every function of the template is in it, with its event file
     for function in template.functions().values():
         assert f"| `{function.logical_id}` | `events/{function.name}.json` |" in readme, function.logical_id
+
+
+def test_a_deploy_needs_the_public_base_url_twilio_calls_back() -> None:
+    # Given the template's rules and the deploy pipeline
+    rule = template.load()["Rules"]["PublicBaseUrlIsSet"]
+    workflow = (template.ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    # Then a stack without PublicBaseUrl is refused, and the pipeline passes it to every stage it deploys
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicBaseUrl"}, ""]}]}
+    assert workflow.count('PublicBaseUrl="${{ vars.PUBLIC_BASE_URL }}"') == workflow.count("sam deploy --config-env")

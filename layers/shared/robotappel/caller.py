@@ -1,4 +1,4 @@
-"""Who is calling (org and role from the authorizer) and which organisation's data they may read."""
+"""Who is calling (org, role and key from the authorizer) and which organisation's data they may read."""
 
 from dataclasses import dataclass
 from typing import Literal
@@ -12,6 +12,7 @@ Role = Literal["member", "admin"]
 class Caller:
     org_id: str
     role: Role
+    key_id: str = ""  # the calling API key's id ("" for a key written by hand before keys had ids)
 
     @property
     def is_admin(self) -> bool:

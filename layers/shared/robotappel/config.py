@@ -58,7 +58,12 @@ class Settings(BaseModel):
     numbers_table: TableName = Field(description="DynamoDB table of client phones and Twilio numbers")
     tokens_table: TableName = Field(description="DynamoDB table of token accounts and their ledger")
     api_keys_table: TableName = Field(description="DynamoDB table of API key hashes")
-    idempotency_table: TableName = Field(description="DynamoDB table of Powertools idempotency records")
+    idempotency_table: TableName = Field(description="DynamoDB table of the purchases' Idempotency-Keys")
+    stage: str = Field(
+        default="dev",
+        pattern=r"^[a-z][a-z0-9-]{0,11}$",
+        description="The deployment's stage, in the tag that marks its Twilio resources as its own (twilio/tags.py)",
+    )
     twilio_secret_id: str = Field(min_length=1, description="Secrets Manager id of the Twilio credentials (JSON)")
     twilio_api_base_url: OptionalUrl = Field(
         default="", description="Overrides https://api.twilio.com (the local emulator); empty in AWS"
@@ -72,6 +77,13 @@ class Settings(BaseModel):
     inbound_voice_url: HttpUrl = Field(
         default=HttpUrl("https://voice.robotappel.com/twilio/inbound"),
         description="Default VoiceUrl of bought numbers: the platform's inbound voice webhook",
+    )
+    reconcile_max_destructive: NonNegativeInt = Field(
+        default=10,
+        description="The reconciler's brake: at most this many releases, deletions and records marked released a run",
+    )
+    reconcile_dry_run: bool = Field(
+        default=False, description="The reconciler reports what it would destroy and destroys nothing"
     )
     token_costs: dict[str, NonNegativeInt] = Field(
         default_factory=dict, description="Per-deployment overrides of route costs, JSON {routeKey: tokens}"

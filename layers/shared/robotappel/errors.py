@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 class DomainError(Exception):
     code: ClassVar[str] = "internal_error"
+    # When retrying may succeed, in how many seconds (the Retry-After header); None: not by waiting.
+    retry_after_seconds: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -43,6 +45,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class InProgress(Conflict):
+    """The same request (an Idempotency-Key) is being served by another invocation right now."""
+
+    code = "in_progress"
+    retry_after_seconds: int
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, retryAfter=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InsufficientTokens(DomainError):
     code = "insufficient_tokens"
 
@@ -58,6 +71,7 @@ class InsufficientTokens(DomainError):
 
 class RateLimited(DomainError):
     code = "rate_limited"
+    retry_after_seconds: int
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message, retryAfter=retry_after_seconds)
@@ -75,6 +89,7 @@ class ServiceUnavailable(DomainError):
     run again; retrying after `retry_after_seconds` may work."""
 
     code = "service_unavailable"
+    retry_after_seconds: int
 
     def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
         super().__init__(message)

@@ -21,6 +21,13 @@ from robotappel.observability import logger
 ANONYMOUS = "anonymous"
 
 
+def usage_identifier(stage: str, org_id: str) -> str:
+    """The org's usage identifier on a stage (usageIdentifierKey): API Gateway throttles the org's requests by the
+    usage plan of the API key with this value (template.yaml: DefaultUsagePlan). Unique per stage (an API key's
+    value is unique in its account and region) and at least 20 characters, as API Gateway requires."""
+    return f"robotappel:{stage}:org:{org_id}"
+
+
 def bearer_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     header = event.headers.get("Authorization") or ""  # Powertools' headers are case-insensitive
     scheme, _, token = header.strip().partition(" ")
@@ -50,7 +57,9 @@ def authorize(raw_event: dict[str, Any]) -> dict[str, Any]:
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"orgId": record.org_id, "role": record.role},
+        # keyId: what the admin routes re-check at every call (this answer is cached), and name as the actor.
+        context={"orgId": record.org_id, "role": record.role, "keyId": record.key_id},
+        usage_identifier_key=usage_identifier(arn.stage, record.org_id),
     )
     policy.allow_all_routes()
     return policy.asdict()

@@ -1,6 +1,7 @@
 """What a use case needs to know about the HTTP call: who calls, how it pays, where Twilio calls back."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
@@ -19,12 +20,18 @@ def caller_of(app: APIGatewayRestResolver) -> Caller:
     if not org_id or role not in ("member", "admin"):
         # Only reachable if a route was deployed without the authorizer: fail closed.
         raise Unauthenticated("A valid API key is required: Authorization: Bearer <key>.")
-    return Caller(org_id=org_id, role=role)
+    return Caller(org_id=org_id, role=role, key_id=authorizer.get("keyId") or "")
 
 
 def request_id(app: APIGatewayRestResolver) -> str:
     """API Gateway's id of this request (the logs' correlation_id): what a ledger entry names its request by."""
     return app.current_event.request_context.request_id
+
+
+def public_base_path() -> str:
+    """The path of the configured public URL ("/numbers" for https://api.example.com/numbers): the base path of a
+    custom domain, which API Gateway leaves at the start of each request's path."""
+    return urlsplit(get_settings().public_base_url).path.rstrip("/")
 
 
 def public_base_url(app: APIGatewayRestResolver) -> str:

@@ -49,9 +49,7 @@ def _from_domain(error: DomainError) -> Response[Any]:
     status = next(STATUS_OF[cls] for cls in type(error).__mro__ if cls in STATUS_OF)
     if isinstance(error, InsufficientTokens):
         metrics.add_metric(name="InsufficientTokens", unit=MetricUnit.Count, value=1)
-    headers = None
-    if isinstance(error, RateLimited | ServiceUnavailable):
-        headers = {"Retry-After": str(error.retry_after_seconds)}
+    headers = None if error.retry_after_seconds is None else {"Retry-After": str(error.retry_after_seconds)}
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         logger.warning("dependency failure", extra={"error": error.error_code, **error.details})
     return error_response(status, error.error_code, error.message, headers, **error.details)

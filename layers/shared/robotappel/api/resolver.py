@@ -10,9 +10,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from robotappel.api.bodies import read_bodies_as_json
-from robotappel.api.context import METER_KEY, caller_of
+from robotappel.api.context import METER_KEY, caller_of, public_base_path
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
+from robotappel.tenants.api_keys import require_live_admin_key
 from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
@@ -43,8 +44,10 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
 
 
 def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """403 for a member key, before the route does anything."""
-    caller_of(app).require_admin()
+    """403 for a member key, 401 for an admin key that is no longer valid, before the route does anything."""
+    caller = caller_of(app)
+    caller.require_admin()
+    require_live_admin_key(caller)
     return next_middleware(app)
 
 
@@ -64,7 +67,13 @@ def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayR
 
     Runs at init: a misconfigured function fails there, naming the variable (ConfigurationError)."""
     route_costs()
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_parse_json_body)
+    # Behind a custom domain with a base path, the request's path starts with it: routes are matched without it.
+    base_path = public_base_path()
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        json_body_deserializer=_parse_json_body,
+        strip_prefixes=[base_path] if base_path else None,
+    )
     read_bodies_as_json(app)
     register_error_handlers(app)
     if admin_only:

@@ -1,6 +1,7 @@
 """API keys (ApiKeysTable: keyHash). Only the SHA-256 of a key is ever stored or looked up.
 
-keyHash = sha256(key) hex    -> {keyId, orgId, role, createdAt, hint, revokedAt?}: the key, read by the authorizer
+keyHash = sha256(key) hex    -> {keyId, orgId, role, createdAt, hint, issuedByKeyId?, revokedAt?, revokedByKeyId?}:
+                                the key, read by the authorizer (byKeyId: the admin key that issued or revoked it)
 keyHash = "keyId#<keyId>"    -> {keyOf: sha256(key) hex}: finds a key by its id, to revoke it
 GSI byOrg (orgId, keyId) lists an org's keys, oldest first (ids sort by time); the keyId items have no orgId, so
 they are not in it.
@@ -8,7 +9,6 @@ they are not in it.
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from robotappel.config import get_settings
 from robotappel.dal import ledger
@@ -39,6 +39,8 @@ class ApiKeyRecord:
     created_at: str
     hint: str
     revoked_at: str | None = None
+    issued_by_key_id: str | None = None
+    revoked_by_key_id: str | None = None
 
     def item(self, key_hash: str) -> Item:
         return {
@@ -49,6 +51,8 @@ class ApiKeyRecord:
             "createdAt": self.created_at,
             "hint": self.hint,
             "revokedAt": self.revoked_at,
+            "issuedByKeyId": self.issued_by_key_id,
+            "revokedByKeyId": self.revoked_by_key_id,
         }
 
     @classmethod
@@ -62,6 +66,8 @@ class ApiKeyRecord:
             created_at=item.get("createdAt", ""),
             hint=item.get("hint", ""),
             revoked_at=item.get("revokedAt"),
+            issued_by_key_id=item.get("issuedByKeyId"),
+            revoked_by_key_id=item.get("revokedByKeyId"),
         )
 
 
@@ -85,6 +91,13 @@ def _get(key_hash: str) -> Item | None:
 
 def find(api_key: str) -> ApiKeyRecord | None:
     item = _get(hash_key(api_key))
+    return ApiKeyRecord.from_item(item) if item else None
+
+
+def find_by_id(key_id: str) -> ApiKeyRecord | None:
+    """The key with this id, as it is now (consistent reads); None if there is none."""
+    pointer = _get(_key_id_item(key_id))
+    item = _get(pointer["keyOf"]) if pointer else None
     return ApiKeyRecord.from_item(item) if item else None
 
 
@@ -133,22 +146,27 @@ def list_for_org(org_id: str) -> list[ApiKeyRecord]:
         return [ApiKeyRecord.from_item(from_ddb(item)) for page in pages for item in page["Items"]]
 
 
-def revoke(key_id: str, revoked_at: str) -> ApiKeyRecord | None:
-    """Mark a key revoked (once: revoking it again keeps the first time); None if no key has this id."""
+def revoke(key_id: str, revoked_at: str, by_key_id: str | None) -> ApiKeyRecord | None:
+    """Mark a key revoked, by the admin key `by_key_id` (None: the operators' tool), once: revoking it again keeps
+    the first revocation (time and key). None if no key has this id."""
     pointer = _get(_key_id_item(key_id))
     if pointer is None:
         return None
-    request: dict[str, Any] = {
-        "TableName": _table(),
-        "Key": to_ddb({"keyHash": pointer["keyOf"]}),
-        "UpdateExpression": "SET revokedAt = if_not_exists(revokedAt, :at)",
-        "ConditionExpression": "attribute_exists(keyHash)",
-        "ExpressionAttributeValues": values(at=revoked_at),
-        "ReturnValues": "ALL_NEW",
-    }
+    revocation = {"revokedAt": revoked_at, **({"revokedByKeyId": by_key_id} if by_key_id is not None else {})}
+    assignments = ", ".join(f"{name} = :{name}" for name in revocation)
     try:
-        return ApiKeyRecord.from_item(update(KEY, **request))
+        return ApiKeyRecord.from_item(
+            update(
+                KEY,
+                TableName=_table(),
+                Key=to_ddb({"keyHash": pointer["keyOf"]}),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="attribute_exists(keyHash) AND attribute_not_exists(revokedAt)",
+                ExpressionAttributeValues=values(**revocation),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        )
     except ConditionFailed as failure:
-        if failure.failed(KEY):
-            return None
-        raise
+        revoked_already = failure.old_item(KEY)
+        return ApiKeyRecord.from_item(revoked_already) if revoked_already else None

@@ -3,23 +3,26 @@
 sk = "account"                     -> {balance, createdAt, operatorOrg, lastEntry, "hold#<entryId>": tokens (one per
                                       open hold)}
 sk = "ledger#<iso time>#<entryId>" -> {entryId, route, tokens, status: held|charged|refunded|credited, requestId,
-                                      reason (credits), openHold ("held", while held: GSI byOpenHold), ...}
+                                      reason and byKeyId (credits), openHold ("held", while held: GSI byOpenHold), ...}
+sk = "applied#<entryId>"           -> {expiresAt}: a debit or credit applied (`_apply_once`), kept a day (TTL)
 
 The account item is the organisation: it is created once, when the org is (`open_account`), and an org without
 one does not exist (`account_exists`).
 
 Every change of a balance is one write of the account item that also sets `lastEntry`, the ledger entry it makes.
-A single UpdateItem both enforces `balance >= cost` and returns the new balance (X-Tokens-Remaining), so a charge
-is one round trip; a transaction could not return it. The table's stream carries every such write exactly once,
-in order per account, to the token_ledger function, which writes `lastEntry` as a ledger item
+A debit or credit is written in one transaction with its entry's applied marker, so that a retry of it never
+applies twice (a condition on `lastEntry` could not tell once another entry was applied between the tries); the
+balance it left is then read (consistently) for X-Tokens-Remaining. The table's stream carries every such write
+exactly once, in order per account, to the token_ledger function, which writes `lastEntry` as a ledger item
 (`write_ledger_entry`, idempotent). The ledger therefore trails the balance by the stream's delay (about a second)
 but never misses an entry: a stream record is retried until it is written.
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import (
@@ -32,6 +35,7 @@ from robotappel.dal.dynamodb import (
     query_items,
     query_rows,
     to_ddb,
+    transact,
     unavailable_on_throttling,
     update,
     values,
@@ -65,6 +69,7 @@ class LedgerEntry:
     request_id: str
     created_at: str
     reason: str | None = None
+    by_key_id: str | None = None  # a credit's: the admin key that made it (None: the operators' tool, the seed)
 
     @property
     def sk(self) -> str:
@@ -83,6 +88,7 @@ class LedgerEntry:
             "requestId": self.request_id,
             "createdAt": self.created_at,
             **({"reason": self.reason} if self.reason is not None else {}),
+            **({"byKeyId": self.by_key_id} if self.by_key_id is not None else {}),
         }
 
     @classmethod
@@ -95,6 +101,7 @@ class LedgerEntry:
             request_id=item["requestId"],
             created_at=item["createdAt"],
             reason=item.get("reason"),
+            by_key_id=item.get("byKeyId"),
         )
 
     def with_status(self, status: str) -> Item:
@@ -133,42 +140,73 @@ def debit(entry: LedgerEntry, status: str) -> int:
 
     A hold is also kept on the account (`hold#<entryId>`) until `settle` or `refund` closes it.
 
-    Safe to retry: botocore retries a request DynamoDB answered with a 500, which may have applied it. The write
-    is conditioned on not being the account's last entry already, and a retry that finds it is is answered with
-    the balance it left."""
+    Applied once, whatever happens between its tries (`_apply_once`)."""
     expression = "SET #balance = #balance - :tokens, lastEntry = :entry"
     names = {"#balance": "balance"}
     if status == HELD:
         expression += ", #hold = :tokens"
         names["#hold"] = entry.hold_attribute
+    change = {
+        "UpdateExpression": expression,
+        "ConditionExpression": "#balance >= :tokens",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values(tokens=entry.tokens, entry=entry.with_status(status)),
+    }
     try:
-        balance_left = update(
-            ACCOUNT,
-            TableName=_table(),
-            Key=_account_key(entry.org_id),
-            UpdateExpression=expression,
-            ConditionExpression=f"#balance >= :tokens AND {_NOT_APPLIED}",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values(
-                tokens=entry.tokens, entry=entry.with_status(status), entryId=entry.entry_id
-            ),
-            ReturnValues="UPDATED_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )["balance"]
+        _apply_once(entry, change)
     except ConditionFailed as failure:
-        account = failure.old_item(ACCOUNT)
-        if _applied_already(account, entry):
-            return int(account["balance"])
-        raise InsufficientTokens(entry.tokens, int(account.get("balance", 0))) from failure
-    return int(balance_left)
+        if failure.failed(ACCOUNT):
+            balance = int(failure.old_item(ACCOUNT).get("balance", 0))
+            raise InsufficientTokens(entry.tokens, balance) from failure
+        raise
+    return get_balance(entry.org_id)
 
 
-# A balance change is not applied twice: the account's lastEntry is the change that was applied last.
-_NOT_APPLIED = "(attribute_not_exists(lastEntry) OR lastEntry.entryId <> :entryId)"
+# How long an entry's applied marker is kept: past any retry of its write (botocore's, within one invocation).
+APPLIED_MARKER_SECONDS = 24 * 3600
+APPLIED = "applied"
 
 
-def _applied_already(account: Item, entry: LedgerEntry) -> bool:
-    return bool(account) and account.get("lastEntry", {}).get("entryId") == entry.entry_id
+def _applied_sk(entry_id: str) -> str:
+    return f"applied#{entry_id}"
+
+
+def _apply_once(entry: LedgerEntry, account_change: dict[str, Any]) -> None:
+    """Apply `account_change` (an Update of the account item, ACCOUNT) together with the entry's applied marker
+    (APPLIED: an item "applied#<entryId>" that must not exist yet), in one transaction.
+
+    botocore retries a request DynamoDB answered with a 500 or not at all, which may have applied it; other entries
+    may have been applied in between. The marker makes the retry fail its condition whatever happened meanwhile;
+    such a retry returns as if it had applied (the entry is applied, once). Markers expire (TTL expiresAt) long
+    after any retry; the ledger stream skips them (they are not the account)."""
+    marker = {"orgId": entry.org_id, "sk": _applied_sk(entry.entry_id)}
+    account: Any = {
+        "TableName": _table(),
+        "Key": _account_key(entry.org_id),
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        **account_change,
+    }
+    try:
+        transact(
+            [
+                Write(
+                    APPLIED,
+                    {
+                        "Update": {
+                            "TableName": _table(),
+                            "Key": to_ddb(marker),
+                            "UpdateExpression": "SET expiresAt = :expires",
+                            "ConditionExpression": "attribute_not_exists(sk)",
+                            "ExpressionAttributeValues": values(expires=int(time.time()) + APPLIED_MARKER_SECONDS),
+                        }
+                    },
+                ),
+                Write(ACCOUNT, {"Update": account}),
+            ]
+        )
+    except ConditionFailed as failure:
+        if not failure.failed(APPLIED):
+            raise
 
 
 def settle(entry: LedgerEntry) -> Write:
@@ -233,6 +271,15 @@ def account_still_exists(org_id: str, *, operator: bool = False) -> Write:
     return Write(ACCOUNT, {"ConditionCheck": check})
 
 
+def is_operator(org_id: str) -> bool:
+    """Whether the org exists and is an operator org, as it is now (a consistent read)."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(), Key=_account_key(org_id), ProjectionExpression=OPERATOR, ConsistentRead=True
+        )
+    return from_ddb(response.get("Item", {})).get(OPERATOR) is True
+
+
 def open_account(org_id: str, created_at: str, opening: LedgerEntry | None, *, operator: bool = False) -> None:
     """Create an org's account, with `opening` credited (its ledger entry) when there is one; an operator org's
     says so (`operator`: it may hold admin keys).
@@ -271,26 +318,16 @@ def make_operator(org_id: str) -> None:
 def credit(entry: LedgerEntry) -> int:
     """Add `entry.tokens` to an existing account, as a ledger entry; returns the new balance.
 
-    ACCOUNT fails if the org has no account (it does not exist). Safe to retry, as `debit`."""
-    try:
-        attributes = update(
-            ACCOUNT,
-            TableName=_table(),
-            Key=_account_key(entry.org_id),
-            UpdateExpression="SET balance = balance + :tokens, lastEntry = :entry",
-            ConditionExpression=f"attribute_exists(sk) AND {_NOT_APPLIED}",
-            ExpressionAttributeValues=values(
-                tokens=entry.tokens, entry=entry.with_status(CREDITED), entryId=entry.entry_id
-            ),
-            ReturnValues="UPDATED_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ConditionFailed as failure:
-        account = failure.old_item(ACCOUNT)
-        if _applied_already(account, entry):
-            return int(account["balance"])
-        raise
-    return int(attributes["balance"])
+    ACCOUNT fails if the org has no account (it does not exist). Applied once, as `debit`."""
+    _apply_once(
+        entry,
+        {
+            "UpdateExpression": "SET balance = balance + :tokens, lastEntry = :entry",
+            "ConditionExpression": "attribute_exists(sk)",
+            "ExpressionAttributeValues": values(tokens=entry.tokens, entry=entry.with_status(CREDITED)),
+        },
+    )
+    return get_balance(entry.org_id)
 
 
 def list_entries(org_id: str, limit: int, after: str | None) -> Rows[RecordedEntry]:

@@ -5,7 +5,7 @@ sk = "number#<id>"          a client phone (id "cp_…") or a live Twilio number
                            oldest first): while it is pending, and while it holds the open hold of its add (`hold`)
 sk = "released#<id>"        a released Twilio number (tombstone): out of the key range the listings read
 sk = "clientphone#<e164>"   guard: one client phone per number and org
-sk = "call#<CallSid>"       a call already counted (expires after a while: Twilio retries within hours)
+sk = "call#<CallSid>"       a call already counted: kept, so that a replayed callback never counts it again
 sk = "verificationcalls#<e164>"  when the org last had Twilio call this phone to verify it (expires after a while)
 sk = "regulatory#<country>#<numberType>"   the org's default bundle (and address) for purchases of that kind
 sk = "intent#<id>"          a purchase under way (write-ahead): written with its hold before Twilio is asked,
@@ -18,7 +18,6 @@ Writes are returned as named transaction parts (`Write`); the names below are ho
 condition failed.
 """
 
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 CLIENT_PHONE = "cp"
 TWILIO_NUMBER = "tn"
-CALL_MEMORY_SECONDS = 7 * 24 * 3600
 # openWork (GSI byOpenWork) of a client phone whose verification (or the hold that pays for it) is not settled
 # yet, and of a purchase under way.
 OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
@@ -116,6 +114,8 @@ class TwilioNumberRecord(_NumberRecord):
     voice_url: str
     client_phone_number: str | None = None
     released_at: str | None = None
+    # How many times the record was changed since it was bought (None: never): an update is conditioned on it.
+    version: int | None = None
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
@@ -248,9 +248,11 @@ def _live_numbers(org_id: str, prefix: str, limit: int, after: str | None) -> Ro
 
 
 # ------------------------------------------------------------------ reads
-def get_number(org_id: str, number_id: str) -> NumberRecord | None:
+def get_number(org_id: str, number_id: str, *, consistent: bool = False) -> NumberRecord | None:
     with unavailable_on_throttling():
-        response = client().get_item(TableName=_table(), Key=_key(org_id, number_sk(number_id)))
+        response = client().get_item(
+            TableName=_table(), Key=_key(org_id, number_sk(number_id)), ConsistentRead=consistent
+        )
     return _record(from_ddb(response["Item"])) if "Item" in response else None
 
 
@@ -533,17 +535,43 @@ def put_purchase_intent(intent: PurchaseIntentRecord) -> None:
 
 def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     """The intent settled (recorded, or known never to have reached Twilio); PURCHASE_INTENT fails if another
-    process settled it already."""
+    process settled it already, even if a retry of its Idempotency-Key wrote it again since (with another hold)."""
     return Write(
         PURCHASE_INTENT,
         {
             "Delete": {
                 "TableName": _table(),
                 "Key": _key(intent.org_id, _intent_sk(intent.id)),
-                "ConditionExpression": "attribute_exists(sk)",
+                "ConditionExpression": "#hold.entryId = :entry",
+                "ExpressionAttributeNames": {"#hold": "hold"},
+                "ExpressionAttributeValues": values(entry=intent.hold.entry_id),
             }
         },
     )
+
+
+def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
+    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before)
+
+
+def purchase_intent(item: Item) -> PurchaseIntentRecord:
+    return PurchaseIntentRecord.model_validate(item)
+
+
+def find_purchase(org_id: str, number_id: str) -> TwilioNumberRecord | PurchaseIntentRecord | None:
+    """Where the purchase of `number_id` stands, read consistently: its number (live, or released since), its
+    intent (under way, or left to the reconciler), or None (never written, or closed without a number)."""
+    for sk in (number_sk(number_id), released_sk(number_id), _intent_sk(number_id)):
+        with unavailable_on_throttling():
+            response = client().get_item(TableName=_table(), Key=_key(org_id, sk), ConsistentRead=True)
+        if "Item" in response:
+            item = from_ddb(response["Item"])
+            if sk.startswith("intent#"):
+                return PurchaseIntentRecord.model_validate(item)
+            return TwilioNumberRecord.model_validate(item)
+    return None
 
 
 def open_purchase_intents(created_before: str = ANY_TIME) -> Iterator[PurchaseIntentRecord]:
@@ -618,10 +646,22 @@ def release_twilio_number(record: TwilioNumberRecord, released_at: str) -> list[
     ]
 
 
-def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER) -> Write:
+def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER, *, versioned: bool = False) -> Write:
     """Write what changed from `before` to `after` (attributes set or removed); the condition (`name`) fails if
-    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile)."""
-    return _save(before, after, name, ("#status = :expected", {"#status": "status"}, {"expected": before.status}))
+    the stored record is gone or its status is no longer `before.status` (settled or released meanwhile), and, when
+    `versioned`, if the Twilio number was changed by anyone since `before` was read (its version: every change of
+    a Twilio number counts in it)."""
+    condition = "#status = :expected"
+    names: dict[str, str] = {"#status": "status"}
+    expected: dict[str, Any] = {"expected": before.status}
+    if versioned and isinstance(before, TwilioNumberRecord):
+        names["#version"] = "version"
+        if before.version is None:
+            condition += " AND attribute_not_exists(#version)"
+        else:
+            condition += " AND #version = :version"
+            expected["version"] = before.version
+    return _save(before, after, name, (condition, names, expected))
 
 
 def save_client_phone_as_read(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:
@@ -655,6 +695,11 @@ def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Cond
     expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(changed))) if changed else ""
     if removed:
         expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    counted: dict[str, Any] = {}
+    if isinstance(before, TwilioNumberRecord):  # a change a versioned update read before must make it fail
+        names["#version"] = "version"
+        expression += " ADD #version :one"
+        counted["one"] = 1
     return Write(
         name,
         {
@@ -665,7 +710,7 @@ def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Cond
                 "ConditionExpression": f"attribute_exists(sk) AND {expression_of_condition}",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values(
-                    **condition_values, **{f"a{i}": value for i, value in enumerate(changed.values())}
+                    **condition_values, **counted, **{f"a{i}": value for i, value in enumerate(changed.values())}
                 ),
             }
         },
@@ -673,8 +718,9 @@ def _save(before: NumberRecord, after: NumberRecord, name: str, condition: _Cond
 
 
 def count_call(record: NumberRecord, call_sid: str) -> list[Write]:
-    """Add one call to a number, once per CallSid: CALL_MARKER fails on a repeat."""
-    marker = {"orgId": record.org_id, "sk": f"call#{call_sid}", "expiresAt": int(time.time()) + CALL_MEMORY_SECONDS}
+    """Add one call to a number, once per CallSid: CALL_MARKER fails on a repeat, however late (markers written
+    before #27 carry an expiresAt; these never expire)."""
+    marker = {"orgId": record.org_id, "sk": f"call#{call_sid}"}
     return [
         Write(
             CALL_MARKER,

@@ -1,5 +1,6 @@
 """Client phones: an org's own numbers, verified by Twilio as outgoing caller IDs (add, delete)."""
 
+import secrets
 from contextlib import suppress
 from datetime import UTC, datetime
 
@@ -19,13 +20,18 @@ from robotappel.numbers.call_policy import (
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.verification import expired
-from robotappel.numbers.webhooks import VALIDATION_STATUS_PATH
+from robotappel.numbers.webhooks import validation_status_url
 from robotappel.observability import logger
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 
 # What Twilio answers when it refused a request (4xx) and so did nothing.
 _REFUSALS = (InvalidInput, Conflict, NotFound, RateLimited)
+
+# Twilio's code (21450) for a phone that is a caller ID of the account already.
+ALREADY_VERIFIED = "already_verified"
+# The CallSid recorded for a verification Twilio never placed: no callback can name it.
+NO_CALL = "none"
 
 # A delete racing links made to the same phone retries with the links read again, a few times at most.
 LINK_RACE_ATTEMPTS = 3
@@ -102,11 +108,28 @@ def _request_validation(ctx: CallContext, record: ClientPhoneRecord, undo: list[
         return gateway.request_caller_id_validation(
             record.phone_number,
             tagged(record.id, record.friendly_name),
-            status_callback=ctx.public_base_url + VALIDATION_STATUS_PATH,
+            status_callback=validation_status_url(ctx.public_base_url, record.id),
         )
+    except Conflict as refusal:
+        if refusal.error_code != ALREADY_VERIFIED:
+            _undo_write_ahead(ctx, undo)
+            raise
+        return _as_if_called(record)
     except _REFUSALS:
         _undo_write_ahead(ctx, undo)
         raise
+
+
+def _as_if_called(record: ClientPhoneRecord) -> gateway.ValidationRequest:
+    """Twilio refused to call because the phone is a caller ID of the account already: another org verified it
+    (all orgs share one Twilio account until #28), or someone by hand. Saying so would tell this org who verified
+    what, so the add answers as any add does and is charged as one; no call comes, and the phone fails once its
+    verification window is over, as an unanswered verification does (the reconciler records it: the caller ID is
+    tagged with another record's id, never this one's)."""
+    logger.info("validation refused, the phone being a caller ID already: answered as if called")
+    return gateway.ValidationRequest(
+        validation_code=f"{secrets.randbelow(10**6):06d}", call_sid=NO_CALL, phone_number=record.phone_number
+    )
 
 
 def _undo_write_ahead(ctx: CallContext, undo: list[Write]) -> None:
@@ -155,7 +178,9 @@ def delete_client_phone(ctx: CallContext, record: ClientPhoneRecord) -> DeleteRe
     ctx.meter.hold()
     caller_id_sid = record.caller_id_sid
     if not caller_id_sid:
-        found = gateway.find_caller_id(record.phone_number)
+        # Only a caller ID tagged with this record is its own (its verification's answer was lost): the number's
+        # caller ID may be another org's, or one a person made at the console.
+        found = gateway.find_caller_id(record.phone_number, tagged_for=record.id)
         caller_id_sid = found.sid if found else None
     if caller_id_sid is None:
         twilio_response = "no outgoing caller ID at Twilio"

@@ -1,15 +1,16 @@
 """Twilio numbers: bought for an org, activated for inbound calls, optionally linked to one of its client phones
 (buy, update, release)."""
 
+import hashlib
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from robotappel.config import get_settings
-from robotappel.dal import numbers
+from robotappel.dal import idempotency, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import TwilioNumberRecord
-from robotappel.errors import Conflict, InvalidInput, NotFound, UpstreamFailure
+from robotappel.errors import Conflict, InProgress, InvalidInput, NotFound, UpstreamFailure
 from robotappel.ids import new_id, now_iso
 from robotappel.models.listing import DeleteResult
 from robotappel.models.phone import NumberType, country_of, number_type
@@ -19,7 +20,7 @@ from robotappel.numbers.call_policy import require_platform_voice_url
 from robotappel.numbers.compensation import record_without_charge
 from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import twilio_number
-from robotappel.numbers.webhooks import CALL_STATUS_PATH
+from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
@@ -29,6 +30,10 @@ from robotappel.twilio.tags import tagged
 MAX_PURCHASE_ATTEMPTS = 3
 # Numbers allowed for automated calling are a few ranges among many: a wider search, filtered by the rule table.
 AUTOMATED_CALLING_SEARCH_SIZE = 30
+# An update that loses the race with another update of the same number is applied again on top, a few times at most.
+UPDATE_RACE_ATTEMPTS = 3
+# An Idempotency-Key's purchase run outside Lambda (no deadline known) is leased for the function's timeout.
+DEFAULT_LEASE_SECONDS = 29
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,15 @@ class _Order:
     address_sid: str | None
 
 
-def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
-    """Search (or take the number asked for), buy, record and charge.
+def buy_number(ctx: CallContext, dto: InboundParamsDto, number_id: str | None = None) -> TwilioNumber:
+    """Search (or take the number asked for), buy, record and charge; `number_id` is the id the purchase (and the
+    number) is written under, a new one unless an Idempotency-Key named it already.
 
     Write-ahead: the purchase intent (with its hold) is recorded before Twilio is asked, and the number is bought
     tagged with its id. A purchase whose outcome at Twilio is unknown (the answer was lost) leaves the intent to
-    the reconciler, which records and charges the number if Twilio has it, or refunds. A number bought but not
-    recorded is released again at once; if even that fails, the reconciler finds it by its tag."""
+    the reconciler, which records and charges the number if Twilio has it, or refunds; a retry with the same
+    Idempotency-Key may resume it first. A number bought but not recorded is released again at once; if even that
+    fails, the reconciler finds it by its tag."""
     org_id = ctx.caller.org_id
     require_platform_voice_url(dto.voiceUrl)
     if dto.clientPhoneNumber:
@@ -55,7 +62,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
     order = _order(org_id, dto)
     ctx.meter.hold()
     candidates = _candidates(dto, order)
-    number_id = new_id(numbers.TWILIO_NUMBER)
+    number_id = number_id or new_id(numbers.TWILIO_NUMBER)
     intent = numbers.PurchaseIntentRecord(
         id=number_id,
         org_id=org_id,
@@ -70,14 +77,39 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
     )
     numbers.put_purchase_intent(intent)
     ctx.meter.entrust()  # from now on a failure leaves the hold to the intent (the reconciler), unless reclaimed
+    return _purchase(ctx, intent, order, candidates)
+
+
+def _resume(ctx: CallContext, dto: InboundParamsDto, intent: numbers.PurchaseIntentRecord) -> TwilioNumber:
+    """Take up a purchase left under way (its answer lost, or its function gone), paid by the intent's hold: the
+    number Twilio has under its tag is recorded; if Twilio has none, it is bought now, under the same tag."""
+    ctx.meter.adopt(intent.hold)
+    found = gateway.find_numbers(intent.twilio_friendly_name)
+    if found:
+        return _record(ctx, intent, found[0])
+    order = _order(ctx.caller.org_id, dto)
+    return _purchase(ctx, intent, order, _candidates(dto, order))
+
+
+def _purchase(
+    ctx: CallContext, intent: numbers.PurchaseIntentRecord, order: _Order, candidates: list[str]
+) -> TwilioNumber:
     try:
         bought = _buy_first_available(ctx, intent, order, candidates)
     except UpstreamFailure:
-        raise  # Twilio may have sold it: the intent and its hold wait for the reconciler
+        raise  # Twilio may have sold it: the intent and its hold wait for a retry or the reconciler
     except Exception:
         transact([numbers.close_purchase_intent(intent)])  # Twilio refused: nothing was bought
         ctx.meter.reclaim()
         raise
+    return _record(ctx, intent, bought)
+
+
+def _record(ctx: CallContext, intent: numbers.PurchaseIntentRecord, bought: IncomingNumber) -> TwilioNumber:
+    """Record the number bought and charge the intent's hold, in one transaction. If that transaction seems to
+    fail, what committed is read before anything is undone: a commit DynamoDB applied (its answer lost), or the
+    reconciler's recording of the same intent, is the purchase done and charged once; only a number no record
+    holds is released (and its hold refunded)."""
     record = intent.recorded_as(bought.phone_number, bought.sid, bought.voice_url)
     try:
         _commit_linked(
@@ -86,54 +118,61 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto) -> TwilioNumber:
             intent.client_phone_number,
         )
     except Exception:
-        if _release_unrecorded(bought, org_id):
+        recorded = numbers.find_purchase(intent.org_id, intent.id)  # if this fails too, the reconciler decides
+        if isinstance(recorded, TwilioNumberRecord) and recorded.phone_number_sid == bought.sid:
+            logger.warning("the purchase's commit was applied though it reported a failure")
+            ctx.meter.committed()
+            return _bought(recorded)
+        if _release_unrecorded(bought, intent.org_id):
             with suppress(Exception):  # else the reconciler closes it: Twilio no longer has its number
                 transact([numbers.close_purchase_intent(intent)])
                 ctx.meter.reclaim()
         raise
+    return _bought(record)
+
+
+def _bought(record: TwilioNumberRecord) -> TwilioNumber:
     metrics.add_metric(name="NumbersBought", unit="Count", value=1)
     return twilio_number(record)
 
 
 def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: str | None) -> TwilioNumber:
-    """buy_number, made safe to retry with an Idempotency-Key: a replay returns the first result, uncharged."""
+    """buy_number, made safe to retry with an Idempotency-Key, whatever answer the first try got: the key names one
+    purchase (its intent's id, its tag at Twilio) from its first use on. A retry answers with the number once it is
+    recorded (uncharged), resumes the purchase while it is under way, and starts it again, under the same id, only
+    when nothing of it remains (it failed before Twilio, or Twilio refused it). One invocation at a time runs it:
+    another gets 409 in_progress with Retry-After."""
     if not idempotency_key:
         return buy_number(ctx, dto)
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    from robotappel.dal.idempotency import persistence_store
-
-    config = IdempotencyConfig(
-        event_key_jmespath="[orgId, idempotencyKey]",
-        payload_validation_jmespath="body",
-        expires_after_seconds=24 * 3600,
-    )
-    if ctx.lambda_context:
-        # Bounds the in-progress record by the invocation's deadline: a purchase cut short by a timeout must not
-        # leave its key "in progress" (409) until the record expires.
-        config.register_lambda_context(ctx.lambda_context)
-
-    # `request` is what Powertools hashes (key) and compares (payload); the purchase itself uses ctx and dto.
-    @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="request", persistence_store=persistence_store(), config=config
-    )
-    def buy(request: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG001
-        return buy_number(ctx, dto).model_dump(mode="json")
-
-    request = {"orgId": ctx.caller.org_id, "idempotencyKey": idempotency_key, "body": dto.model_dump(mode="json")}
+    body_hash = hashlib.sha256(dto.model_dump_json().encode()).hexdigest()
     try:
-        result = buy(request=request)
-    except IdempotencyValidationError as error:
+        lease = idempotency.claim(
+            ctx.caller.org_id, idempotency_key, body_hash, new_id(numbers.TWILIO_NUMBER), _lease_seconds(ctx)
+        )
+    except idempotency.KeyBodyDiffers as error:
         raise InvalidInput("Idempotency-Key", "This Idempotency-Key was used with another request body.") from error
-    except IdempotencyAlreadyInProgressError as error:
-        raise Conflict("A request with this Idempotency-Key is in progress.", code="request_in_progress") from error
-    if not ctx.meter.settled:
-        ctx.meter.waive()
-    return TwilioNumber.model_validate(result)
+    except idempotency.KeyBusy as busy:
+        raise InProgress(
+            "A request with this Idempotency-Key is in progress.", retry_after_seconds=busy.retry_after_seconds
+        ) from busy
+    try:
+        purchase = None if lease.first else numbers.find_purchase(ctx.caller.org_id, lease.number_id)
+        if isinstance(purchase, TwilioNumberRecord):
+            ctx.meter.waive()  # a replay: the purchase was paid for when it was recorded
+            return twilio_number(purchase)
+        if isinstance(purchase, numbers.PurchaseIntentRecord):
+            return _resume(ctx, dto, purchase)
+        return buy_number(ctx, dto, number_id=lease.number_id)
+    finally:
+        idempotency.release(lease)
+
+
+def _lease_seconds(ctx: CallContext) -> float:
+    """How long this invocation may run the key's purchase: until its deadline (a function that times out leaves
+    the key to the next retry then, not to the key's expiry)."""
+    if ctx.lambda_context:
+        return ctx.lambda_context.get_remaining_time_in_millis() / 1000
+    return DEFAULT_LEASE_SECONDS
 
 
 def _order(org_id: str, dto: InboundParamsDto) -> _Order:
@@ -178,7 +217,7 @@ def _buy_first_available(
             return gateway.buy_number(
                 candidate,
                 voice_url=intent.voice_url,
-                status_callback=ctx.public_base_url + CALL_STATUS_PATH,
+                status_callback=call_status_url(ctx.public_base_url, intent.id),
                 friendly_name=intent.twilio_friendly_name,
                 bundle_sid=order.bundle_sid,
                 address_sid=order.address_sid,
@@ -205,27 +244,44 @@ def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:
 
 
 def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -> TwilioNumber:
+    """Change the number at Twilio, then its record, conditioned on the record's version as read. A concurrent
+    update that committed first is not overwritten silently: this one is applied again on top of it, at Twilio
+    and in the record (so both end with the later one); after UPDATE_RACE_ATTEMPTS lost races, 409 conflict, and
+    Twilio is put back as the record says."""
     require_platform_voice_url(dto.voiceUrl)
     record = _live_twilio_number(ctx.caller.org_id, number_id)
-    updated = record.model_copy(update=_changes(ctx.caller.org_id, dto))
+    changes = _changes(ctx.caller.org_id, dto)
     ctx.meter.hold()
     at_twilio = {
         "friendly_name": tagged(record.id, dto.friendlyName) if dto.friendlyName else None,
         "voice_url": str(dto.voiceUrl) if dto.voiceUrl else None,
     }
-    if any(at_twilio.values()):
-        try:
-            gateway.update_number(record.phone_number_sid, **at_twilio)
-        except UpstreamFailure:
-            _restore_at_twilio(record)  # Twilio may have applied it before its answer was lost
-            raise
-    try:
-        _commit_linked(ctx, [numbers.save_number(record, updated)], dto.clientPhoneNumber or None)
-    except Exception:
+    for _ in range(UPDATE_RACE_ATTEMPTS):
+        updated = record.model_copy(update=changes)
         if any(at_twilio.values()):
-            _restore_at_twilio(record)
-        raise
-    return twilio_number(updated)
+            try:
+                gateway.update_number(record.phone_number_sid, **at_twilio)
+            except UpstreamFailure:
+                _restore_at_twilio(record)  # Twilio may have applied it before its answer was lost
+                raise
+        try:
+            _commit_linked(ctx, [numbers.save_number(record, updated, versioned=True)], dto.clientPhoneNumber or None)
+        except ConditionFailed as failure:
+            if not failure.failed(numbers.NUMBER):
+                raise
+            latest = numbers.find_purchase(record.org_id, record.id)  # consistently: what won the race
+            if not isinstance(latest, TwilioNumberRecord) or latest.status != "active":
+                raise NotFound("No Twilio number with this id.") from failure  # released meanwhile
+            record = latest
+            continue
+        except Exception:
+            if any(at_twilio.values()):
+                _restore_at_twilio(record)
+            raise
+        return twilio_number(updated)
+    if any(at_twilio.values()):
+        _restore_at_twilio(record)
+    raise Conflict("This number was changed by another request meanwhile; read it and retry.")
 
 
 def _changes(org_id: str, dto: UpdatePhoneNumberDto) -> dict[str, Any]:

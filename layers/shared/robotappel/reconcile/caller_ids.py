@@ -11,7 +11,8 @@ What a failure between us and Twilio can leave behind, and what this step does w
 - `unknown_caller_id_deleted`: a caller ID at Twilio that no client phone knows, tagged as ours (its record was
   deleted meanwhile): deleted, nobody may call with it; `unknown_caller_id_kept`: the same without our tag (added
   by hand in Twilio's console): counted and logged by SID, never touched;
-- `errors`: an item Twilio or DynamoDB failed on (logged); the next run tries it again.
+- `item_failed`, `item_parked`: a caller ID or phone whose work failed (logged with its key), skipped; the next run
+  tries it again, unless it failed too often (robotappel.reconcile.isolation).
 
 Client phones with work left open carry openWork = "verification" (GSI byOpenWork). A hold younger than ADD_GRACE is
 left alone: the add that holds it may still be running, and settles it itself. Every write is conditional on the
@@ -22,14 +23,17 @@ complete one finds nothing.
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import ClientPhoneRecord
-from robotappel.errors import DomainError
 from robotappel.ids import now_iso
 from robotappel.numbers.verification import expired
 from robotappel.observability import logger
+from robotappel.reconcile import destroy
+from robotappel.reconcile.destroy import Brake
+from robotappel.reconcile.isolation import Isolation
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import CallerId
 from robotappel.twilio.tags import record_id_of
@@ -46,42 +50,54 @@ FINDINGS = (
     "hold_refunded",
     "unknown_caller_id_kept",
     "unknown_caller_id_deleted",
-    "errors",
 )
 
 
-def reconcile_caller_ids(out_of_time: OutOfTime) -> dict[str, int]:
-    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind."""
+def reconcile_caller_ids(
+    out_of_time: OutOfTime, brake: Brake | None = None, isolation: Isolation | None = None
+) -> dict[str, int]:
+    """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind.
+    Caller IDs are deleted through `destroy`, on proof and within the run's `brake`; each caller ID and phone is
+    worked on its own (`isolation`: the run's, which reports its failures, else one of this pass's own)."""
+    brake = brake or Brake()
+    own = isolation is None
+    isolation = isolation or Isolation()
     findings: Counter[str] = Counter()
+    _pass(out_of_time, brake, isolation, findings)
+    if own:
+        isolation.save()
+        findings.update(isolation.findings)
+    return dict(findings)
+
+
+def _pass(out_of_time: OutOfTime, brake: Brake, isolation: Isolation, findings: Counter[str]) -> None:
     caller_ids, listed_all = _caller_ids_at_twilio(out_of_time)
     open_phones = _open_client_phones(out_of_time)
     at_twilio: set[str] = set()
     for caller_id in caller_ids:
         if out_of_time():
-            return dict(findings)
+            return
         pending = _pending_phone_of(caller_id, open_phones)
         if pending is None:
-            _count(findings, _unknown, caller_id)
+            _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
         else:
             at_twilio.add(pending.id)
-            _count(findings, _verified_late, pending, caller_id)
+            _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))
     for phone in open_phones:
         if out_of_time():
             break
         if phone.id not in at_twilio:
             # Expiring needs to know Twilio does not have it: only after the whole list was read.
-            _count(findings, _settled, phone, listed_all)
-    return dict(findings)
+            _found(findings, isolation.run(_key(phone), partial(_settled, phone, listed_all)))
 
 
-def _count(findings: Counter[str], step: Callable[..., str | None], *args: object) -> None:
-    try:
-        kind = step(*args)
-    except DomainError:
-        logger.exception("reconciling a caller ID failed; the next run tries again")
-        kind = "errors"
+def _found(findings: Counter[str], kind: str | None) -> None:
     if kind:
         findings[kind] += 1
+
+
+def _key(phone: ClientPhoneRecord) -> str:
+    return f"{phone.org_id}/{numbers.number_sk(phone.id)}"
 
 
 def _caller_ids_at_twilio(out_of_time: OutOfTime) -> tuple[list[CallerId], bool]:
@@ -139,16 +155,17 @@ def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
     return "hold_refunded" if _close(phone, _refund(phone)) else None
 
 
-def _unknown(caller_id: CallerId) -> str | None:
-    phones = [record for record in numbers.find_by_phone_number(caller_id.phone_number) if record.kind == "client"]
-    if any(phone.status in ("pending", "verified") for phone in phones):
+def _unknown(caller_id: CallerId, brake: Brake) -> str | None:
+    owners = numbers.find_by_phone_number(caller_id.phone_number)
+    if any(owner.kind == "client" and owner.status in ("pending", "verified") for owner in owners):
         return None
     if record_id_of(caller_id.friendly_name) is None:
         logger.warning("a caller ID no client phone knows, not ours: kept", extra={"callerIdSid": caller_id.sid})
         return "unknown_caller_id_kept"
-    logger.warning("deleting a caller ID of ours that no client phone knows", extra={"callerIdSid": caller_id.sid})
-    gateway.delete_caller_id(caller_id.sid)
-    return "unknown_caller_id_deleted"
+    deleted = destroy.delete_orphan_caller_id(
+        fetched=gateway.fetch_caller_id(caller_id.sid), owners=owners, brake=brake
+    )
+    return "unknown_caller_id_deleted" if deleted else None
 
 
 def _hold_may_be_settled_by_its_add(phone: ClientPhoneRecord) -> bool:

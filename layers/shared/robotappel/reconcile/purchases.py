@@ -12,40 +12,55 @@ release: it is counted (metric and alarm) and listed in the log by its SID for a
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from robotappel.dal import ledger, numbers
-from robotappel.dal.dynamodb import ConditionFailed, transact
-from robotappel.ids import iso, now_iso
+from robotappel.dal.dynamodb import ConditionFailed, Item, transact
+from robotappel.ids import iso
 from robotappel.observability import logger
-from robotappel.reconcile import holds
+from robotappel.reconcile import destroy, holds
+from robotappel.reconcile.destroy import Brake
+from robotappel.reconcile.isolation import Isolation
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import record_id_of
 
 PURCHASE_FINDINGS = ("purchase_recorded_late", "purchase_never_made")
-NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept", "gone_number_marked_released")
+LISTED_NOTHING = "twilio_listed_nothing"
+NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept", "gone_number_marked_released", LISTED_NOTHING)
 
 
-def reconcile_purchases(out_of_time: Callable[[], bool]) -> dict[str, int]:
+def reconcile_purchases(out_of_time: Callable[[], bool], isolation: Isolation) -> dict[str, int]:
+    """Each intent on its own (`isolation`): a malformed or failing one is skipped, and parked if it keeps failing."""
     findings = dict.fromkeys(PURCHASE_FINDINGS, 0)
     cutoff = iso(datetime.now(UTC) - holds.HOLD_EXPIRY)
-    for intent in numbers.open_purchase_intents(created_before=cutoff):
+    for item in numbers.open_purchase_intent_items(created_before=cutoff):
         if out_of_time():
             return findings
-        found = gateway.find_numbers(intent.twilio_friendly_name)
-        if found:
-            _record_late(intent, found[0])
-            findings["purchase_recorded_late"] += 1
-        else:
-            _close_never_made(intent)
-            findings["purchase_never_made"] += 1
+        kind = isolation.run(f"{item.get('orgId')}/{item.get('sk')}", partial(_settle_intent, item))
+        if kind:
+            findings[kind] += 1
     return findings
 
 
-def reconcile_numbers(out_of_time: Callable[[], bool]) -> dict[str, int]:
-    """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone."""
+def _settle_intent(item: Item) -> str:
+    intent = numbers.purchase_intent(item)
+    found = gateway.find_numbers(intent.twilio_friendly_name)
+    if found:
+        _record_late(intent, found[0])
+        return "purchase_recorded_late"
+    _close_never_made(intent)
+    return "purchase_never_made"
+
+
+def reconcile_numbers(out_of_time: Callable[[], bool], brake: Brake, isolation: Isolation) -> dict[str, int]:
+    """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone.
+    What it destroys, it destroys through `destroy`, on proof and within the run's `brake`; each number on its
+    own (`isolation`)."""
     findings = dict.fromkeys(NUMBER_FINDINGS, 0)
-    in_flight = {intent.id for intent in numbers.open_purchase_intents()}
+    in_flight = {
+        item.get("id") for item in numbers.open_purchase_intent_items()
+    }  # read as stored: one malformed fails alone
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
     at_twilio: set[str] = set()
     for number in gateway.all_numbers():
@@ -59,26 +74,37 @@ def reconcile_numbers(out_of_time: Callable[[], bool]) -> dict[str, int]:
             logger.warning("a Twilio number no record knows, not ours to release", extra={"sid": number.sid})
             findings["unknown_number_kept"] += 1
         elif record_id not in in_flight and number.date_created and number.date_created < settled_before:
-            logger.warning("releasing our number that no record knows", extra={"sid": number.sid})
-            gateway.release_number(number.sid)
-            findings["orphan_number_released"] += 1
+            released = isolation.run(number.sid, partial(_release_if_orphan, number, brake))
+            findings["orphan_number_released"] += bool(released)
     for record in numbers.all_live_twilio_numbers():
         if out_of_time():
             break
+        if not at_twilio and not findings[LISTED_NOTHING]:
+            # Every number gone at once is a wrong account or a failed listing, not a fact: nothing is released.
+            brake.stop(LISTED_NOTHING)
+            findings[LISTED_NOTHING] = 1
         if record.phone_number_sid not in at_twilio and record.created_at < iso(settled_before):
-            _mark_released(record)
-            findings["gone_number_marked_released"] += 1
+            marked = isolation.run(
+                f"{record.org_id}/{numbers.number_sk(record.id)}", partial(_mark_if_gone, record, brake)
+            )
+            findings["gone_number_marked_released"] += bool(marked)
     return findings
 
 
-def _mark_released(record: numbers.TwilioNumberRecord) -> None:
-    """Twilio no longer has the number (released, or its release's answer was lost): the record says so."""
-    try:
-        transact(numbers.release_twilio_number(record, now_iso()))
-    except ConditionFailed:
-        return  # released or changed meanwhile
-    logger.warning(
-        "a number gone at Twilio marked released", extra={"numberId": record.id, "sid": record.phone_number_sid}
+def _release_if_orphan(number: IncomingNumber, brake: Brake) -> bool:
+    return destroy.release_orphan_number(
+        fetched=gateway.fetch_number(number.sid),
+        owners=numbers.find_by_phone_number(number.phone_number),
+        brake=brake,
+    )
+
+
+def _mark_if_gone(listed: numbers.TwilioNumberRecord, brake: Brake) -> bool:
+    return destroy.mark_number_released(
+        record=numbers.get_number(listed.org_id, listed.id, consistent=True),
+        sid=listed.phone_number_sid,
+        fetched=gateway.fetch_number(listed.phone_number_sid),
+        brake=brake,
     )
 
 

@@ -3,10 +3,11 @@ hint, revoked (the authorizer refuses a revoked key; API Gateway's cache may sti
 
 import secrets
 
+from robotappel.caller import Caller
 from robotappel.dal import api_keys, ledger
-from robotappel.dal.api_keys import ApiKeyRecord
+from robotappel.dal.api_keys import ADMIN, ApiKeyRecord
 from robotappel.dal.dynamodb import ConditionFailed
-from robotappel.errors import Conflict, InvalidInput, NotFound
+from robotappel.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import ApiKeyInfo, ApiKeyIssued, ApiKeyRevoked, IssueApiKeyDto
 from robotappel.observability import logger
@@ -20,11 +21,19 @@ def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def issue_api_key(org_id: str, dto: IssueApiKeyDto, api_key: str | None = None) -> ApiKeyIssued:
-    """A new key for an existing org: a random one, or `api_key` when given (the local seed's fixed keys)."""
+def issue_api_key(
+    org_id: str, dto: IssueApiKeyDto, api_key: str | None = None, by_key_id: str | None = None
+) -> ApiKeyIssued:
+    """A new key for an existing org: a random one, or `api_key` when given (the local seed's fixed keys), issued by
+    the admin key `by_key_id` (None: the operators' tool)."""
     key = api_key or new_api_key()
     record = ApiKeyRecord(
-        key_id=new_id("key"), org_id=org_id, role=dto.role, created_at=now_iso(), hint=key[-HINT_LENGTH:]
+        key_id=new_id("key"),
+        org_id=org_id,
+        role=dto.role,
+        created_at=now_iso(),
+        hint=key[-HINT_LENGTH:],
+        issued_by_key_id=by_key_id,
     )
     try:
         api_keys.put(key, record)
@@ -36,8 +45,23 @@ def issue_api_key(org_id: str, dto: IssueApiKeyDto, api_key: str | None = None) 
         if failure.failed(api_keys.KEY):
             raise Conflict("This API key is issued already.", code="api_key_exists") from failure
         raise
-    logger.info("API key issued", extra={"keyId": record.key_id, "keyOrgId": org_id, "keyRole": dto.role})
+    logger.info(
+        "API key issued",
+        extra={"keyId": record.key_id, "keyOrgId": org_id, "keyRole": dto.role, "byKeyId": by_key_id},
+    )
     return ApiKeyIssued(keyId=record.key_id, apiKey=key, orgId=org_id, role=dto.role, createdAt=record.created_at)
+
+
+def require_live_admin_key(caller: Caller) -> None:
+    """The admin routes' check, at every call: the authorizer's answer is cached (up to ReauthorizeEvery), the key's
+    record is read as it is now, so a revoked admin key is refused (401) at once. A key of an org that is not an
+    operator org (an admin key issued before only operators held them) acts as no admin (403)."""
+    record = api_keys.find_by_id(caller.key_id) if caller.key_id else None
+    if record is None or record.revoked_at is not None or (record.org_id, record.role) != (caller.org_id, ADMIN):
+        logger.info("admin key refused", extra={"keyId": caller.key_id, "keyOrgId": caller.org_id})
+        raise Unauthenticated("This API key is not valid (revoked?): use a valid admin key.")
+    if not ledger.is_operator(record.org_id):
+        raise Forbidden("Only the keys of operator orgs act as admin keys.")
 
 
 def role_not_allowed(org_id: str) -> InvalidInput:
@@ -50,11 +74,12 @@ def list_api_keys(org_id: str) -> list[ApiKeyInfo]:
     return [_info(record) for record in api_keys.list_for_org(org_id)]
 
 
-def revoke_api_key(key_id: str) -> ApiKeyRevoked:
-    record = api_keys.revoke(key_id, now_iso())
+def revoke_api_key(key_id: str, by_key_id: str | None = None) -> ApiKeyRevoked:
+    """Revoke a key, by the admin key `by_key_id` (None: the operators' tool)."""
+    record = api_keys.revoke(key_id, now_iso(), by_key_id)
     if record is None or record.revoked_at is None:
         raise NotFound(f"No API key {key_id}.", code="api_key_not_found")
-    logger.info("API key revoked", extra={"keyId": key_id, "keyOrgId": record.org_id})
+    logger.info("API key revoked", extra={"keyId": key_id, "keyOrgId": record.org_id, "byKeyId": by_key_id})
     return ApiKeyRevoked(keyId=record.key_id, revokedAt=record.revoked_at)
 
 

@@ -14,9 +14,14 @@ from robotappel.observability import logger
 OPENING_BALANCE = "opening balance"
 
 
-def create_org(dto: CreateOrgDto, request_id: str) -> OrgCreated:
+def create_org(dto: CreateOrgDto, request_id: str, by_key_id: str | None = None) -> OrgCreated:
+    """`by_key_id`: the admin key creating it (its opening credit says so); None from the operators' tool."""
     created_at = now_iso()
-    opening = _credit_entry(dto.orgId, dto.tokens, OPENING_BALANCE, request_id, created_at) if dto.tokens else None
+    opening = (
+        _credit_entry(dto.orgId, dto.tokens, OPENING_BALANCE, request_id, created_at, by_key_id=by_key_id)
+        if dto.tokens
+        else None
+    )
     try:
         ledger.open_account(dto.orgId, created_at, opening, operator=dto.operator)
     except ConditionFailed as failure:
@@ -24,20 +29,25 @@ def create_org(dto: CreateOrgDto, request_id: str) -> OrgCreated:
             raise Conflict(f"Organisation {dto.orgId} exists already.", code="org_exists") from failure
         raise
     logger.info(
-        "organisation created", extra={"createdOrgId": dto.orgId, "tokens": dto.tokens, "operator": dto.operator}
+        "organisation created",
+        extra={"createdOrgId": dto.orgId, "tokens": dto.tokens, "operator": dto.operator, "byKeyId": by_key_id},
     )
     return OrgCreated(orgId=dto.orgId, balance=dto.tokens)
 
 
-def credit_tokens(org_id: str, dto: CreditDto, request_id: str) -> Credited:
-    entry = _credit_entry(org_id, dto.tokens, dto.reason, request_id, now_iso())
+def credit_tokens(org_id: str, dto: CreditDto, request_id: str, by_key_id: str | None = None) -> Credited:
+    """`by_key_id`: the admin key crediting (kept in the ledger entry); None from the operators' tool."""
+    entry = _credit_entry(org_id, dto.tokens, dto.reason, request_id, now_iso(), by_key_id=by_key_id)
     try:
         balance = ledger.credit(entry)
     except ConditionFailed as failure:
         if failure.failed(ledger.ACCOUNT):
             raise unknown_org(org_id) from failure
         raise
-    logger.info("tokens credited", extra={"creditedOrgId": org_id, "tokens": dto.tokens, "entryId": entry.entry_id})
+    logger.info(
+        "tokens credited",
+        extra={"creditedOrgId": org_id, "tokens": dto.tokens, "entryId": entry.entry_id, "byKeyId": by_key_id},
+    )
     return Credited(orgId=org_id, balance=balance, entryId=entry.entry_id)
 
 
@@ -71,7 +81,9 @@ def unknown_org(org_id: str) -> NotFound:
     return NotFound(f"No organisation {org_id}.", code="org_not_found")
 
 
-def _credit_entry(org_id: str, tokens: int, reason: str, request_id: str, created_at: str) -> ledger.LedgerEntry:
+def _credit_entry(
+    org_id: str, tokens: int, reason: str, request_id: str, created_at: str, *, by_key_id: str | None
+) -> ledger.LedgerEntry:
     return ledger.LedgerEntry(
         org_id=org_id,
         entry_id=new_id("le"),
@@ -80,4 +92,5 @@ def _credit_entry(org_id: str, tokens: int, reason: str, request_id: str, create
         request_id=request_id,
         created_at=created_at,
         reason=reason,
+        by_key_id=by_key_id,
     )

@@ -50,6 +50,13 @@ class TokenMeter:
         """The open hold is stored on a record written before Twilio acts: from now on a failure leaves it open."""
         self._entrusted = True
 
+    def adopt(self, hold: ledger.LedgerEntry) -> None:
+        """This call resumes work written ahead with its hold (a purchase retried with its Idempotency-Key): it pays
+        with that hold, entrusted to that record, instead of holding its own."""
+        self.entry = hold
+        self._held = True
+        self._entrusted = True
+
     def reclaim(self) -> None:
         """The record that kept the hold is gone again (Twilio refused): a failure refunds it, as before `entrust`."""
         self._entrusted = False
@@ -62,6 +69,12 @@ class TokenMeter:
             transact([*state_change, ledger.settle(self.entry)])
         elif state_change:
             transact(state_change)
+        self.settled = True
+        self.charged = self.tokens
+
+    def committed(self) -> None:
+        """`commit` failed as far as its caller could tell, yet a consistent read shows it was applied: the hold
+        was turned into a charge with it."""
         self.settled = True
         self.charged = self.tokens
 

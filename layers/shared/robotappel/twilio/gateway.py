@@ -23,6 +23,7 @@ from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
 from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
+from robotappel.twilio.tags import record_id_of
 
 T = TypeVar("T")
 PAGE_SIZE = 1000  # Twilio's largest page: the reconciler lists whole accounts
@@ -71,9 +72,14 @@ def request_caller_id_validation(phone_number: str, friendly_name: str, status_c
     )
 
 
-def find_caller_id(phone_number: str) -> CallerId | None:
-    found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
-    return _caller_id(found[0]) if found else None
+def find_caller_id(phone_number: str, tagged_for: str | None = None) -> CallerId | None:
+    """The account's caller ID of this number; with `tagged_for`, only one whose tag names that record (of this
+    stage): what a record may act on when it does not know its caller ID's SID."""
+    if tagged_for is None:
+        found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
+        return _caller_id(found[0]) if found else None
+    found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=PAGE_SIZE))
+    return next((c for c in map(_caller_id, found) if record_id_of(c.friendly_name) == tagged_for), None)
 
 
 def caller_id_pages() -> Iterator[list[CallerId]]:
@@ -82,6 +88,14 @@ def caller_id_pages() -> Iterator[list[CallerId]]:
     while page is not None:
         yield [_caller_id(resource) for resource in page]
         page = _call(functools.partial(_next_page, page))
+
+
+def fetch_caller_id(sid: str) -> CallerId | None:
+    """The caller ID `sid` as Twilio holds it now; None when Twilio has no such caller ID."""
+    try:
+        return _caller_id(_call(lambda client: client.outgoing_caller_ids(sid).fetch()))
+    except NotFound:
+        return None
 
 
 def delete_caller_id(sid: str) -> bool:
@@ -143,6 +157,19 @@ def all_numbers() -> Iterator[IncomingNumber]:
     while page is not None:
         yield from (_incoming_number(number) for number in page)
         page = _call(functools.partial(_next_page, page))
+
+
+def fetch_number(sid: str) -> IncomingNumber | None:
+    """The number `sid` as Twilio holds it now; None when Twilio has no such number."""
+    try:
+        return _incoming_number(_call(lambda client: client.incoming_phone_numbers(sid).fetch()))
+    except NotFound:
+        return None
+
+
+def account_sid() -> str:
+    """The SID of the Twilio account the credentials open."""
+    return get_twilio_credentials().account_sid
 
 
 def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
