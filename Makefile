@@ -26,10 +26,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-.PHONY: install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
+.PHONY: help install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
 	build-check bench soak clean artifact artifact-check preflight smoke
 
-install: $(VENV)/.installed
+help: ## This list: every target and what it does
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^=].*## / {printf "  %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(VENV)/.installed ## Create .venv with what uv.lock pins (every target does it first)
 
 # A venv of another Python (another PYTHON_VERSION, an older checkout) is made again.
 $(VENV)/.python-$(PYTHON_VERSION):
@@ -41,7 +44,7 @@ $(VENV)/.installed: pyproject.toml uv.lock $(VENV)/.python-$(PYTHON_VERSION)
 	$(BIN)/uv sync --frozen --quiet
 	touch $@
 
-run: install ## Serve the API on http://127.0.0.1:$${PORT:-3000} (SAM's API Gateway emulator, moto, Twilio emulator)
+run: install ## Serve the API on http://127.0.0.1:3000, PORT overrides (SAM's API Gateway emulator, moto, Twilio emulator)
 	$(BIN)/python -m local.server
 
 reconcile: install ## One reconciler run now, on the running make run (which also runs it every RECONCILE_EVERY_SECONDS); DRY_RUN=1 destroys nothing
@@ -52,21 +55,21 @@ invoke: install ## One function on one event, offline: make invoke FUNCTION=<Log
 
 test: lint typecheck requirements-check validate checkov workflows pytest artifact-check ## Everything CI checks
 
-lint: install
+lint: install ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: install ## mypy on the layer, functions, local, apidoc, tests, bench, deploy and the operators' tool
 	$(BIN)/mypy layers/shared/robotappel functions local apidoc tests bench robotappel_admin deploy
 
-pytest: install
+pytest: install ## The whole test suite, on 2 workers (the local server's tests in one group)
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 requirements: install ## Regenerate the layer's requirements.txt from pyproject's `layer` group
 	$(BIN)/uv export --frozen --only-group layer --no-hashes --no-emit-project --no-header --quiet \
 		-o layers/shared/requirements.txt
 
-requirements-check: install
+requirements-check: install ## Fail when layers/shared/requirements.txt is not what uv.lock exports
 	@$(BIN)/uv export --frozen --only-group layer --no-hashes --no-emit-project --no-header --quiet \
 		| diff -u layers/shared/requirements.txt - \
 		|| (echo "layers/shared/requirements.txt is stale: run 'make requirements'" && exit 1)
@@ -110,7 +113,7 @@ smoke: install ## The deployed stage, smoke-tested: make smoke STAGE=dev (a whol
 
 # sam build needs a Python of the template's runtime; build a copy for the local architecture instead, that
 # `make bench` can import.
-build-check: install
+build-check: install ## sam build of a local-runtime copy of the template, with the .pyc a deployment ships
 	$(BIN)/python -m bench.local_template $(LOCAL_TEMPLATE)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --template-file $(LOCAL_TEMPLATE) --base-dir . \
 		--build-dir build/sam --cache-dir build/sam-cache --cached
@@ -130,5 +133,5 @@ soak: install ## The model of the whole system, thousands of examples: make soak
 bench: build-check ## Cold start, DynamoDB round trips, warm latency, layer size, peak RSS -> bench/results.json
 	$(BIN)/python -m bench.run
 
-clean:
+clean: ## Remove build outputs and tool caches
 	rm -rf build .aws-sam .pytest_cache .mypy_cache .ruff_cache

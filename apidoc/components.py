@@ -85,6 +85,33 @@ _ERRORS: dict[int, tuple[str, str]] = {
         "Error",
     ),
 }
+# status -> a body the API answers with it: what Swagger UI shows (its sample built from the schema would be a random
+# string matching the code's pattern, and `additionalProp1`). The codes are the API's; tests check them.
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    401: {"error": "unauthorized", "message": "A valid API key is required: Authorization: Bearer <key>."},
+    402: {
+        "error": "insufficient_tokens",
+        "message": "This call costs 40 tokens and the balance is 12.",
+        "required": 40,
+        "balance": 12,
+    },
+    403: {"error": "forbidden", "message": "This route needs an admin API key."},
+    404: {"error": "not_found", "message": "No phone number with this id."},
+    409: {"error": "already_exists", "message": "+33612345678 is already registered for this organisation."},
+    422: {
+        "error": "validation_error",
+        "message": "phoneNumber: Field required",
+        "field": "phoneNumber",
+        "problems": [{"field": "phoneNumber", "message": "Field required"}],
+    },
+    429: {"error": "rate_limited", "message": "Too many requests; retry later."},
+    502: {
+        "error": "twilio_error",
+        "message": "Twilio answered with HTTP 500 and error 20500.",
+        "twilioCode": 20500,
+    },
+    503: {"error": "service_unavailable", "message": "A dependency is unavailable; retry later."},
+}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}}
 _TOKEN_HEADERS = {
     "X-Tokens-Charged": "Tokens this call cost.",
@@ -113,7 +140,7 @@ def _error_response(status: int) -> dict[str, Any]:
     description, schema = _ERRORS[status]
     response: dict[str, Any] = {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": _SCHEMA_REF + schema}}},
+        "content": {"application/json": {"schema": {"$ref": _SCHEMA_REF + schema}, "example": ERROR_EXAMPLES[status]}},
     }
     if status in (429, 503):
         response["headers"] = _RETRY_AFTER

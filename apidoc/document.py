@@ -26,6 +26,7 @@ from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVar
 
 from apidoc import components
 from apidoc.examples import add_request_examples
+from apidoc.summaries import ROUTE_SUMMARIES
 from local import template
 from local.lambda_runtime import REGION, load_function, put_layer_on_path
 
@@ -112,6 +113,7 @@ def _describe(operation: dict[str, Any], route: template.Route, cost: int, descr
     """Security, tag, cost, error responses and token headers of one operation."""
     if description:
         operation.setdefault("description", description)
+    operation["summary"] = ROUTE_SUMMARIES[f"{route.method} {route.path}"]
     operation["tags"] = [route.path.split("/")[1] if route.authorized else components.WEBHOOKS_TAG]
     operation["security"] = [{components.BEARER: []}] if route.authorized else []
     operation["x-token-cost"] = cost

@@ -17,6 +17,8 @@
 - Each org's requests are throttled on their own by the template's usage plan (its Throttle: a bucket of BurstLimit
   requests refilled at RateLimit a second), as API Gateway throttles by the authorizer's usageIdentifierKey: past
   it, the template's THROTTLED response (429, Retry-After). Routes without the authorizer (webhooks) are not.
+- A request over API Gateway's 10 MB payload quota is refused with the template's REQUEST_TOO_LARGE response (413)
+  before anything runs (samcli passes any size on).
 - Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
 """
 
@@ -33,7 +35,7 @@ from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.provider import Api
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
@@ -45,6 +47,7 @@ from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.apigw.service_error_responses import ServiceErrorResponses
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 from samcli.local.services.base_local_service import LambdaOutputParser
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from local import openapi, template
 
@@ -52,6 +55,9 @@ _EXTENSION = "robotappel.gateway_responses"
 # API Gateway answers 401 only when the authorizer fails with exactly this message.
 _UNAUTHORIZED_MESSAGE = "Unauthorized"
 _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z.]+)")
+# API Gateway's quota for a REST API's payload, "10 MB", and the message of its REQUEST_TOO_LARGE response.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_TOO_LARGE_MESSAGE = "Request Too Long"
 
 
 class GatewayError(Exception):
@@ -266,6 +272,8 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
         self._app.after_request(_add_request_id_header)
+        self._app.before_request(_refuse_payloads_over_the_quota)
+        self._app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES  # a body sent without Content-Length
         self._app.add_url_rule(
             "/restapis/<api_id>/stages/<stage>/cache/authorizers",
             "flush_stage_authorizers_cache",
@@ -290,6 +298,7 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
     def _construct_error_handling(self) -> None:
         super()._construct_error_handling()
         self._app.register_error_handler(GatewayError, gateway_response)
+        self._app.register_error_handler(RequestEntityTooLarge, _too_large)
 
     def _generate_lambda_event(self, flask_request: Any, route: Any, method: str, endpoint: str) -> dict[str, Any]:
         event: dict[str, Any]
@@ -364,6 +373,17 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
             raise GatewayError("AUTHORIZER_FAILURE", 500, "Authorizer error") from error
         except (FunctionNotFound, InvalidLambdaAuthorizerResponse) as error:
             raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", 500, "Authorizer configuration error") from error
+
+
+def _too_large(_: RequestEntityTooLarge | None = None) -> Response:
+    response = gateway_response(GatewayError("REQUEST_TOO_LARGE", 413, _TOO_LARGE_MESSAGE))
+    response.headers["Connection"] = "close"  # the body is left unread on the connection
+    return response
+
+
+def _refuse_payloads_over_the_quota() -> Response | None:
+    too_large = (request.content_length or 0) > MAX_PAYLOAD_BYTES
+    return _too_large() if too_large else None
 
 
 def _add_request_id_header(response: Response) -> Response:

@@ -94,6 +94,8 @@ class DevServer:
     _deliveries: list[Any] = field(default_factory=list)
     _scheduler: threading.Thread | None = None
     _stream_poller: threading.Thread | None = None
+    _in_flight: int = 0  # requests being served: the stream poller waits for none
+    _in_flight_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -143,7 +145,7 @@ class DevServer:
         assert self._http is not None  # bound by _bind
         self._thread = threading.Thread(target=self._http.serve_forever, name="api-gateway", daemon=True)
         self._thread.start()
-        self._stream_poller = streams.poll(self._deliveries, self._stopping)
+        self._stream_poller = streams.poll(self._deliveries, self._stopping, idle=lambda: not self._in_flight)
         if self.schedule_seconds > 0:
             self._scheduler = threading.Thread(target=self._run_on_schedule, name="scheduler", daemon=True)
             self._scheduler.start()
@@ -226,6 +228,8 @@ class DevServer:
     def _deliver_streams_after_requests(self, gateway: LocalApiGateway) -> None:
         """Lambda's stream event source mappings (also polled, `streams.poll`): the consumers get what a request
         wrote before it is answered."""
+        from flask import g
+
         self._deliveries = [
             streams.StreamDelivery(
                 self.aws.client("dynamodb"),
@@ -241,7 +245,19 @@ class DevServer:
             self._deliver_streams()
             return response
 
+        def arrived() -> None:
+            with self._in_flight_lock:
+                self._in_flight += 1
+            g.in_flight = True  # a request refused by an earlier before_request (413) was never counted
+
+        def left(_: BaseException | None) -> None:
+            if g.pop("in_flight", False):
+                with self._in_flight_lock:
+                    self._in_flight -= 1
+
+        gateway.app.before_request(arrived)
         gateway.app.after_request(deliver)
+        gateway.app.teardown_request(left)
 
     def _deliver_streams(self) -> None:
         for delivery in self._deliveries:
@@ -295,13 +311,20 @@ class DevServer:
         _clear_layer_caches()
 
     def _seed(self) -> None:
-        """The seed's orgs, onboarded as an operator onboards one (`python -m robotappel_admin onboard`)."""
+        """The seed's orgs, onboarded as an operator onboards one (`python -m robotappel_admin onboard`), without
+        the INFO lines an operator's onboarding logs: the banner says what the seed made."""
+        from robotappel.observability import logger
         from robotappel_admin.onboarding import onboard  # needs the environment set above
 
-        for org in self.orgs:
-            # An admin's org is an operator org: only those hold admin keys.
-            operator = org.role == "admin"
-            onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key, operator=operator)
+        level = logger.log_level
+        logger.setLevel(logging.WARNING)
+        try:
+            for org in self.orgs:
+                # An admin's org is an operator org: only those hold admin keys.
+                operator = org.role == "admin"
+                onboard(org.org_id, org.tokens, org.role, request_id="seed", api_key=org.api_key, operator=operator)
+        finally:
+            logger.setLevel(level)
 
     def stage_environment(self) -> dict[str, str]:
         """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""
@@ -322,6 +345,7 @@ class DevServer:
         lines = [
             "RobotAppel phone numbers: local API (SAM's API Gateway emulator, functions in worker processes)",
             f"  API                       {self.url}",
+            f"  Swagger UI                {self.url}/docs   (the OpenAPI document: {self.url}/openapi.json)",
             f"  Public base URL (webhooks) {os.environ.get('PUBLIC_BASE_URL', '')}",
             f"  DynamoDB + Secrets Manager {self.aws.endpoint} (moto)",
             f"  Twilio emulator           {self.twilio_base_url or 'NOT RUNNING'}",

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 LOG = logging.getLogger(__name__)
-# Lambda polls each shard of a DynamoDB stream about four times a second.
-POLL_SECONDS = 0.25
+# Lambda polls each shard of a DynamoDB stream several times a second; twice is enough for "about a second".
+POLL_SECONDS = 0.5
 
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -36,26 +36,33 @@ class StreamDelivery:
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def deliver(self) -> None:
-        with self._lock:
-            self._pending.extend(self._new_records())
-            while self._pending:
-                batch = self._pending[: self._batch_size]
-                try:
-                    response = self._invoke({"Records": batch})
-                except Exception:
-                    LOG.exception("stream batch of %s failed: delivered again on the next delivery", self._stream_arn)
-                    return
-                failures = (response or {}).get("batchItemFailures") or []
-                if failures:
-                    first = min(failure["itemIdentifier"] for failure in failures)
-                    retry_from = next(
-                        i for i, record in enumerate(batch) if record["dynamodb"]["SequenceNumber"] == first
-                    )
-                    LOG.error("stream records failed from %s: delivered again on the next delivery", first)
-                    del self._pending[:retry_from]
-                    return
-                del self._pending[: len(batch)]
+    def deliver(self, *, if_idle: bool = False) -> None:
+        """Deliver what the stream has gained. `if_idle` (the poller): not while another delivery is under way, which
+        requests are already waiting for; what that one does not read, the next poll does."""
+        if not self._lock.acquire(blocking=not if_idle):
+            return
+        try:
+            self._deliver()
+        finally:
+            self._lock.release()
+
+    def _deliver(self) -> None:
+        self._pending.extend(self._new_records())
+        while self._pending:
+            batch = self._pending[: self._batch_size]
+            try:
+                response = self._invoke({"Records": batch})
+            except Exception:
+                LOG.exception("stream batch of %s failed: delivered again on the next delivery", self._stream_arn)
+                return
+            failures = (response or {}).get("batchItemFailures") or []
+            if failures:
+                first = min(failure["itemIdentifier"] for failure in failures)
+                retry_from = next(i for i, record in enumerate(batch) if record["dynamodb"]["SequenceNumber"] == first)
+                LOG.error("stream records failed from %s: delivered again on the next delivery", first)
+                del self._pending[:retry_from]
+                return
+            del self._pending[: len(batch)]
 
     def _new_records(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -92,14 +99,22 @@ class StreamDelivery:
         }
 
 
-def poll(deliveries: list[StreamDelivery], stopping: threading.Event, every: float = POLL_SECONDS) -> threading.Thread:
-    """A thread delivering each stream every `every` seconds until `stopping` is set."""
+def poll(
+    deliveries: list[StreamDelivery],
+    stopping: threading.Event,
+    idle: Callable[[], bool],
+    every: float = POLL_SECONDS,
+) -> threading.Thread:
+    """A thread delivering each stream every `every` seconds until `stopping` is set, when `idle()`: while requests
+    are served, their own deliveries read the stream, and a poll among them only slows them down."""
 
     def deliver_until_stopped() -> None:
         while not stopping.wait(every):
+            if not idle():
+                continue
             for delivery in deliveries:
                 try:
-                    delivery.deliver()
+                    delivery.deliver(if_idle=True)
                 except Exception:  # moto unreachable for a moment: the records stay in the stream for the next poll
                     LOG.exception("reading the stream failed; tried again in %ss", every)
 

@@ -17,7 +17,7 @@ import requests
 from flask.testing import FlaskClient
 
 from local import template
-from local.gateway import LocalApiGateway, OrgThrottle, build_api
+from local.gateway import MAX_PAYLOAD_BYTES, LocalApiGateway, OrgThrottle, build_api
 from local.lambda_runner import FunctionConfig, WorkerLambdaRunner
 from tests.fixtures.server import LocalServer
 
@@ -48,6 +48,16 @@ def test_balance_is_the_callers_org_balance(local_server: LocalServer) -> None:
     body = response.json()
     assert body["orgId"] == "org-demo"
     assert isinstance(body["balance"], int)
+
+
+@on_local_server
+def test_make_run_prints_its_banner_first_with_the_docs(local_server: LocalServer) -> None:
+    # Given the server's output since it started (its seed onboarded, its stream delivered)
+    output = local_server.log_file.read_text()
+    # Then the banner is its first line, before any log line, and it points at Swagger UI
+    banner = output[: output.index("Ctrl-C stops.")]
+    assert output.startswith("RobotAppel phone numbers: local API"), output[:500]
+    assert f"{local_server.url}/docs" in banner
 
 
 @on_local_server
@@ -312,6 +322,31 @@ def test_a_body_that_is_not_utf8_reaches_the_function_base64_encoded(gateway: Fl
     # Then the function gets the client's bytes, as a binary body travels (samcli answered 502)
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == body
+
+
+def test_a_body_over_api_gateways_10_mb_quota_gets_the_templates_request_too_large_response(
+    gateway: FlaskClient,
+) -> None:
+    # Given a body one byte over API Gateway's payload quota
+    body = b"9" * (MAX_PAYLOAD_BYTES + 1)
+
+    # When it is sent to a route
+    response = gateway.delete("/phoneNumber/deletePhoneNumber/n1", headers=ALLOW, data=body)
+
+    # Then API Gateway refuses it with the template's REQUEST_TOO_LARGE response, before the function runs
+    assert response.status_code == 413
+    assert response.get_json() == gateway_response_body("REQUEST_TOO_LARGE")
+
+
+def test_a_body_of_10_mb_reaches_the_function(gateway: FlaskClient) -> None:
+    # Given a body exactly at API Gateway's payload quota
+    body = "9" * MAX_PAYLOAD_BYTES
+
+    # When it is sent to a route
+    event = echoed_event(gateway.delete("/phoneNumber/deletePhoneNumber/n1", headers=ALLOW, data=body))
+
+    # Then the function gets it
+    assert len(event["body"]) == MAX_PAYLOAD_BYTES
 
 
 def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:

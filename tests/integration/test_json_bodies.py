@@ -6,6 +6,7 @@ import pytest
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
 from tests.fixtures.lambdas import call
+from tests.integration.test_admin import admin, as_admin  # noqa: F401  (admin: a fixture)
 
 CONTENT_TYPES_THAT_ARE_NOT_JSON = (
     "application/x-www-form-urlencoded",  # curl's default for -d
@@ -28,14 +29,13 @@ def test_a_json_body_is_read_as_json_whatever_its_content_type(
     assert result.body["phoneNumber"] == "+33612345678"
 
 
+@pytest.mark.usefixtures("admin")
 def test_a_json_admin_body_sent_as_a_form_is_read_as_json(org: str) -> None:
     # Given the README's credit, sent by curl -d without a Content-Type (form-urlencoded)
     body = '{"tokens": 5, "reason": "Invoice 42"}'
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     # When an admin posts it
-    result = call(
-        "credit_tokens", org="org-admin", role="admin", body=body, headers=headers, path_params={"orgId": org}
-    )
+    result = as_admin("credit_tokens", body=body, headers=headers, path_params={"orgId": org})
     # Then the org is credited
     assert result.status == 200, result.body
     assert ledger.get_balance(org) == 105

@@ -26,6 +26,19 @@ def test_unparseable_or_invalid_numbers_are_refused(raw: str) -> None:
         parse_e164(raw, "FR")
 
 
+@pytest.mark.parametrize("raw", ["415 555 0100", "12", "not a number"])
+def test_a_number_without_plus_that_is_not_french_is_refused_saying_to_write_it_internationally(raw: str) -> None:
+    with pytest.raises(
+        ValueError, match=r"without a leading \+ it is read as a number of FR; write it in international"
+    ):
+        parse_e164(raw, None)
+
+
+def test_a_number_with_plus_that_is_invalid_is_refused_without_the_hint() -> None:
+    with pytest.raises(ValueError, match=r"^'\+33 6 12' is not a valid phone number$"):
+        parse_e164("+33 6 12", None)
+
+
 def test_add_dto_parses_the_number_with_its_country() -> None:
     assert AddPhoneNumberDto(phoneNumber="(415) 555-2671", country="us").phoneNumber == "+14155552671"
 

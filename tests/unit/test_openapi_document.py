@@ -1,10 +1,12 @@
 """openapi.json is the whole API's OpenAPI document, generated from the code (`make openapi`), never edited."""
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
 
+import jsonschema
 import pytest
 
 from apidoc import components, document
@@ -69,6 +71,39 @@ def test_every_error_response_is_the_api_error_format(committed: dict[str, Any])
     for status, response in committed["components"]["responses"].items():
         schema_name = response["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
         assert schema_name in components.ERROR_SCHEMAS, status
+
+
+def _codes_the_api_answers() -> set[str]:
+    """Every error code the layer raises (its exception classes' and the `code="..."` it passes) or the template's
+    gateway responses give."""
+    layer = template.ROOT / "layers" / "shared" / "robotappel"
+    raised = {
+        code for source in layer.rglob("*.py") for code in re.findall(r'code(?: =|=) ?"([a-z_]+)"', source.read_text())
+    }
+    api = next(iter(template.resources("AWS::Serverless::Api").values()))
+    answered = {
+        json.loads(definition["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '""'))[
+            "error"
+        ]
+        for definition in api["Properties"]["GatewayResponses"].values()
+    }
+    return raised | answered
+
+
+def test_every_error_response_shows_an_example_of_a_code_the_api_answers(committed: dict[str, Any]) -> None:
+    codes = _codes_the_api_answers()
+    for status, response in committed["components"]["responses"].items():
+        media_type = response["content"]["application/json"]
+        jsonschema.validate(media_type["example"], {**media_type["schema"], "components": committed["components"]})
+        assert media_type["example"]["error"] in codes, status
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{route.method} {route.path}" for route in ROUTES])
+def test_every_summary_says_what_the_route_does(committed: dict[str, Any], route: template.Route) -> None:
+    summary = committed["paths"][route.path][route.method.lower()]["summary"]
+
+    assert route.path not in summary
+    assert summary[0].isupper()
 
 
 def test_every_reference_resolves(committed: dict[str, Any]) -> None:

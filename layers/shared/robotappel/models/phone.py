@@ -22,13 +22,25 @@ def parse_e164(raw: str, country: str | None = None) -> str:
     """
     import phonenumbers
 
+    region = (country or DEFAULT_COUNTRY).upper()
     try:
-        number = phonenumbers.parse(raw, (country or DEFAULT_COUNTRY).upper())
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as error:
-        raise ValueError(f"{raw!r} is not a phone number") from error
+        raise ValueError(f"{raw!r} is not a phone number{_national_hint(raw, region)}") from error
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{raw!r} is not a valid phone number")
+        raise ValueError(f"{raw!r} is not a valid phone number{_national_hint(raw, region)}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _national_hint(raw: str, region: str) -> str:
+    """What to do when a number written without its country code was read as a number of `region`: a US number
+    sent as "415 555 0100" is read as French, and invalid as such."""
+    if raw.strip().startswith("+"):
+        return ""
+    return (
+        f": without a leading + it is read as a number of {region}; "
+        "write it in international format, e.g. +1 415 555 0100"
+    )
 
 
 # phonenumbers' type names -> Twilio's number lists (AvailablePhoneNumbers Local, Mobile, TollFree, National).
