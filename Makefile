@@ -27,11 +27,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 .PHONY: install run reconcile invoke test checkov openapi workflows lint typecheck pytest requirements requirements-check validate \
-<<<<<<< HEAD
-	build-check bench soak clean artifact artifact-check preflight
-=======
-	build-check bench clean artifact artifact-check preflight smoke
->>>>>>> main
+	build-check bench soak clean artifact artifact-check preflight smoke
 
 install: $(VENV)/.installed
 
