@@ -32,7 +32,11 @@ class StreamDelivery:
         self._batch_size = batch_size
         self._stream_arn: str = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self._region: str = dynamodb.meta.region_name
-        self._iterators: dict[str, str] = {}  # shard id -> where its next read starts
+        # shard id -> the sequence number of the last record read: each delivery asks for a new iterator after it,
+        # as Lambda's event source mapping checkpoints. (An iterator kept across deliveries would be lost for good
+        # when moto rolls a failed transaction back: it restores a copy of the table, stream shard included, and an
+        # old iterator goes on reading the shard that was replaced.)
+        self._checkpoints: dict[str, str] = {}
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -69,17 +73,21 @@ class StreamDelivery:
         shards = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
-            iterator = (
-                self._iterators.get(shard_id)
-                or self._streams.get_shard_iterator(
-                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+            checkpoint = self._checkpoints.get(shard_id)
+            position = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
+                if checkpoint
+                else {"ShardIteratorType": "TRIM_HORIZON"}
             )
+            iterator = self._streams.get_shard_iterator(StreamArn=self._stream_arn, ShardId=shard_id, **position)[
+                "ShardIterator"
+            ]
             while iterator:
                 page = self._streams.get_records(ShardIterator=iterator)
-                self._iterators[shard_id] = iterator = page.get("NextShardIterator", "")
                 if not page["Records"]:
                     break
+                iterator = page.get("NextShardIterator", "")
+                self._checkpoints[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
                 records.extend(self._as_lambda_record(record) for record in page["Records"])
         return records
 
