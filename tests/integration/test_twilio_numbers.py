@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.lambda_runtime import DEFAULT_TIMEOUT_SECONDS, REGION
+from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import ledger, numbers
@@ -20,7 +20,7 @@ from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org, top_up
 from tests.fixtures.dynamodb_faults import DynamoDBFaults, applied_answer_lost, writes_table
-from tests.fixtures.lambdas import HttpResult, call
+from tests.fixtures.lambdas import HttpResult, call, timeout_of
 from tests.fixtures.reconciler import found, reconcile_now
 from tests.iam.calls import made_by_the_test
 
@@ -946,4 +946,4 @@ def test_an_in_flight_purchase_holds_its_key_only_until_the_invocation_deadline(
     assert buy(headers={"Idempotency-Key": "deadline-key"}).status == 201
     # Then its lease on the key ends with the invocation (a timed-out purchase does not block the key)
     [record] = seen
-    assert started < float(record["leaseUntil"]) <= started + DEFAULT_TIMEOUT_SECONDS + 1
+    assert started < float(record["leaseUntil"]) <= started + timeout_of("buy_twilio_number") + 1
