@@ -31,6 +31,8 @@ import requests
 from local import template
 
 SMOKE_ORG = "smoke"
+# Only operator orgs hold admin keys (#27): the smoke test's admin key is its own operator org's.
+SMOKE_OPERATOR_ORG = "smoke-operator"
 BUY = "+15005550006"  # Twilio's test-credential number that always buys
 TIMEOUT = 30
 # The reconciler runs every 5 minutes (template.yaml): its last run is at most this old, or it is not running.
@@ -64,10 +66,12 @@ class Operator:
 
     @contextmanager
     def key(self, role: str = "member") -> Iterator[str]:
-        """A key of the smoke org (created on first use), revoked when the block ends."""
-        if self("keys", "list", SMOKE_ORG, check=False) is None:
-            self("orgs", "create", SMOKE_ORG)
-        issued = self("keys", "issue", SMOKE_ORG, "--role", role)
+        """A key of the smoke org, or for `admin` of the smoke operator org (each created on first use), revoked when
+        the block ends."""
+        org = SMOKE_OPERATOR_ORG if role == "admin" else SMOKE_ORG
+        if self("keys", "list", org, check=False) is None:
+            self("orgs", "create", org, *(["--operator"] if role == "admin" else []))
+        issued = self("keys", "issue", org, "--role", role)
         try:
             yield str(issued["apiKey"])
         finally:
@@ -140,6 +144,7 @@ def whole_flow(client: Client, admin_key: str, wait: Callable[[float], None] = t
     client.expect(422, "PUT", "/phoneNumber/regulatory/{countryCode}", body={}, countryCode="FR")
     for callback in ("/phoneNumber/twilio/validationStatus", "/phoneNumber/twilio/callStatus"):
         client.expect(403, "POST", callback)  # unsigned: refused
+        client.expect(403, "POST", callback + "/{id}", **bought)
     client.expect(409, "POST", "/admin/orgs", body=org, **admin)
     client.expect(200, "GET", "/admin/orgs/{orgId}/apiKeys", **admin, **org)
     issued = client.expect(201, "POST", "/admin/orgs/{orgId}/apiKeys", body={"role": "member"}, **admin, **org)

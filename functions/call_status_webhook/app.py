@@ -1,14 +1,19 @@
 """POST /phoneNumber/twilio/callStatus/{id} (free, X-Twilio-Signature): counts the finished calls of number {id};
 the path without an id serves the numbers whose StatusCallback was set before."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
 from robotappel.api import create_app, lambda_handler, signed_twilio_params
+from robotappel.ids import ID_PATTERN
 from robotappel.numbers.webhooks import on_call_status
 
 app = create_app(charged=False)
 
 
 @app.post("/phoneNumber/twilio/callStatus/<id>")
-def call_status(id: str) -> dict[str, int]:
+def call_status(id: Annotated[str, Path(pattern=ID_PATTERN)]) -> dict[str, int]:
     return on_call_status(signed_twilio_params(app), record_id=id)
 
 

@@ -1,14 +1,19 @@
 """POST /phoneNumber/twilio/validationStatus/{id} (free, X-Twilio-Signature): outcome of the verification of client
 phone {id}; the path without an id serves the callbacks Twilio was given before."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
 from robotappel.api import create_app, lambda_handler, signed_twilio_params
+from robotappel.ids import ID_PATTERN
 from robotappel.numbers.webhooks import on_validation_status
 
 app = create_app(charged=False)
 
 
 @app.post("/phoneNumber/twilio/validationStatus/<id>")
-def validation_status(id: str) -> dict[str, int]:
+def validation_status(id: Annotated[str, Path(pattern=ID_PATTERN)]) -> dict[str, int]:
     return on_validation_status(signed_twilio_params(app), record_id=id)
 
 

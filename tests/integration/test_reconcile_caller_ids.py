@@ -312,13 +312,14 @@ def test_a_callback_racing_the_expiry_of_its_phone_leaves_nothing_open(
     aged(by=VERIFICATION_WINDOW + timedelta(minutes=1))
     # And Twilio's success callback arriving while the run expires the phone
     write = dynamodb.transact
+    url = f"{VALIDATION_STATUS_URL}/{the_phone().id}"  # the URL Twilio was given names the record
 
     def callback_first(writes: list[Write]) -> None:
         monkeypatch.setattr(caller_ids, "transact", write)
         params = {"AccountSid": twilio_layer.account_sid, "CallSid": "CA" + "1" * 32, "To": PHONE}
         result = call_webhook(
             "validation_status_webhook",
-            VALIDATION_STATUS_URL,
+            url,
             twilio_layer.auth_token,
             {**params, "VerificationStatus": "success"},
         )

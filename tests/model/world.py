@@ -31,6 +31,7 @@ from tests.fixtures.boundaries import Boundaries, Killed
 from tests.fixtures.clock import Clock
 from tests.fixtures.invariants import Snapshot, read_snapshot
 from tests.fixtures.lambdas import api_event, call_webhook, invoke, load_function, run_handler
+from tests.iam.calls import made_by_the_test
 
 ORGS = ("org-a", "org-b")
 OPERATORS, OPERATOR_KEY = "org-ops", "ops-key"  # who credits the orgs (an admin key, checked at every call)
@@ -157,7 +158,8 @@ class World:
 
     def live(self, org: str, kind: str) -> list[dict[str, Any]]:
         """The org's live records of `kind` ("client", "twilio"), oldest first."""
-        with self.boundaries.paused():  # the test's own read, not the request's
+        # the test's own read, not the request's: no fault, and no call of the function it may be run inside
+        with self.boundaries.paused(), made_by_the_test():
             items = self.dynamodb.Table(get_settings().numbers_table).query(
                 KeyConditionExpression=Key("orgId").eq(org) & Key("sk").begins_with("number#"), ConsistentRead=True
             )["Items"]

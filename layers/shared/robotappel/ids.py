@@ -4,6 +4,9 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+# What new_id makes: a route naming a record by id (a callback's URL) takes nothing else.
+ID_PATTERN = r"^[a-z]+_[0-9a-f]{22}$"
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(5)}"
