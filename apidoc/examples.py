@@ -36,7 +36,10 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "PATCH /phoneNumber/updatePhoneNumber/{id}": {
         "rename": {
             "summary": "Rename it and route its calls elsewhere",
-            "value": {"friendlyName": "Night line", "voiceUrl": "https://voice.robotappel.com/twilio/inbound?line=night"},
+            "value": {
+                "friendlyName": "Night line",
+                "voiceUrl": "https://voice.robotappel.com/twilio/inbound?line=night",
+            },
         },
         "unlink": {"summary": "Unlink its client phone", "value": {"clientPhoneNumber": ""}},
     },
