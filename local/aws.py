@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.server import ThreadedMotoServer
 
 from local import template
@@ -45,6 +46,10 @@ _DYNAMODB_ITEM_REQUESTS = (
     "query",
     "scan",
 )
+# A stream read in the middle of a failed transaction would see the records of its writes that the rollback then
+# takes back, and the records written after it reuse their sequence numbers: a reader that had moved past them
+# would skip those. Reading the stream takes the same lock, so a reader sees only what DynamoDB would have written.
+_DYNAMODB_STREAM_READS = ("get_shard_iterator", "get_records")
 
 
 def table_name(logical_id: str) -> str:
@@ -135,6 +140,10 @@ def isolate_dynamodb_writes() -> None:
         handler = getattr(DynamoHandler, name)
         if not getattr(handler, "isolated", False):
             setattr(DynamoHandler, name, _isolated(handler))
+    for name in _DYNAMODB_STREAM_READS:
+        read = getattr(DynamoDBStreamsBackend, name)
+        if not getattr(read, "isolated", False):
+            setattr(DynamoDBStreamsBackend, name, _isolated(read))
 
 
 def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:

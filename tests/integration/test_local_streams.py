@@ -1,6 +1,7 @@
 """The dev server's stream delivery (local/streams.py) keeps reading a table's stream as Lambda's event source
 mapping does, whatever the table went through."""
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,7 +9,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
+from local.aws import isolate_dynamodb_writes
 from local.lambda_runtime import REGION
 from local.streams import StreamDelivery
 
@@ -61,3 +64,58 @@ def test_records_written_after_a_failed_transaction_are_still_delivered(dynamodb
     delivery.deliver()
     # Then the write after it is delivered, once, and nothing of the failed transaction
     assert delivered == ["before", "after"]
+
+
+def test_a_stream_read_never_sees_the_writes_of_a_transaction_that_fails(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the local server's isolation of moto, and a transaction whose second write fails its condition after
+    # its first was applied (moto applies in order, then rolls back)
+    isolate_dynamodb_writes()
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    delivered: list[str] = []
+
+    def consume(event: dict[str, Any]) -> None:
+        delivered.extend(record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"])
+
+    delivery = StreamDelivery(dynamodb, streams, TABLE, consume)
+    midway, read = threading.Event(), threading.Event()
+    get_item = DynamoDBBackend.get_item
+
+    def condition_read_after_a_stream_read(backend: Any, table_name: str, key: Any, *args: Any) -> Any:
+        if key == {"pk": {"S": "missing"}}:  # the second write's condition, checked after the first was applied
+            midway.set()
+            read.wait(timeout=1)  # the stream read below, if it can happen now
+        return get_item(backend, table_name, key, *args)
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", condition_read_after_a_stream_read)
+
+    def failing_transaction() -> None:
+        with pytest.raises(ClientError, match="TransactionCanceledException"):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "rolled back"}}}},
+                    {
+                        "Update": {
+                            "TableName": TABLE,
+                            "Key": {"pk": {"S": "missing"}},
+                            "UpdateExpression": "SET n = :one",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    },
+                ]
+            )
+
+    # When the stream is read while the transaction is under way, and a write follows it
+    transaction = threading.Thread(target=failing_transaction)
+    transaction.start()
+    assert midway.wait(timeout=5)
+    delivery.deliver()
+    read.set()
+    transaction.join()
+    monkeypatch.setattr(DynamoDBBackend, "get_item", get_item)
+    put(dynamodb, "after")
+    delivery.deliver()
+    # Then only the write that DynamoDB kept is delivered
+    assert delivered == ["after"]
