@@ -51,7 +51,7 @@ class StreamDelivery:
             self._lock.release()
 
     def _deliver(self) -> None:
-        self._pending.extend(self._new_records())
+        self._read_new_records()
         while self._pending:
             batch = self._pending[: self._batch_size]
             try:
@@ -68,8 +68,9 @@ class StreamDelivery:
                 return
             del self._pending[: len(batch)]
 
-    def _new_records(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    def _read_new_records(self) -> None:
+        """Every record past the checkpoints into `_pending`, page by page: a read that fails midway keeps what it
+        read before, as the checkpoints have moved past it."""
         shards = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
@@ -87,9 +88,8 @@ class StreamDelivery:
                 if not page["Records"]:
                     break
                 iterator = page.get("NextShardIterator", "")
+                self._pending.extend(self._as_lambda_record(record) for record in page["Records"])
                 self._checkpoints[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
-                records.extend(self._as_lambda_record(record) for record in page["Records"])
-        return records
 
     def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         change = dict(record["dynamodb"])
