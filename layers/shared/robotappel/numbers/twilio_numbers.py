@@ -25,7 +25,7 @@ from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
-from robotappel.twilio.tags import tagged
+from robotappel.twilio.tags import UNNAMED, tagged
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3
@@ -69,7 +69,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto, number_id: str | None = 
         org_id=org_id,
         created_at=now_iso(),
         hold=ctx.meter.entry,
-        twilio_friendly_name=tagged(number_id, dto.friendlyName or "bought"),
+        twilio_friendly_name=tagged(number_id, dto.friendlyName or UNNAMED),
         friendly_name=dto.friendlyName,
         country_code=order.country_code,
         number_type=order.number_type,
