@@ -142,7 +142,8 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
     purchase (its intent's id, its tag at Twilio) from its first use on. A retry answers with the number once it is
     recorded (uncharged), resumes the purchase while it is under way, and starts it again, under the same id, only
     when nothing of it remains (it failed before Twilio, or Twilio refused it). One invocation at a time runs it:
-    another gets 409 in_progress with Retry-After."""
+    another gets 409 in_progress with Retry-After. A retry after the number was released is 409 conflict: the key's
+    purchase was made, and neither a released number (no longer the client's) nor a second one is the answer."""
     if not idempotency_key:
         return buy_number(ctx, dto)
     body_hash = hashlib.sha256(dto.model_dump_json().encode()).hexdigest()
@@ -158,6 +159,11 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
         ) from busy
     try:
         purchase = None if lease.first else numbers.find_purchase(ctx.caller.org_id, lease.number_id)
+        if isinstance(purchase, TwilioNumberRecord) and purchase.status == "released":
+            raise Conflict(
+                f"The purchase this Idempotency-Key names was made (number {purchase.id}) and that number has been "
+                "released since. To buy another number, use a new Idempotency-Key."
+            )
         if isinstance(purchase, TwilioNumberRecord):
             ctx.meter.waive()  # a replay: the purchase was paid for when it was recorded
             return twilio_number(purchase)
