@@ -8,14 +8,18 @@ from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
 from robotappel.errors import Conflict, NotFound
 from robotappel.ids import new_id, now_iso
-from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated
+from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated, OrgUsagePlan
 from robotappel.observability import logger
+from robotappel.tenants import usage_plans
 
 OPENING_BALANCE = "opening balance"
 
 
 def create_org(dto: CreateOrgDto, request_id: str, by_key_id: str | None = None) -> OrgCreated:
-    """`by_key_id`: the admin key creating it (its opening credit says so); None from the operators' tool."""
+    """`by_key_id`: the admin key creating it (its opening credit says so); None from the operators' tool.
+
+    Its usage plan first (idempotent): an org whose account exists without one would be refused by API Gateway."""
+    usage_plans.enrol(dto.orgId)
     created_at = now_iso()
     opening = (
         _credit_entry(dto.orgId, dto.tokens, OPENING_BALANCE, request_id, created_at, by_key_id=by_key_id)
@@ -60,6 +64,12 @@ def make_operator(org_id: str) -> None:
             raise unknown_org(org_id) from failure
         raise
     logger.info("organisation made an operator", extra={"operatorOrgId": org_id})
+
+
+def change_plan(org_id: str, plan: str) -> OrgUsagePlan:
+    """Move an existing org to another of the stage's usage plans (its quotas)."""
+    require_org(org_id)
+    return usage_plans.move(org_id, plan)
 
 
 def require_org(org_id: str) -> None:
