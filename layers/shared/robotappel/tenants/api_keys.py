@@ -5,12 +5,11 @@ import secrets
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from robotappel.caller import Caller
 from robotappel.dal import api_keys, apigateway, ledger
-from robotappel.dal.api_keys import ADMIN, ApiKeyRecord
+from robotappel.dal.api_keys import ApiKeyRecord
 from robotappel.dal.apigateway import ApiStage
 from robotappel.dal.dynamodb import ConditionFailed
-from robotappel.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, Unauthenticated
+from robotappel.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import ApiKeyInfo, ApiKeyIssued, ApiKeyRevoked, IssueApiKeyDto
 from robotappel.observability import logger, metrics
@@ -53,18 +52,6 @@ def issue_api_key(
         extra={"keyId": record.key_id, "keyOrgId": org_id, "keyRole": dto.role, "byKeyId": by_key_id},
     )
     return ApiKeyIssued(keyId=record.key_id, apiKey=key, orgId=org_id, role=dto.role, createdAt=record.created_at)
-
-
-def require_live_admin_key(caller: Caller) -> None:
-    """The admin routes' check, at every call: the authorizer's answer is cached (up to ReauthorizeEvery), the key's
-    record is read as it is now, so a revoked admin key is refused (401) at once. A key of an org that is not an
-    operator org (an admin key issued before only operators held them) acts as no admin (403)."""
-    record = api_keys.find_by_id(caller.key_id) if caller.key_id else None
-    if record is None or record.revoked_at is not None or (record.org_id, record.role) != (caller.org_id, ADMIN):
-        logger.info("admin key refused", extra={"keyId": caller.key_id, "keyOrgId": caller.org_id})
-        raise Unauthenticated("This API key is not valid (revoked?): use a valid admin key.")
-    if not ledger.is_operator(record.org_id):
-        raise Forbidden("Only the keys of operator orgs act as admin keys.")
 
 
 def role_not_allowed(org_id: str) -> InvalidInput:

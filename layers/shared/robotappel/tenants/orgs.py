@@ -3,7 +3,6 @@ an opening balance, and an org without an account does not exist, so a route nam
 charge. Every top-up is a ledger entry (`credited`), the opening balance included. An operator org (the platform's
 staff, created so) is the only kind whose keys may be admin keys: an admin key acts on every org (SPEC)."""
 
-from robotappel.caller import Caller
 from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
 from robotappel.errors import Conflict, NotFound
@@ -75,16 +74,6 @@ def change_plan(org_id: str, plan: str) -> OrgUsagePlan:
 def require_org(org_id: str) -> None:
     if not ledger.account_exists(org_id):
         raise unknown_org(org_id)
-
-
-def readable_org(caller: Caller, requested_org_id: str | None) -> str:
-    """The org whose data the caller asks for (`Caller.readable_org`); one other than the caller's own must exist.
-
-    The caller's own org needs no check (its key was issued for it), so a member's reads cost no extra read."""
-    org_id = caller.readable_org(requested_org_id)
-    if org_id != caller.org_id:
-        require_org(org_id)
-    return org_id
 
 
 def unknown_org(org_id: str) -> NotFound:
