@@ -86,6 +86,8 @@ class World:
         # Numbers an update that met a fault was changing: Twilio may hold the update and the record not (it died
         # after Twilio's change), until a complete reconciler run sets Twilio back to the record (reconcile/drift).
         self.may_drift: set[str] = set()
+        # Client phones a delete that met a fault was deleting: their caller ID may be gone, their record not.
+        self.half_deleted: set[str] = set()
         self.fault_kind: str | None = None  # the fault the request being performed may meet
         self.dynamodb = boto3.resource("dynamodb", region_name=REGION)
         self._fresh_tables()
@@ -268,6 +270,8 @@ class Delete(Story):
 
     def run(self, world: World) -> str:
         number_id = world.pick(self.org, self.kind, self.which)
+        if world.fault_kind not in (None, boundaries.RACE):
+            world.half_deleted.add(number_id)
         return f"{number_id}: " + world.request("delete_phone_number", self.org, path_params={"id": number_id})
 
 
