@@ -67,8 +67,8 @@ _ERRORS: dict[int, tuple[str, str]] = {
     401: ("No or invalid API key.", "Error"),
     402: ("Not enough tokens: nothing was done, nothing charged.", "InsufficientTokensError"),
     403: (
-        "Not allowed: another organisation's data, an admin route with a member key, or a webhook call without a "
-        "valid Twilio signature.",
+        "Not allowed: another organisation's data, an admin route with a member key, a webhook call without a "
+        "valid Twilio signature, or `no_usage_plan`: the organisation has no usage plan yet (ask the operators).",
         "Error",
     ),
     404: ("No such number in this organisation, or no such organisation or API key.", "Error"),
@@ -77,8 +77,13 @@ _ERRORS: dict[int, tuple[str, str]] = {
         "right now, retry after `Retry-After` seconds.",
         "Error",
     ),
+    413: ("The request is over API Gateway's 10 MB payload limit; nothing ran.", "Error"),
     422: ("Invalid input; `field` names the first invalid one.", "InvalidRequestError"),
-    429: ("Rate limited (by the API or by Twilio); retry after `Retry-After` seconds.", "Error"),
+    429: (
+        "Rate limited (by the organisation's usage plan, the API or Twilio); retry after `Retry-After` seconds. "
+        "`quota_exceeded`: the organisation's requests of the day are used up, until 00:00 UTC.",
+        "Error",
+    ),
     502: ("Twilio failed; `twilioCode` is Twilio's error code when it gave one.", "TwilioFailureError"),
     503: (
         "A dependency is unavailable, or a write lost a race with another; retry after `Retry-After` seconds.",
@@ -98,6 +103,10 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     403: {"error": "forbidden", "message": "This route needs an admin API key."},
     404: {"error": "not_found", "message": "No phone number with this id."},
     409: {"error": "already_exists", "message": "+33612345678 is already registered for this organisation."},
+    413: {
+        "error": "request_too_large",
+        "message": "The request is over the API's 10 MB limit: send a smaller body.",
+    },
     422: {
         "error": "validation_error",
         "message": "phoneNumber: Field required",
@@ -167,13 +176,13 @@ SHARED: dict[str, Any] = {
 def error_responses(route: template.Route, cost: int) -> dict[str, Any]:
     """The errors `route` may answer, each a reference to its shared response."""
     if not route.authorized:
-        statuses = [403, 422]
+        statuses = [403, 413, 422]
     else:
         statuses = [401, 403, 422, 429, 503]
         if cost:
             statuses.append(402)
         if "{" in route.path:
             statuses.append(404)
-        if route.method != "GET":  # the routes that write act at Twilio
-            statuses += [409, 502]
+        if route.method != "GET":  # the routes that write act at Twilio; API Gateway refuses a body over 10 MB
+            statuses += [409, 413, 502]
     return {str(status): {"$ref": f"#/components/responses/{status}"} for status in sorted(statuses)}

@@ -1,4 +1,5 @@
-"""The local stand-in for AWS: one moto server for DynamoDB and Secrets Manager, tables made from template.yaml."""
+"""The local stand-in for AWS: one moto server for DynamoDB, Secrets Manager and API Gateway's API keys and usage
+plans, tables and plans made from template.yaml."""
 
 from __future__ import annotations
 
@@ -46,9 +47,12 @@ _DYNAMODB_ITEM_REQUESTS = (
     "query",
     "scan",
 )
-# A stream read in the middle of a failed transaction would see the records of its writes that the rollback then
-# takes back, and the records written after it reuse their sequence numbers: a reader that had moved past them
-# would skip those. Reading the stream takes the same lock, so a reader sees only what DynamoDB would have written.
+# moto rolls a failed transaction back by putting back a copy of the table made before it, stream shard included;
+# the records of the failed writes stay only in the shard it threw away, and the next writes take their sequence
+# numbers. A stream read in the middle of a failed transaction, or on an iterator made before a rollback (every
+# NextShardIterator keeps its shard), would deliver those records and move its checkpoint past the numbers of the
+# writes that follow. Reading the stream takes the same lock, and an iterator reads the table's shard of now:
+# a reader sees only what DynamoDB would have written.
 _DYNAMODB_STREAM_READS = ("get_shard_iterator", "get_records")
 
 
@@ -66,9 +70,18 @@ def create_tables(dynamodb: Any) -> dict[str, str]:
     return names
 
 
+def create_usage_plans(apigateway: Any, parameters: dict[str, str]) -> dict[str, str]:
+    """Creates every usage plan of template.yaml with `apigateway` (a boto3 client), its parameters resolved from
+    `parameters` (the Stage's among them); returns {logical id: plan id}."""
+    return {
+        logical_id: apigateway.create_usage_plan(**definition)["id"]
+        for logical_id, definition in template.usage_plans(parameters).items()
+    }
+
+
 @dataclass
 class LocalAws:
-    """A moto server on a loopback port holding the template's tables and the Twilio secret."""
+    """A moto server on a loopback port holding the template's tables and usage plans and the Twilio secret."""
 
     host: str = "127.0.0.1"
     table_names: dict[str, str] = field(default_factory=dict)
@@ -88,6 +101,7 @@ class LocalAws:
         self._server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._server.start()
         self.table_names = create_tables(self.client("dynamodb"))
+        create_usage_plans(self.client("apigateway"), template.parameter_defaults())
         self._create_twilio_secret(twilio_credentials)
         return self
 
@@ -107,7 +121,7 @@ class LocalAws:
         }
 
     def client(self, service: str) -> Any:
-        """A boto3 client of this server (dynamodb, dynamodbstreams, secretsmanager)."""
+        """A boto3 client of this server (dynamodb, dynamodbstreams, secretsmanager, apigateway)."""
         return boto3.client(service, **self._client_options())  # type: ignore[call-overload]
 
     def _client_options(self) -> dict[str, Any]:
@@ -140,10 +154,22 @@ def isolate_dynamodb_writes() -> None:
         handler = getattr(DynamoHandler, name)
         if not getattr(handler, "isolated", False):
             setattr(DynamoHandler, name, _isolated(handler))
+    if not getattr(DynamoDBStreamsBackend.get_records, "isolated", False):
+        DynamoDBStreamsBackend.get_records = _reading_the_current_shard(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
     for name in _DYNAMODB_STREAM_READS:
         read = getattr(DynamoDBStreamsBackend, name)
         if not getattr(read, "isolated", False):
             setattr(DynamoDBStreamsBackend, name, _isolated(read))
+
+
+def _reading_the_current_shard(get_records: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(get_records)
+    def from_the_current_shard(backend: DynamoDBStreamsBackend, iterator_arn: str, *args: Any, **kwargs: Any) -> Any:
+        iterator = backend.shard_iterators[iterator_arn]
+        iterator.stream_shard = backend.dynamodb.get_table(iterator.stream_shard.table.name).stream_shard  # type: ignore[assignment]
+        return get_records(backend, iterator_arn, *args, **kwargs)
+
+    return from_the_current_shard
 
 
 def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:
