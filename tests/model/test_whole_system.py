@@ -85,7 +85,7 @@ changes = st.one_of(
     st.tuples(st.just("clientPhoneNumber"), st.sampled_from(("", *PHONES))),
 )
 happenings: st.SearchStrategy[Happening] = st.one_of(
-    st.builds(Add, orgs, phones),
+    st.builds(Add, orgs, phones, st.booleans()),
     st.builds(Buy, orgs),
     st.builds(Buy, orgs, st.none(), phones),
     st.builds(Buy, orgs, st.just("K1")),
