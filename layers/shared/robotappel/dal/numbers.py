@@ -12,13 +12,17 @@ sk = "intent#<id>"          a purchase under way (write-ahead): written with its
                             replaced by number#<id> when it is recorded; one left behind is the reconciler's
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
 (orgId, clientPhoneNumber) finds the Twilio number linked to a client phone; sparse GSI byOpenWork
-(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first.
+(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first; sparse GSI byLiveNumber
+(liveNumber, phoneNumberSid; keys and createdAt only) lists the live Twilio numbers by SID, and nothing else: a
+live Twilio number alone carries liveNumber, so the reconciler's pass over them never reads a client phone, a
+`call#` marker or a released number.
 
 Writes are returned as named transaction parts (`Write`); the names below are how a use case asks which
 condition failed.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
@@ -51,6 +55,8 @@ TWILIO_NUMBER = "tn"
 # yet, and of a purchase under way.
 OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
 OPEN_WORK_INDEX = "byOpenWork"
+LIVE_NUMBER_INDEX, LIVE = "byLiveNumber", "twilio"
+_BATCH_GET = 100  # DynamoDB's most keys a BatchGetItem
 # Sorts after every ISO time: "created before" it means all of them.
 ANY_TIME = "~"
 
@@ -116,6 +122,10 @@ class TwilioNumberRecord(_NumberRecord):
     released_at: str | None = None
     # How many times the record was changed since it was bought (None: never): an update is conditioned on it.
     version: int | None = None
+
+    def item(self) -> Item:
+        # Released (a tombstone under released#): out of GSI byLiveNumber.
+        return {**super().item(), "liveNumber": LIVE} if self.status == "active" else super().item()
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
@@ -359,10 +369,15 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
     )
 
 
-def open_verifications() -> Iterator[ClientPhoneRecord]:
-    """The client phones with work left open (GSI byOpenWork), oldest first, read a page at a time."""
-    for item in _open_work(OPEN_VERIFICATION, ANY_TIME):
-        yield ClientPhoneRecord.model_validate(item)
+def open_verification_items() -> Iterator[Item]:
+    """The items of the client phones with work left open (GSI byOpenWork), oldest first, read a page at a time,
+    as stored: each is read into a ClientPhoneRecord (`client_phone`) by the reconciler, so that a malformed one
+    fails alone."""
+    return _open_work(OPEN_VERIFICATION, ANY_TIME)
+
+
+def client_phone(item: Item) -> ClientPhoneRecord:
+    return ClientPhoneRecord.model_validate(item)
 
 
 def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> RegulatoryDefaultRecord | None:
@@ -550,10 +565,16 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     )
 
 
-def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
-    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
-    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
-    return _open_work(OPEN_PURCHASE, created_before)
+def open_purchase_intent_items(created_before: str = ANY_TIME, after: Item | None = None) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first (after the one whose
+    `open_work_position` is `after`), as stored: each is read into a PurchaseIntentRecord (`purchase_intent`) by
+    the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before, after)
+
+
+def open_work_position(item: Item) -> Item:
+    """Where a listing of open work that stopped after `item` resumes."""
+    return {key: item[key] for key in ("openWork", "createdAt", "orgId", "sk")}
 
 
 def purchase_intent(item: Item) -> PurchaseIntentRecord:
@@ -590,30 +611,62 @@ def holds_of_open_work() -> set[str]:
     }
 
 
-def _open_work(kind: str, created_before: str) -> Iterator[Item]:
-    """The items with open work of `kind` created before `created_before` (GSI byOpenWork), oldest first."""
+def _open_work(kind: str, created_before: str, after: Item | None = None) -> Iterator[Item]:
+    """The items with open work of `kind` created before `created_before` (GSI byOpenWork), oldest first, after
+    the item at the position `after`."""
     return query_items(
         TableName=_table(),
         IndexName=OPEN_WORK_INDEX,
         KeyConditionExpression="openWork = :kind AND createdAt < :before",
         ExpressionAttributeValues=values(kind=kind, before=created_before),
+        **({"ExclusiveStartKey": to_ddb(after)} if after else {}),
     )
 
 
-def all_live_twilio_numbers() -> Iterator[TwilioNumberRecord]:
-    """Every org's live Twilio numbers, a page at a time (a Scan: the reconciler's, on a schedule)."""
-    pages = (
-        client()
-        .get_paginator("scan")
-        .paginate(
-            TableName=_table(),
-            FilterExpression="kind = :twilio AND begins_with(sk, :live)",
-            ExpressionAttributeValues=values(twilio="twilio", live=number_sk("")),
+@dataclass(frozen=True)
+class LiveNumber:
+    """A live Twilio number as GSI byLiveNumber holds it: its key, its SID and when it was recorded."""
+
+    org_id: str
+    number_id: str
+    phone_number_sid: str
+    created_at: str
+
+
+def live_numbers(after_sid: str = "", page_size: int | None = None) -> Iterator[LiveNumber]:
+    """Every org's live Twilio numbers by SID, after `after_sid`, read a page (DynamoDB's 1 MB, or `page_size`)
+    at a time (GSI byLiveNumber: eventually consistent, which is why nothing is destroyed on it alone)."""
+    after = {"after": after_sid} if after_sid else {}
+    items = query_items(
+        TableName=_table(),
+        IndexName=LIVE_NUMBER_INDEX,
+        KeyConditionExpression="liveNumber = :live" + (" AND phoneNumberSid > :after" if after else ""),
+        ExpressionAttributeValues=values(live=LIVE, **after),
+        **({"Limit": page_size} if page_size else {}),
+    )
+    return (
+        LiveNumber(
+            org_id=str(item["orgId"]),
+            number_id=str(item["sk"]).removeprefix(number_sk("")),
+            phone_number_sid=str(item["phoneNumberSid"]),
+            created_at=str(item["createdAt"]),
         )
+        for item in items
     )
-    with unavailable_on_throttling():
-        for page in pages:
-            yield from (TwilioNumberRecord.model_validate(from_ddb(item)) for item in page["Items"])
+
+
+def get_numbers(keys: Iterable[LiveNumber]) -> list[NumberRecord]:
+    """The records of `keys`, read consistently, a BatchGetItem of 100 at a time (the ones gone meanwhile left out)."""
+    wanted = [to_ddb({"orgId": key.org_id, "sk": number_sk(key.number_id)}) for key in keys]
+    found: list[NumberRecord] = []
+    for start in range(0, len(wanted), _BATCH_GET):
+        request: dict[str, Any] = {_table(): {"Keys": wanted[start : start + _BATCH_GET], "ConsistentRead": True}}
+        while request:
+            with unavailable_on_throttling():
+                response = client().batch_get_item(RequestItems=request)
+            found += [_record(from_ddb(item)) for item in response["Responses"].get(_table(), [])]
+            request = dict(response.get("UnprocessedKeys") or {})
+    return found
 
 
 def put_twilio_number(record: TwilioNumberRecord) -> Write:

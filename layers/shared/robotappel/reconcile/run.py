@@ -1,22 +1,27 @@
-"""One reconciler run: each step in turn, within a time budget, one run at a time.
+"""One reconciler run: each step in turn, each within its share of the run's time (reconcile.budget), one run at
+a time.
 
-Every step is idempotent (conditional writes; what it fixes leaves the index it reads) and works oldest first,
-so a run cut short by its budget is resumed by the next one. Findings are counted by kind, logged and published
-as metrics (`Reconciled<Kind>`, e.g. ReconciledUnknownNumberKept); template.yaml alarms on the kinds that need
-an operator (README: Operating notes).
+Every step is idempotent (conditional writes; what it fixes leaves the index it reads) and keeps its cursor
+(dal.cursors): a step cut short by its share resumes where it stopped in the next run, and the steps after it
+still get theirs. Findings are counted by kind, logged and published as metrics (`Reconciled<Kind>`, e.g.
+ReconciledUnknownNumberKept); template.yaml alarms on the kinds that need an operator (README: Operating notes).
+The steps out of time are counted every run, 0 when none was (ReconciledOutOfTime: its alarm fires when every
+run of the last hour ran out, i.e. a pass takes longer than the hour the README promises).
 """
 
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import uuid4
 
 from robotappel.config import get_settings
-from robotappel.dal import lease, numbers
+from robotappel.dal import cursors, lease, numbers
 from robotappel.dal.first_seen import first_seen
 from robotappel.ids import iso
 from robotappel.observability import logger, metrics
+from robotappel.reconcile.budget import Budget
 from robotappel.reconcile.caller_ids import FINDINGS as CALLER_ID_FINDINGS
 from robotappel.reconcile.caller_ids import reconcile_caller_ids
 from robotappel.reconcile.destroy import FINDINGS as DESTROY_FINDINGS
@@ -26,8 +31,10 @@ from robotappel.reconcile.holds import sweep_stale_holds
 from robotappel.reconcile.isolation import FINDINGS as ISOLATION_FINDINGS
 from robotappel.reconcile.isolation import Isolation
 from robotappel.reconcile.purchases import (
+    GONE_FINDINGS,
     NUMBER_FINDINGS,
     PURCHASE_FINDINGS,
+    reconcile_gone_numbers,
     reconcile_numbers,
     reconcile_purchases,
 )
@@ -35,6 +42,7 @@ from robotappel.twilio import gateway
 
 JOB = "reconciler"
 STEP_FAILED = "step_failed"
+OUT_OF_TIME = "out_of_time"
 ACCOUNT_CHANGED = "twilio_account_changed"
 # The first-seen fact (dal.first_seen) naming the Twilio account the stack's credentials opened first.
 TWILIO_ACCOUNT = "twilio-account"
@@ -42,13 +50,18 @@ TWILIO_ACCOUNT = "twilio-account"
 FINDINGS = (
     *PURCHASE_FINDINGS,
     *NUMBER_FINDINGS,
+    *GONE_FINDINGS,
     *CALLER_ID_FINDINGS,
     *HOLD_FINDINGS,
     *DESTROY_FINDINGS,
     *ISOLATION_FINDINGS,
     STEP_FAILED,
     ACCOUNT_CHANGED,
+    OUT_OF_TIME,
 )
+# The steps' shares of a run's time, by weight (reconcile.budget): the pass over Twilio's numbers has the most
+# to read; open work (purchases) and holds are few.
+WEIGHTS = {"purchases": 1.0, "numbers": 4.0, "gone_numbers": 2.0, "caller_ids": 2.0, "holds": 1.0}
 # A run stops starting new work a tenth of its budget (at most 10 s) before the end, to finish and report.
 MARGIN_SHARE, MAX_MARGIN_SECONDS = 0.1, 10.0
 
@@ -57,21 +70,19 @@ def run(budget_seconds: float, *, dry_run: bool = False) -> dict[str, int]:
     """Reconcile for at most `budget_seconds`; the findings by kind ({} when another run holds the lease). A dry
     run (`dry_run`, or the setting reconcile_dry_run) destroys nothing and counts what it would destroy."""
     deadline = time.monotonic() + budget_seconds - min(budget_seconds * MARGIN_SHARE, MAX_MARGIN_SECONDS)
-
-    def out_of_time() -> bool:
-        return time.monotonic() >= deadline
-
     holder, now = uuid4().hex, datetime.now(UTC)
     if not lease.take(JOB, holder, iso(now), iso(now + timedelta(seconds=budget_seconds))):
         logger.info("another reconciler run is in progress")
         return {}
     try:
-        findings = _steps(out_of_time, Brake(dry_run=dry_run or get_settings().reconcile_dry_run))
+        findings = _steps(
+            Budget(deadline, list(WEIGHTS.values())), Brake(dry_run=dry_run or get_settings().reconcile_dry_run)
+        )
     finally:
         lease.give_back(JOB, holder)
     for kind, count in sorted(findings.items()):
         metrics.add_metric(name=metric_name(kind), unit="Count", value=count)
-    logger.info("reconciler run done", extra={"findings": dict(findings), "outOfTime": out_of_time()})
+    logger.info("reconciler run done", extra={"findings": dict(findings)})
     return dict(findings)
 
 
@@ -80,29 +91,40 @@ def metric_name(kind: str) -> str:
     return "Reconciled" + "".join(word.capitalize() for word in kind.split("_"))
 
 
-def _steps(out_of_time: Callable[[], bool], brake: Brake) -> Counter[str]:
+def _steps(budget: Budget, brake: Brake) -> Counter[str]:
     """Open work first (it settles or refunds its own holds), then what no work owns. One brake for the whole run:
     the steps' irreversible actions together stay within it."""
-    findings: Counter[str] = Counter()
+    findings: Counter[str] = Counter({OUT_OF_TIME: 0})
     isolation = Isolation()
-    steps: list[Callable[[], dict[str, int]]] = [
-        lambda: _same_twilio_account(brake),
-        lambda: reconcile_purchases(out_of_time, isolation),
-        lambda: reconcile_numbers(out_of_time, brake, isolation),
-        lambda: reconcile_caller_ids(out_of_time, brake, isolation),
-        lambda: sweep_stale_holds(out_of_time, owned=numbers.holds_of_open_work()),
-    ]
-    for step in steps:
-        try:
-            findings.update(step())
-        except Exception:  # whatever stops one step, the other steps still run
-            # Twilio or DynamoDB unavailable, or a bug: this step runs again next time.
-            logger.exception("reconciler step failed")
-            findings[STEP_FAILED] += 1
+    positions = cursors.positions()
+    _step("twilio_account", lambda: _same_twilio_account(brake), findings)
+    steps: dict[str, Callable[[Callable[[], bool]], dict[str, int]]] = {
+        "purchases": lambda out_of_time: reconcile_purchases(out_of_time, isolation, positions),
+        "numbers": lambda out_of_time: reconcile_numbers(out_of_time, brake, isolation, positions),
+        "gone_numbers": lambda out_of_time: reconcile_gone_numbers(out_of_time, brake, isolation, positions),
+        "caller_ids": lambda out_of_time: reconcile_caller_ids(out_of_time, brake, isolation, positions),
+        "holds": lambda out_of_time: sweep_stale_holds(out_of_time, numbers.holds_of_open_work(), isolation, positions),
+    }
+    for name in WEIGHTS:
+        share = budget.next_share()
+        _step(name, partial(steps[name], share), findings)
+        if share.ran_out:
+            logger.warning("a reconciler step ran out of its time: the next run resumes it", extra={"step": name})
+            findings[OUT_OF_TIME] += 1
     findings.update(brake.findings())
     findings.update(isolation.findings)
     isolation.save()
+    cursors.save_positions(positions)
     return findings
+
+
+def _step(name: str, step: Callable[[], dict[str, int]], findings: Counter[str]) -> None:
+    try:
+        findings.update(step())
+    except Exception:  # whatever stops one step, the other steps still run
+        # Twilio or DynamoDB unavailable, or a bug: this step runs again next time.
+        logger.exception("reconciler step failed", extra={"step": name})
+        findings[STEP_FAILED] += 1
 
 
 def _same_twilio_account(brake: Brake) -> dict[str, int]:
