@@ -12,9 +12,10 @@ sk = "intent#<id>"          a purchase under way (write-ahead): written with its
                             replaced by number#<id> when it is recorded; one left behind is the reconciler's
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
 (orgId, clientPhoneNumber) finds the Twilio number linked to a client phone; sparse GSI byOpenWork
-(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first; sparse GSI byLiveNumber
-(liveNumber, phoneNumberSid; keys and createdAt only) lists the live Twilio numbers by SID, and nothing else: a
-live Twilio number alone carries liveNumber, so the reconciler's pass over them never reads a client phone, a
+(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first; sparse GSI byTwilioSid
+(twilioKind, twilioSid; keys and createdAt only) lists by SID the live records of something Twilio holds, and
+nothing else: a live Twilio number (twilioKind "number", its PN SID) and a client phone with a caller ID
+("callerId", the caller ID's SID) alone carry twilioKind, so the reconciler's passes over them never read a
 `call#` marker or a released number.
 
 Writes are returned as named transaction parts (`Write`); the names below are how a use case asks which
@@ -55,7 +56,8 @@ TWILIO_NUMBER = "tn"
 # yet, and of a purchase under way.
 OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
 OPEN_WORK_INDEX = "byOpenWork"
-LIVE_NUMBER_INDEX, LIVE = "byLiveNumber", "twilio"
+TWILIO_SID_INDEX = "byTwilioSid"
+TwilioKind = Literal["number", "callerId"]
 _BATCH_GET = 100  # DynamoDB's most keys a BatchGetItem
 # Sorts after every ISO time: "created before" it means all of them.
 ANY_TIME = "~"
@@ -110,6 +112,12 @@ class ClientPhoneRecord(_NumberRecord):
     open_work: Literal["verification"] | None = None
     hold: StoredHold | None = None
 
+    def item(self) -> Item:
+        # A phone with a caller ID at Twilio is in GSI byTwilioSid until it fails or is deleted.
+        live = self.status in ("pending", "verified") and self.caller_id_sid
+        by_sid = {"twilioKind": "callerId", "twilioSid": self.caller_id_sid} if live else {}
+        return {**super().item(), **by_sid}
+
 
 class TwilioNumberRecord(_NumberRecord):
     kind: Literal["twilio"] = "twilio"
@@ -124,8 +132,9 @@ class TwilioNumberRecord(_NumberRecord):
     version: int | None = None
 
     def item(self) -> Item:
-        # Released (a tombstone under released#): out of GSI byLiveNumber.
-        return {**super().item(), "liveNumber": LIVE} if self.status == "active" else super().item()
+        # Released (a tombstone under released#): out of GSI byTwilioSid.
+        live = {"twilioKind": "number", "twilioSid": self.phone_number_sid} if self.status == "active" else {}
+        return {**super().item(), **live}
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
@@ -624,38 +633,38 @@ def _open_work(kind: str, created_before: str, after: Item | None = None) -> Ite
 
 
 @dataclass(frozen=True)
-class LiveNumber:
-    """A live Twilio number as GSI byLiveNumber holds it: its key, its SID and when it was recorded."""
+class LiveSid:
+    """A live record of something Twilio holds, as GSI byTwilioSid has it: its key, the SID of what Twilio holds
+    and when the record was made."""
 
     org_id: str
     number_id: str
-    phone_number_sid: str
+    sid: str
     created_at: str
 
 
-def live_numbers(after_sid: str = "", page_size: int | None = None) -> Iterator[LiveNumber]:
-    """Every org's live Twilio numbers by SID, after `after_sid`, read a page (DynamoDB's 1 MB, or `page_size`)
-    at a time (GSI byLiveNumber: eventually consistent, which is why nothing is destroyed on it alone)."""
+def live_sids(kind: TwilioKind, after_sid: str = "") -> Iterator[LiveSid]:
+    """Every org's live records of `kind` by SID, after `after_sid`, read a page (DynamoDB's 1 MB) at a time (GSI
+    byTwilioSid: eventually consistent, which is why nothing is destroyed on it alone)."""
     after = {"after": after_sid} if after_sid else {}
     items = query_items(
         TableName=_table(),
-        IndexName=LIVE_NUMBER_INDEX,
-        KeyConditionExpression="liveNumber = :live" + (" AND phoneNumberSid > :after" if after else ""),
-        ExpressionAttributeValues=values(live=LIVE, **after),
-        **({"Limit": page_size} if page_size else {}),
+        IndexName=TWILIO_SID_INDEX,
+        KeyConditionExpression="twilioKind = :kind" + (" AND twilioSid > :after" if after else ""),
+        ExpressionAttributeValues=values(kind=kind, **after),
     )
     return (
-        LiveNumber(
+        LiveSid(
             org_id=str(item["orgId"]),
             number_id=str(item["sk"]).removeprefix(number_sk("")),
-            phone_number_sid=str(item["phoneNumberSid"]),
+            sid=str(item["twilioSid"]),
             created_at=str(item["createdAt"]),
         )
         for item in items
     )
 
 
-def get_numbers(keys: Iterable[LiveNumber]) -> list[NumberRecord]:
+def get_numbers(keys: Iterable[LiveSid]) -> list[NumberRecord]:
     """The records of `keys`, read consistently, a BatchGetItem of 100 at a time (the ones gone meanwhile left out)."""
     wanted = [to_ddb({"orgId": key.org_id, "sk": number_sk(key.number_id)}) for key in keys]
     found: list[NumberRecord] = []

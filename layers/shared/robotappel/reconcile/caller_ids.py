@@ -80,7 +80,10 @@ def _pass(
 ) -> None:
     open_phones = _open_client_phones(out_of_time, isolation)
     at_twilio: set[str] = set()
+    known: set[str] | None = None
     for page in gateway.caller_id_pages(positions.pop(STEP, None)):
+        # The client phones' caller IDs, read once a run by SID (GSI byTwilioSid), not one query per caller ID.
+        known = {live.sid for live in numbers.live_sids("callerId")} if known is None else known
         for caller_id in page.items:
             if out_of_time():
                 if page.url:  # this page again next run (the first page is where a run without a cursor starts)
@@ -88,7 +91,8 @@ def _pass(
                 return
             pending = _pending_phone_of(caller_id, open_phones)
             if pending is None:
-                _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
+                if caller_id.sid not in known:
+                    _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
             else:
                 at_twilio.add(pending.id)
                 _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))

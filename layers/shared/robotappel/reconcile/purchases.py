@@ -80,7 +80,7 @@ def reconcile_numbers(
         item.get("id") for item in numbers.open_purchase_intent_items()
     }  # read as stored: one malformed fails alone
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
-    recorded: dict[str, numbers.LiveNumber] | None = None
+    recorded: dict[str, numbers.LiveSid] | None = None
     for page in gateway.number_pages(listing.get("next")):
         if out_of_time():
             positions[NUMBERS] = json.dumps(listing)
@@ -113,7 +113,7 @@ def reconcile_gone_numbers(
     """The records whose number the last whole pass over Twilio's list (`positions[GONE]`) did not see, each
     fetched by SID at Twilio and read again consistently before it is marked released. Only records older than
     the pass are judged (a younger one may have been bought after its page was read); the live records are read
-    by SID (GSI byLiveNumber), from where the run before stopped."""
+    by SID (GSI byTwilioSid), from where the run before stopped."""
     findings = {"gone_number_marked_released": 0, LISTED_NOTHING: 0}
     if GONE not in positions:
         return findings  # no whole pass to judge by yet
@@ -121,7 +121,7 @@ def reconcile_gone_numbers(
     seen = cursors.seen_in(judged["pass"])
     settled_before = iso(datetime.now(UTC) - holds.HOLD_EXPIRY)
     after = judged.get("after", "")
-    for live in numbers.live_numbers(after):
+    for live in numbers.live_sids("number", after):
         if out_of_time():
             positions[GONE] = json.dumps({**judged, "after": after})
             return findings
@@ -129,12 +129,12 @@ def reconcile_gone_numbers(
             # Every number gone at once is a wrong account or a failed listing, not a fact: nothing is released.
             brake.stop(LISTED_NOTHING)
             findings[LISTED_NOTHING] = 1
-        if live.phone_number_sid not in seen and live.created_at < min(judged["started"], settled_before):
+        if live.sid not in seen and live.created_at < min(judged["started"], settled_before):
             marked = isolation.run(
                 f"{live.org_id}/{numbers.number_sk(live.number_id)}", partial(_mark_if_gone, live, brake)
             )
             findings["gone_number_marked_released"] += bool(marked)
-        after = live.phone_number_sid
+        after = live.sid
     return findings
 
 
@@ -142,13 +142,13 @@ def _new_pass() -> dict[str, Any]:
     return {"pass": uuid4().hex, "started": now_iso(), "page": 0}
 
 
-def _recorded_by_sid() -> dict[str, numbers.LiveNumber]:
-    """The live records by SID, read once a run (GSI byLiveNumber: keys only, a few MB at 100,000 numbers)."""
-    return {live.phone_number_sid: live for live in numbers.live_numbers()}
+def _recorded_by_sid() -> dict[str, numbers.LiveSid]:
+    """The live records by SID, read once a run (GSI byTwilioSid: keys only, a few MB at 100,000 numbers)."""
+    return {live.sid: live for live in numbers.live_sids("number")}
 
 
 def _owners(
-    listed: list[IncomingNumber], recorded: dict[str, numbers.LiveNumber]
+    listed: list[IncomingNumber], recorded: dict[str, numbers.LiveSid]
 ) -> dict[str, numbers.TwilioNumberRecord]:
     """The records of the listed numbers the index knows, read consistently (a BatchGetItem per 100)."""
     keys = [recorded[number.sid] for number in listed if number.sid in recorded]
@@ -167,11 +167,11 @@ def _release_if_orphan(number: IncomingNumber, brake: Brake) -> bool:
     )
 
 
-def _mark_if_gone(live: numbers.LiveNumber, brake: Brake) -> bool:
+def _mark_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
     return destroy.mark_number_released(
         record=numbers.get_number(live.org_id, live.number_id, consistent=True),
-        sid=live.phone_number_sid,
-        fetched=gateway.fetch_number(live.phone_number_sid),
+        sid=live.sid,
+        fetched=gateway.fetch_number(live.sid),
         brake=brake,
     )
 

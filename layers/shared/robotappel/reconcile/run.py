@@ -5,8 +5,9 @@ Every step is idempotent (conditional writes; what it fixes leaves the index it 
 (dal.cursors): a step cut short by its share resumes where it stopped in the next run, and the steps after it
 still get theirs. Findings are counted by kind, logged and published as metrics (`Reconciled<Kind>`, e.g.
 ReconciledUnknownNumberKept); template.yaml alarms on the kinds that need an operator (README: Operating notes).
-The steps out of time are counted every run, 0 when none was (ReconciledOutOfTime: its alarm fires when every
-run of the last hour ran out, i.e. a pass takes longer than the hour the README promises).
+Whether each step ran out of its time is published every run, 1 or 0 (ReconciledOutOfTime<Step>): a step
+that finishes its pass in a run is not out of time in it, so its alarm, when every run of the last hour ran out,
+says that its pass takes longer than the hour the README promises.
 """
 
 import time
@@ -42,10 +43,19 @@ from robotappel.twilio import gateway
 
 JOB = "reconciler"
 STEP_FAILED = "step_failed"
-OUT_OF_TIME = "out_of_time"
 ACCOUNT_CHANGED = "twilio_account_changed"
 # The first-seen fact (dal.first_seen) naming the Twilio account the stack's credentials opened first.
 TWILIO_ACCOUNT = "twilio-account"
+# The steps' shares of a run's time, by weight (reconcile.budget): the pass over Twilio's numbers has the most
+# to read; open work (purchases) and holds are few.
+WEIGHTS = {"purchases": 1.0, "numbers": 4.0, "gone_numbers": 2.0, "caller_ids": 2.0, "holds": 1.0}
+
+
+def out_of_time_kind(step: str) -> str:
+    """The kind of finding of a step that ran out of its time: out_of_time_<step>, 0 or 1 every run."""
+    return f"out_of_time_{step}"
+
+
 # Every kind of finding a run may report (each a metric, see metric_name).
 FINDINGS = (
     *PURCHASE_FINDINGS,
@@ -57,26 +67,25 @@ FINDINGS = (
     *ISOLATION_FINDINGS,
     STEP_FAILED,
     ACCOUNT_CHANGED,
-    OUT_OF_TIME,
+    *map(out_of_time_kind, WEIGHTS),
 )
-# The steps' shares of a run's time, by weight (reconcile.budget): the pass over Twilio's numbers has the most
-# to read; open work (purchases) and holds are few.
-WEIGHTS = {"purchases": 1.0, "numbers": 4.0, "gone_numbers": 2.0, "caller_ids": 2.0, "holds": 1.0}
+
 # A run stops starting new work a tenth of its budget (at most 10 s) before the end, to finish and report.
 MARGIN_SHARE, MAX_MARGIN_SECONDS = 0.1, 10.0
 
 
-def run(budget_seconds: float, *, dry_run: bool = False) -> dict[str, int]:
-    """Reconcile for at most `budget_seconds`; the findings by kind ({} when another run holds the lease). A dry
-    run (`dry_run`, or the setting reconcile_dry_run) destroys nothing and counts what it would destroy."""
-    deadline = time.monotonic() + budget_seconds - min(budget_seconds * MARGIN_SHARE, MAX_MARGIN_SECONDS)
+def run(budget_seconds: float, *, dry_run: bool = False, clock: Callable[[], float] = time.monotonic) -> dict[str, int]:
+    """Reconcile for at most `budget_seconds` (on `clock`); the findings by kind ({} when another run holds the
+    lease). A dry run (`dry_run`, or the setting reconcile_dry_run) destroys nothing and counts what it would
+    destroy."""
+    deadline = clock() + budget_seconds - min(budget_seconds * MARGIN_SHARE, MAX_MARGIN_SECONDS)
     holder, now = uuid4().hex, datetime.now(UTC)
     if not lease.take(JOB, holder, iso(now), iso(now + timedelta(seconds=budget_seconds))):
         logger.info("another reconciler run is in progress")
         return {}
     try:
         findings = _steps(
-            Budget(deadline, list(WEIGHTS.values())), Brake(dry_run=dry_run or get_settings().reconcile_dry_run)
+            Budget(deadline, list(WEIGHTS.values()), clock), Brake(dry_run=dry_run or get_settings().reconcile_dry_run)
         )
     finally:
         lease.give_back(JOB, holder)
@@ -94,7 +103,7 @@ def metric_name(kind: str) -> str:
 def _steps(budget: Budget, brake: Brake) -> Counter[str]:
     """Open work first (it settles or refunds its own holds), then what no work owns. One brake for the whole run:
     the steps' irreversible actions together stay within it."""
-    findings: Counter[str] = Counter({OUT_OF_TIME: 0})
+    findings: Counter[str] = Counter(dict.fromkeys(map(out_of_time_kind, WEIGHTS), 0))
     isolation = Isolation()
     positions = cursors.positions()
     _step("twilio_account", lambda: _same_twilio_account(brake), findings)
@@ -110,7 +119,7 @@ def _steps(budget: Budget, brake: Brake) -> Counter[str]:
         _step(name, partial(steps[name], share), findings)
         if share.ran_out:
             logger.warning("a reconciler step ran out of its time: the next run resumes it", extra={"step": name})
-            findings[OUT_OF_TIME] += 1
+            findings[out_of_time_kind(name)] = 1
     findings.update(brake.findings())
     findings.update(isolation.findings)
     isolation.save()
