@@ -103,7 +103,10 @@ def reconcile_numbers(
         expires = int(time.time()) + cursors.SEEN_KEPT_SECONDS
         cursors.keep_seen(listing["pass"], listing["page"], [number.sid for number in page.items], expires)
         listing = {**listing, "next": page.next_url, "page": listing["page"] + 1}
-    positions[GONE] = json.dumps({"pass": listing["pass"], "started": listing["started"]})
+    # A judgment under way goes on from where it is, by this newer pass: any whole pass may judge the records older
+    # than it, and starting over at each pass would never reach the end of a list longer than a pass.
+    judging = {key: value for key, value in json.loads(positions.get(GONE, "{}")).items() if key == "after"}
+    positions[GONE] = json.dumps({"pass": listing["pass"], "started": listing["started"], **judging})
     return findings
 
 
