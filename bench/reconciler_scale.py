@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -38,9 +41,11 @@ from robotappel.reconcile import run as reconciler
 from robotappel.twilio.client import get_twilio_client
 from robotappel.twilio.tags import tagged
 
+RESULTS = Path(__file__).with_name("results.json")
 SIZES = (10_000, 100_000)
 SCHEDULE_MINUTES = 5
 GOAL_RUNS = {10_000: 1, 100_000: 60 // SCHEDULE_MINUTES}  # one run; an hour of runs
+MAX_RUNS = GOAL_RUNS[SIZES[-1]] + 3
 # The steps that read a whole list: a pass is done when each has finished one (the gone step after the listing).
 PASSES = ("numbers", "gone_numbers", "caller_ids")
 
@@ -92,12 +97,26 @@ def put_items(table: str, items: list[dict[str, Any]]) -> None:
         backend.put_item(table, to_ddb(item))
 
 
+# Latencies of the real services, to turn a run's calls into the time they would take on AWS and Twilio (moto
+# serialises every item in Python: its times are this machine's, not DynamoDB's). Assumed, not measured here: a
+# DynamoDB call (GetItem, PutItem, a BatchGetItem of 100 small items, a Query page) ~20 ms; a page of 1000 of
+# Twilio's list ~1.5 s; any other Twilio request ~0.3 s.
+DYNAMODB_CALL_S, TWILIO_LIST_PAGE_S, TWILIO_REQUEST_S = 0.02, 1.5, 0.3
+
+
 @dataclass(frozen=True)
 class RunFigures:
     wall_s: float
-    dynamodb_calls: int
-    twilio_requests: int
+    dynamodb_calls: dict[str, int]  # by operation
+    twilio_list_pages: int
+    twilio_other_requests: int
     out_of_time: list[str]
+
+    @property
+    def modelled_s(self) -> float:
+        """What the run's calls would take on AWS and Twilio (see DYNAMODB_CALL_S)."""
+        dynamodb = sum(self.dynamodb_calls.values()) * DYNAMODB_CALL_S
+        return dynamodb + self.twilio_list_pages * TWILIO_LIST_PAGE_S + self.twilio_other_requests * TWILIO_REQUEST_S
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,25 @@ class ScaleFigures:
     def met(self) -> bool:
         return self.runs_for_a_pass is not None and self.runs_for_a_pass <= self.goal_runs
 
+    @property
+    def modelled_pass_s(self) -> float:
+        """What the runs of a whole pass would take on AWS and Twilio (RunFigures.modelled_s)."""
+        return sum(run.modelled_s for run in self.runs)
+
+
+def extrapolated(measured: ScaleFigures, numbers: int) -> dict[str, Any]:
+    """A larger account's whole pass, from a measured one, its calls growing with the account (not run: labelled
+    so): the time on AWS and Twilio, and the runs it needs at least (each run's budget less its margin)."""
+    pass_s = measured.modelled_pass_s * numbers / measured.numbers
+    usable = measured.budget_s - min(measured.budget_s * reconciler.MARGIN_SHARE, reconciler.MAX_MARGIN_SECONDS)
+    return {
+        "numbers": numbers,
+        "extrapolated_from": measured.numbers,
+        "modelled_pass_s": pass_s,
+        "runs_at_least": math.ceil(pass_s / usable),
+        "goal_runs": GOAL_RUNS.get(numbers, 1),
+    }
+
 
 def budget_seconds() -> float:
     """A scheduled run's budget: the reconciler function's Timeout (template.yaml)."""
@@ -122,27 +160,24 @@ def budget_seconds() -> float:
 
 def runs_until_a_pass(emulator: TwilioEmulator, budget: float, max_runs: int) -> tuple[list[RunFigures], int | None]:
     """Reconciler runs, one after the other, until each whole-list step finished a pass (at most `max_runs`)."""
-    dynamodb_calls = [0]
+    calls: Counter[str] = Counter()
 
-    def count_call(**_: Any) -> None:
-        dynamodb_calls[0] += 1
+    def count_call(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
 
     dynamodb.client().meta.events.register("before-call.dynamodb", count_call)
     figures: list[RunFigures] = []
     done: set[str] = set()
     for _ in range(max_runs):
-        calls_before, requests_before, started = dynamodb_calls[0], len(emulator.requests_log), time.monotonic()
+        calls.clear()
+        requests_before, started = len(emulator.requests_log), time.monotonic()
         findings = reconciler.run(budget)
         metrics.clear_metrics()
+        requests = emulator.requests_log[requests_before:]
+        pages = sum(1 for request in requests if request.method == "GET" and request.path.endswith("s.json"))
         ran_out = [step for step in reconciler.WEIGHTS if findings.get(reconciler.out_of_time_kind(step))]
-        figures.append(
-            RunFigures(
-                wall_s=time.monotonic() - started,
-                dynamodb_calls=dynamodb_calls[0] - calls_before,
-                twilio_requests=len(emulator.requests_log) - requests_before,
-                out_of_time=ran_out,
-            )
-        )
+        figures.append(RunFigures(time.monotonic() - started, dict(calls), pages, len(requests) - pages, ran_out))
+        print_run(len(figures), figures[-1])
         listed = "numbers" in done or "numbers" not in ran_out
         done |= {step for step in PASSES if step not in ran_out and (step != "gone_numbers" or listed)}
         if done >= set(PASSES):
@@ -151,6 +186,7 @@ def runs_until_a_pass(emulator: TwilioEmulator, budget: float, max_runs: int) ->
 
 
 def measure(count: int, max_runs: int) -> ScaleFigures:
+    print(f"\nReconciler at {count:,} numbers and caller IDs:", flush=True)
     with scale_world() as emulator:
         started = time.monotonic()
         seed_account(emulator, count, age=timedelta(hours=1))
@@ -199,26 +235,30 @@ def _clear_layer_caches() -> None:
     get_twilio_client.cache_clear()
 
 
-def print_figures(figures: ScaleFigures) -> None:
+def print_run(index: int, run: RunFigures) -> None:
+    by_operation = ", ".join(f"{name} {count}" for name, count in sorted(run.dynamodb_calls.items()))
     print(
-        f"\nReconciler at {figures.numbers:,} numbers and caller IDs (seeded in {figures.seed_s:.1f} s; "
-        f"budget {figures.budget_s:.0f} s a run):"
+        f"  run {index}: {run.wall_s:.1f} s here (modelled on AWS and Twilio: {run.modelled_s:.1f} s); "
+        f"DynamoDB {sum(run.dynamodb_calls.values())} calls ({by_operation}); Twilio {run.twilio_list_pages} list "
+        f"pages + {run.twilio_other_requests} other requests; out of time: {', '.join(run.out_of_time) or 'none'}",
+        flush=True,
     )
-    for index, run in enumerate(figures.runs, 1):
-        late = ", ".join(run.out_of_time) or "none"
-        print(
-            f"  run {index}: {run.wall_s:.1f} s, {run.dynamodb_calls} DynamoDB calls, "
-            f"{run.twilio_requests} Twilio requests; out of time: {late}"
-        )
+
+
+def print_figures(figures: ScaleFigures) -> None:
     needed = figures.runs_for_a_pass
     print(
-        f"  runs for a whole pass: {needed if needed else f'more than {len(figures.runs)}'} "
+        f"  {figures.numbers:,} numbers and caller IDs (seeded in {figures.seed_s:.1f} s; budget {figures.budget_s:.0f}"
+        f" s a run): runs for a whole pass: {needed if needed else f'more than {len(figures.runs)}'} "
         f"(goal: {figures.goal_runs}) -- met: {'yes' if figures.met else 'no'}"
     )
 
 
 def results(figures: list[ScaleFigures]) -> list[dict[str, Any]]:
-    return [asdict(found) | {"met": found.met} for found in figures]
+    return [
+        asdict(found) | {"met": found.met, "runs": [asdict(run) | {"modelled_s": run.modelled_s} for run in found.runs]}
+        for found in figures
+    ]
 
 
 def run_all(sizes: tuple[int, ...], max_runs: int) -> list[ScaleFigures]:
@@ -232,12 +272,25 @@ def run_all(sizes: tuple[int, ...], max_runs: int) -> list[ScaleFigures]:
     return found
 
 
+def results_of(sizes: tuple[int, ...], max_runs: int) -> dict[str, Any]:
+    """What `make bench` keeps (bench/results.json, "reconciler_at_scale"): each size measured, and 100,000
+    extrapolated from the largest measured when it was not run."""
+    found = run_all(sizes, max_runs)
+    part: dict[str, Any] = {"measured": results(found)}
+    if SIZES[-1] not in sizes:
+        part["extrapolated"] = extrapolated(max(found, key=lambda figures: figures.numbers), SIZES[-1])
+        print(f"  extrapolated (not run): {part['extrapolated']}")
+    return part
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--numbers", type=int, action="append", help=f"account sizes (default {SIZES[0]})")
-    parser.add_argument("--max-runs", type=int, default=GOAL_RUNS[SIZES[-1]] + 3)
+    parser.add_argument("--max-runs", type=int, default=MAX_RUNS)
     args = parser.parse_args()
-    run_all(tuple(args.numbers or SIZES[:1]), args.max_runs)
+    part = results_of(tuple(args.numbers or SIZES[:1]), args.max_runs)
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps(saved | {"reconciler_at_scale": part}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
