@@ -8,6 +8,9 @@ one may belong to a purchase still running.
 A number at Twilio with neither record nor intent is released when it carries our tag and is older than
 HOLD_EXPIRY (else a purchase may be between Twilio's answer and its record); one without our tag is not ours to
 release: it is counted (metric and alarm) and listed in the log by its SID for an operator.
+
+Twilio's list is read a page at a time across runs (a pass), and a record is judged gone only against a whole pass
+(the SIDs of its pages kept, dal.cursors), then fetched by SID at Twilio and read again consistently.
 """
 
 import json
@@ -20,6 +23,7 @@ from uuid import uuid4
 
 from robotappel.dal import cursors, ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Item, transact
+from robotappel.dal.numbers import NumberRecord
 from robotappel.ids import iso, now_iso
 from robotappel.observability import logger
 from robotappel.reconcile import destroy, holds
@@ -91,7 +95,7 @@ def reconcile_numbers(
             if out_of_time():  # this page again next run
                 positions[NUMBERS] = json.dumps(listing)
                 return findings
-            if _is_recorded(number, owners):
+            if _owning_record(number, owners):
                 continue
             record_id = record_id_of(number.friendly_name)
             if record_id is None:
@@ -163,11 +167,16 @@ def _owners(
 
 
 def _release_if_orphan(number: IncomingNumber, brake: Brake) -> bool:
-    return destroy.release_orphan_number(
-        fetched=gateway.fetch_number(number.sid),
-        owners=numbers.find_by_phone_number(number.phone_number),
-        brake=brake,
-    )
+    fetched = gateway.fetch_number(number.sid)  # first: a record written after it is among the owners read next
+    return destroy.release_orphan_number(fetched=fetched, owners=_owners_read_again(number.phone_number), brake=brake)
+
+
+def _owners_read_again(phone_number: str) -> list[NumberRecord]:
+    """The live records of a number the index knows, each read again consistently: the index may still show one
+    released meanwhile."""
+    indexed = numbers.find_by_phone_number(phone_number)
+    owners = [numbers.get_number(owner.org_id, owner.id, consistent=True) for owner in indexed]
+    return [owner for owner in owners if owner]
 
 
 def _mark_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
@@ -223,15 +232,15 @@ def _close_never_made(intent: numbers.PurchaseIntentRecord) -> None:
     logger.info("purchase never made: refunded", extra={"numberId": intent.id, "intentOrgId": intent.org_id})
 
 
-def _is_recorded(
+def _owning_record(
     number: IncomingNumber, owners: dict[str, numbers.TwilioNumberRecord]
 ) -> numbers.TwilioNumberRecord | None:
-    """The live record of a listed number: read with its page (`owners`), else (the index has not caught up with
-    a recent purchase) found by its phone number."""
+    """The live record of a listed number: read with its page (`owners`), else (GSI byTwilioSid has not caught up
+    with a recent purchase) found by its phone number."""
     return owners.get(number.sid) or next(
         (
             record
-            for record in numbers.find_by_phone_number(number.phone_number)
+            for record in _owners_read_again(number.phone_number)
             if isinstance(record, numbers.TwilioNumberRecord) and record.phone_number_sid == number.sid
         ),
         None,
