@@ -34,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("twilio_layer")
 
 ACCOUNT = 300
 PAGE = 25
-LIST_NUMBERS = "IncomingPhoneNumbers.json"
+LIST_NUMBERS, LIST_CALLER_IDS = "IncomingPhoneNumbers.json", "OutgoingCallerIds.json"
 
 
 class Ticks:
@@ -62,12 +62,13 @@ def reconcile(budget: float) -> dict[str, int]:
         return run(budget, clock=Ticks())
 
 
-def pages_listed(emulator: TwilioEmulator, since: int = 0) -> list[int]:
-    """The pages of Twilio's numbers listed (0 the first) since the `since`-th request."""
+def pages_listed(emulator: TwilioEmulator, since: int = 0, path: str = LIST_NUMBERS) -> list[int]:
+    """The pages of Twilio's list at `path` (its numbers unless told) listed since the `since`-th request, 0 the
+    first."""
     return [
         int(request.query.get("Page", 0))
         for request in emulator.requests_log[since:]
-        if request.method == "GET" and request.path.endswith(LIST_NUMBERS)
+        if request.method == "GET" and request.path.endswith(path)
     ]
 
 
@@ -111,6 +112,30 @@ def test_the_pass_over_twilios_numbers_resumes_at_the_page_it_stopped_at(large_a
     # Then it lists from the page the first one stopped at, not from the first page
     assert pages_listed(large_account, before)[0] == first[-1]
     assert first[-1] > 0
+
+
+def test_the_pass_over_twilios_caller_ids_resumes_at_the_page_it_stopped_at(large_account: TwilioEmulator) -> None:
+    # Given a run out of time in the middle of Twilio's caller IDs
+    reconcile(budget=300)
+    first = pages_listed(large_account, path=LIST_CALLER_IDS)
+    assert "caller_ids" in cursors.positions()
+    # When the next run comes
+    before = len(large_account.requests_log)
+    reconcile(budget=300)
+    # Then it lists from the page the first one stopped at
+    assert pages_listed(large_account, before, path=LIST_CALLER_IDS)[0] == first[-1] > 0
+
+
+def test_cursors_kept_for_another_twilio_account_are_not_followed(large_account: TwilioEmulator) -> None:
+    # Given cursors kept while the credentials opened another Twilio account
+    reconcile(budget=300)
+    elsewhere = {**cursors.positions(), "account": "AC" + "0" * 32}
+    cursors.save_positions(elsewhere)
+    # When the next run comes
+    before = len(large_account.requests_log)
+    reconcile(budget=300)
+    # Then it lists this account's numbers from the first page
+    assert pages_listed(large_account, before)[0] == 0
 
 
 def test_a_step_out_of_time_does_not_starve_the_steps_after_it(

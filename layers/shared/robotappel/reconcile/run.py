@@ -46,6 +46,7 @@ STEP_FAILED = "step_failed"
 ACCOUNT_CHANGED = "twilio_account_changed"
 # The first-seen fact (dal.first_seen) naming the Twilio account the stack's credentials opened first.
 TWILIO_ACCOUNT = "twilio-account"
+ACCOUNT = "account"  # the Twilio account the cursors' page URLs belong to (a key of the run's positions)
 # The steps' shares of a run's time, by weight (reconcile.budget): the pass over Twilio's numbers has the most
 # to read; open work (purchases) and holds are few.
 WEIGHTS = {"purchases": 1.0, "numbers": 4.0, "gone_numbers": 2.0, "caller_ids": 2.0, "holds": 1.0}
@@ -105,7 +106,7 @@ def _steps(budget: Budget, brake: Brake) -> Counter[str]:
     the steps' irreversible actions together stay within it."""
     findings: Counter[str] = Counter(dict.fromkeys(map(out_of_time_kind, WEIGHTS), 0))
     isolation = Isolation()
-    positions = cursors.positions()
+    positions = _positions_in(gateway.account_sid())
     _step("twilio_account", lambda: _same_twilio_account(brake), findings)
     steps: dict[str, Callable[[Callable[[], bool]], dict[str, int]]] = {
         "purchases": lambda out_of_time: reconcile_purchases(out_of_time, isolation, positions),
@@ -125,6 +126,15 @@ def _steps(budget: Budget, brake: Brake) -> Counter[str]:
     isolation.save()
     cursors.save_positions(positions)
     return findings
+
+
+def _positions_in(account: str) -> dict[str, str]:
+    """The steps' cursors, unless they were kept for another Twilio account (its page URLs name it): then none."""
+    positions = cursors.positions()
+    if positions.get(ACCOUNT) != account:
+        logger.info("the reconciler's cursors were another Twilio account's: every step starts over")
+        return {ACCOUNT: account}
+    return positions
 
 
 def _step(name: str, step: Callable[[], dict[str, int]], findings: Counter[str]) -> None:
