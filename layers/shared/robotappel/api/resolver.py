@@ -13,7 +13,7 @@ from robotappel.api.bodies import read_bodies_as_json
 from robotappel.api.context import METER_KEY, caller_of, public_base_path
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
-from robotappel.tenants.api_keys import require_live_admin_key
+from robotappel.tenants.access import require_live_admin_key
 from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 

@@ -66,3 +66,16 @@ class Credited(BaseModel):
     orgId: str
     balance: int
     entryId: str
+
+
+class UsagePlanInfo(BaseModel):
+    plan: str = Field(description="Its name in template.yaml's plans (default, large)")
+    rateLimit: float | None = Field(description="Requests a second, per org (None: not throttled)")
+    burstLimit: int | None
+    quotaLimit: int | None = Field(description="Requests a quotaPeriod, per org (None: no quota)")
+    quotaPeriod: str | None
+
+
+class OrgUsagePlan(BaseModel):
+    orgId: str
+    plan: str

@@ -26,7 +26,7 @@ from robotappel.dal.dynamodb import ConditionFailed, Item, transact
 from robotappel.dal.numbers import NumberRecord
 from robotappel.ids import iso, now_iso
 from robotappel.observability import logger
-from robotappel.reconcile import destroy, holds
+from robotappel.reconcile import destroy, drift, holds
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
 from robotappel.twilio import gateway
@@ -78,7 +78,7 @@ def reconcile_numbers(
     state in `positions[NUMBERS]`: the page to read next); the SIDs of each page are kept (dal.cursors), and a
     finished pass is handed to `reconcile_gone_numbers` (`positions[GONE]`). What it destroys, it destroys
     through `destroy`, on proof and within the run's `brake`; each number on its own (`isolation`)."""
-    findings = dict.fromkeys(NUMBER_FINDINGS, 0)
+    findings = dict.fromkeys((*NUMBER_FINDINGS, *drift.FINDINGS), 0)
     listing = json.loads(positions.pop(NUMBERS)) if NUMBERS in positions else _new_pass()
     in_flight = {
         item.get("id") for item in numbers.open_purchase_intent_items()
@@ -95,7 +95,9 @@ def reconcile_numbers(
             if out_of_time():  # this page again next run
                 positions[NUMBERS] = json.dumps(listing)
                 return findings
-            if _owning_record(number, owners):
+            if record := _owning_record(number, owners):
+                set_right = partial(drift.set_right, number, record, dry_run=brake.dry_run)
+                findings[drift.DRIFT_SET_RIGHT] += bool(isolation.run(number.sid, set_right))
                 continue
             record_id = record_id_of(number.friendly_name)
             if record_id is None:
