@@ -22,10 +22,11 @@ from robotappel.observability import metrics
 from robotappel.reconcile import holds
 from robotappel.reconcile.holds import HOLD_EXPIRY, sweep_stale_holds
 from robotappel.reconcile.isolation import Isolation
+from robotappel.reconcile.purchases import reconcile_purchases
 from robotappel.reconcile.run import metric_name, out_of_time_kind, run
 from robotappel.twilio import gateway
 from tests.fixtures.aws import ledger_entries
-from tests.fixtures.lambdas import run_handler
+from tests.fixtures.lambdas import call, run_handler
 from tests.iam.calls import made_by
 from tests.integration.test_observability import metric_documents
 from tests.integration.test_reconciler import open_hold
@@ -165,6 +166,24 @@ def test_the_hold_sweep_resumes_after_the_last_hold_it_looked_at(org: str, monke
     sweep_stale_holds(lambda: False, set(), Isolation(), {})  # their open work's end, so the ledger check holds
 
 
+def test_the_purchase_step_resumes_after_the_last_intent_it_looked_at(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three malformed intents that fail every time, older than a purchase whose answer Twilio lost
+    for index in range(3):
+        put_item(
+            {"orgId": org, "sk": f"intent#tn_bad{index}", "openWork": "purchase", "createdAt": f"2000-01-0{index + 1}"}
+        )
+    twilio_layer.inject_fault("POST", r"/IncomingPhoneNumbers\.json$", processed=True)
+    call("buy_twilio_number", org=org, body={"countryCode": "US", "areaCode": "415"})
+    monkeypatch.setattr(holds, "HOLD_EXPIRY", timedelta(0))
+    positions: dict[str, str] = {}
+    # When the step runs twice, each time with time for two intents
+    runs = [reconcile_purchases(time_for(2), Isolation(), positions) for _ in range(2)]
+    # Then the second goes on after the intents the first looked at, and records the lost purchase
+    assert [found["purchase_recorded_late"] for found in runs] == [0, 1]
+
+
 def test_whether_each_step_ran_out_of_time_is_published_every_run(org: str, capsys: pytest.CaptureFixture[str]) -> None:
     # Given nothing to reconcile
     metrics.clear_metrics()
@@ -274,10 +293,10 @@ def items_read() -> Iterator[list[int]]:
         read.append(int(parsed.get("ScannedCount", 0)))
 
     events = dynamodb.client().meta.events
-    for call in ("Query", "Scan"):
-        events.register(f"after-call.dynamodb.{call}", count)
+    for operation in ("Query", "Scan"):
+        events.register(f"after-call.dynamodb.{operation}", count)
     try:
         yield read
     finally:
-        for call in ("Query", "Scan"):
-            events.unregister(f"after-call.dynamodb.{call}", count)
+        for operation in ("Query", "Scan"):
+            events.unregister(f"after-call.dynamodb.{operation}", count)
