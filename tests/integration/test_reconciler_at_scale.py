@@ -17,6 +17,7 @@ from bench.reconciler_scale import seed_account
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import cursors, dynamodb, ledger, numbers
+from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id
 from robotappel.observability import metrics
 from robotappel.reconcile import holds
@@ -150,6 +151,23 @@ def test_a_step_out_of_time_does_not_starve_the_steps_after_it(
     assert findings[out_of_time_kind("numbers")] == 1
     assert findings["stale_hold_refunded"] == 1
     assert [e["status"] for e in ledger_entries(org) if e["entryId"] == entry.entry_id] == ["refunded"]
+
+
+def test_a_run_that_cannot_read_the_twilio_account_still_sweeps_the_holds(
+    org: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stale hold, and Twilio's credentials unreadable
+    open_hold(org, HOLD_EXPIRY * 2)
+
+    def unreadable() -> str:
+        raise ServiceUnavailable("Twilio's credentials could not be read.")
+
+    monkeypatch.setattr(gateway, "account_sid", unreadable)
+    # When the reconciler runs
+    findings = run_handler("reconciler", {})
+    # Then the account check fails alone, and the hold is refunded all the same
+    assert findings["step_failed"] >= 1
+    assert findings["stale_hold_refunded"] == 1
 
 
 def test_the_hold_sweep_resumes_after_the_last_hold_it_looked_at(org: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,3 @@ class Budget:
         weight, now = self._weights.pop(0), self._clock()
         left = max(self._deadline - now, 0.0)
         return Share(now + left * weight / (weight + sum(self._weights)), self._clock)
-
-    def out_of_time(self) -> bool:
-        return self._clock() >= self._deadline

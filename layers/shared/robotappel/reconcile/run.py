@@ -108,7 +108,7 @@ def _steps(budget: Budget, brake: Brake) -> Counter[str]:
     the steps' irreversible actions together stay within it."""
     findings: Counter[str] = Counter(dict.fromkeys(map(out_of_time_kind, WEIGHTS), 0))
     isolation = Isolation()
-    positions = _positions_in(gateway.account_sid())
+    positions = _positions()
     _step("twilio_account", lambda: _same_twilio_account(brake), findings)
     steps: dict[str, Callable[[Callable[[], bool]], dict[str, int]]] = {
         "purchases": lambda out_of_time: reconcile_purchases(out_of_time, isolation, positions),
@@ -130,9 +130,15 @@ def _steps(budget: Budget, brake: Brake) -> Counter[str]:
     return findings
 
 
-def _positions_in(account: str) -> dict[str, str]:
-    """The steps' cursors, unless they were kept for another Twilio account (its page URLs name it): then none."""
+def _positions() -> dict[str, str]:
+    """The steps' cursors, unless they were kept for another Twilio account (its page URLs name it): then none.
+    Twilio's credentials unreadable: the cursors as kept (the steps that need Twilio fail on their own)."""
     positions = cursors.positions()
+    try:
+        account = gateway.account_sid()
+    except Exception:  # the steps report it; the cursors wait for a run that can read the credentials
+        logger.exception("the Twilio account could not be read")
+        return positions
     if positions.get(ACCOUNT) != account:
         logger.info("the reconciler's cursors were another Twilio account's: every step starts over")
         return {ACCOUNT: account}
