@@ -1,8 +1,10 @@
-"""`make bench`: cold init, DynamoDB round trips, warm latency, layer size and peak RSS of the built functions.
+"""`make bench`: cold init, DynamoDB round trips, warm latency, layer size and peak RSS of the built functions,
+and the reconciler at scale (bench.reconciler_scale).
 
 Needs `make build-check` first (the Makefile's `bench` target runs it). Prints a table and writes
 bench/results.json. Options: --runs N (cold starts per function, default 5), --iterations N (warm invocations
-per route, default 40), --skip-warm / --skip-cold.
+per route, default 40), --skip-warm / --skip-cold / --skip-reconciler, --reconciler-numbers N (an account size,
+repeatable; default 10000; 100000 takes hours here, on moto).
 """
 
 from __future__ import annotations
@@ -319,6 +321,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=40, help="warm invocations per route (median)")
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--skip-warm", action="store_true")
+    parser.add_argument("--skip-reconciler", action="store_true")
+    parser.add_argument("--reconciler-numbers", type=int, action="append", help="account sizes (default 10000)")
     args = parser.parse_args()
     if not (BUILD / "SharedLayer").is_dir():
         sys.exit("build/sam is missing: run `make build-check` (or `make bench`) first")
@@ -375,6 +379,12 @@ def main() -> None:
         listings = routes.listing_costs()
         print_listings(listings)
         results["lists_at_scale"] = [asdict(listing) | {"ours_ms": listing.ours_ms} for listing in listings]
+
+    if not args.skip_reconciler:
+        from bench import reconciler_scale
+
+        sizes = tuple(args.reconciler_numbers or reconciler_scale.SIZES[:1])
+        results["reconciler_at_scale"] = reconciler_scale.results_of(sizes, reconciler_scale.MAX_RUNS)
 
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nWrote {RESULTS.relative_to(ROOT)}")

@@ -372,7 +372,7 @@ def test_caller_id_pages_list_every_caller_id_a_page_at_a_time(
         callback_receiver.next()
     monkeypatch.setattr(gateway, "PAGE_SIZE", 2)
     # When we list them
-    pages = list(gateway.caller_id_pages())
+    pages = [page.items for page in gateway.caller_id_pages()]
     # Then two pages hold all three, with their FriendlyName
     assert [len(page) for page in pages] == [2, 1]
     listed = [caller_id for page in pages for caller_id in page]
