@@ -61,6 +61,7 @@ KINDS = {
     "list_api_keys": "read",
     "revoke_api_key": "read",
     "credit_tokens": "read",
+    "change_usage_plan": "read",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same
     "reconciler": "stream",  # on a schedule, off the request path too
 }

@@ -76,6 +76,14 @@ class UsagePlanInfo(BaseModel):
     quotaPeriod: str | None
 
 
+class ChangeUsagePlanDto(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{0,31}$", examples=["large"], description="One of the stage's plans (default, large)"
+    )
+
+
 class OrgUsagePlan(BaseModel):
     orgId: str
     plan: str
