@@ -77,6 +77,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
         "right now, retry after `Retry-After` seconds.",
         "Error",
     ),
+    413: ("The request is over API Gateway's 10 MB payload limit; nothing ran.", "Error"),
     422: ("Invalid input; `field` names the first invalid one.", "InvalidRequestError"),
     429: ("Rate limited (by the API or by Twilio); retry after `Retry-After` seconds.", "Error"),
     502: ("Twilio failed; `twilioCode` is Twilio's error code when it gave one.", "TwilioFailureError"),
@@ -98,6 +99,10 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     403: {"error": "forbidden", "message": "This route needs an admin API key."},
     404: {"error": "not_found", "message": "No phone number with this id."},
     409: {"error": "already_exists", "message": "+33612345678 is already registered for this organisation."},
+    413: {
+        "error": "request_too_large",
+        "message": "The request is over the API's 10 MB limit: send a smaller body.",
+    },
     422: {
         "error": "validation_error",
         "message": "phoneNumber: Field required",
@@ -167,13 +172,13 @@ SHARED: dict[str, Any] = {
 def error_responses(route: template.Route, cost: int) -> dict[str, Any]:
     """The errors `route` may answer, each a reference to its shared response."""
     if not route.authorized:
-        statuses = [403, 422]
+        statuses = [403, 413, 422]
     else:
         statuses = [401, 403, 422, 429, 503]
         if cost:
             statuses.append(402)
         if "{" in route.path:
             statuses.append(404)
-        if route.method != "GET":  # the routes that write act at Twilio
-            statuses += [409, 502]
+        if route.method != "GET":  # the routes that write act at Twilio; API Gateway refuses a body over 10 MB
+            statuses += [409, 413, 502]
     return {str(status): {"$ref": f"#/components/responses/{status}"} for status in sorted(statuses)}

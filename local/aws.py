@@ -46,9 +46,12 @@ _DYNAMODB_ITEM_REQUESTS = (
     "query",
     "scan",
 )
-# A stream read in the middle of a failed transaction would see the records of its writes that the rollback then
-# takes back, and the records written after it reuse their sequence numbers: a reader that had moved past them
-# would skip those. Reading the stream takes the same lock, so a reader sees only what DynamoDB would have written.
+# moto rolls a failed transaction back by putting back a copy of the table made before it, stream shard included;
+# the records of the failed writes stay only in the shard it threw away, and the next writes take their sequence
+# numbers. A stream read in the middle of a failed transaction, or on an iterator made before a rollback (every
+# NextShardIterator keeps its shard), would deliver those records and move its checkpoint past the numbers of the
+# writes that follow. Reading the stream takes the same lock, and an iterator reads the table's shard of now:
+# a reader sees only what DynamoDB would have written.
 _DYNAMODB_STREAM_READS = ("get_shard_iterator", "get_records")
 
 
@@ -140,10 +143,22 @@ def isolate_dynamodb_writes() -> None:
         handler = getattr(DynamoHandler, name)
         if not getattr(handler, "isolated", False):
             setattr(DynamoHandler, name, _isolated(handler))
+    if not getattr(DynamoDBStreamsBackend.get_records, "isolated", False):
+        DynamoDBStreamsBackend.get_records = _reading_the_current_shard(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
     for name in _DYNAMODB_STREAM_READS:
         read = getattr(DynamoDBStreamsBackend, name)
         if not getattr(read, "isolated", False):
             setattr(DynamoDBStreamsBackend, name, _isolated(read))
+
+
+def _reading_the_current_shard(get_records: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(get_records)
+    def from_the_current_shard(backend: DynamoDBStreamsBackend, iterator_arn: str, *args: Any, **kwargs: Any) -> Any:
+        iterator = backend.shard_iterators[iterator_arn]
+        iterator.stream_shard = backend.dynamodb.get_table(iterator.stream_shard.table.name).stream_shard  # type: ignore[assignment]
+        return get_records(backend, iterator_arn, *args, **kwargs)
+
+    return from_the_current_shard
 
 
 def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:

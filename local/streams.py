@@ -21,7 +21,6 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 # Lambda polls each shard of a DynamoDB stream several times a second; twice is enough for "about a second".
 POLL_SECONDS = 0.5
-REREAD_MARGIN = 200
 
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -38,9 +37,6 @@ class StreamDelivery:
         # when moto rolls a failed transaction back: it restores a copy of the table, stream shard included, and an
         # old iterator goes on reading the shard that was replaced.)
         self._checkpoints: dict[str, str] = {}
-        # Each read starts REREAD_MARGIN records before its checkpoint and skips what it handed over already (by
-        # eventID): a record moto numbered behind the checkpoint is still found.
-        self._read: set[str] = set()
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -79,12 +75,8 @@ class StreamDelivery:
         for shard in shards:
             shard_id = shard["ShardId"]
             checkpoint = self._checkpoints.get(shard_id)
-            start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
             position = (
-                {
-                    "ShardIteratorType": "AT_SEQUENCE_NUMBER",
-                    "SequenceNumber": str(max(start, int(checkpoint) - REREAD_MARGIN)),
-                }
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
                 if checkpoint
                 else {"ShardIteratorType": "TRIM_HORIZON"}
             )
@@ -96,9 +88,7 @@ class StreamDelivery:
                 if not page["Records"]:
                     break
                 iterator = page.get("NextShardIterator", "")
-                unread = [record for record in page["Records"] if record["eventID"] not in self._read]
-                self._read.update(record["eventID"] for record in unread)
-                self._pending.extend(self._as_lambda_record(record) for record in unread)
+                self._pending.extend(self._as_lambda_record(record) for record in page["Records"])
                 self._checkpoints[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
 
     def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:

@@ -194,14 +194,6 @@ def function_named(name: str) -> Function:
     raise KeyError(f"No function of template.yaml has its code in functions/{name}")
 
 
-def function_for(method: str, path: str) -> Function:
-    """The function serving a route, e.g. function_for("GET", "/tokens/balance")."""
-    for route in routes():
-        if route.method == method.upper() and route.path == path:
-            return functions()[route.function]
-    raise KeyError(f"{method} {path} is not a route of template.yaml")
-
-
 def resolve_environment(function: Function, references: dict[str, str]) -> dict[str, str]:
     """The function's environment with `!Ref X` replaced by `references[X]` (table names, parameters)."""
     env = {}

@@ -1,8 +1,6 @@
 """France for real: purchases need an approved regulatory bundle (the org's default when the request names none),
 and every number says whether an automated calling system may present it as caller ID (Arcep 2022-1583)."""
 
-from dataclasses import dataclass
-
 import pytest
 
 from local import regulatory
@@ -10,35 +8,19 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger
 from robotappel.twilio import gateway
 from tests.fixtures.lambdas import HttpResult, call
+from tests.fixtures.twilio import FrenchDocuments, french_documents
 
 RESERVED_PREFIXES = tuple(
     "+33" + prefix for prefix in ("162", "163", "270", "271", "377", "378", "424", "425", "568", "569", "948", "949")
 )
 
 
-@dataclass(frozen=True)
-class Documents:
-    """An org's regulatory documents at Twilio, made as a client makes them (Bundles and Addresses create)."""
-
-    local: str
-    national: str
-    rejected: str
-    address: str
-    address_abroad: str
-
-
 @pytest.fixture
-def documents(twilio_layer: TwilioEmulator) -> Documents:
-    return Documents(
-        local=twilio_layer.add_bundle("FR", "local"),
-        national=twilio_layer.add_bundle("FR", "national"),
-        rejected=twilio_layer.add_bundle("FR", "local", friendly_name="RobotAppel rejected"),
-        address=twilio_layer.add_address("FR"),
-        address_abroad=twilio_layer.add_address("BE", City="Bruxelles", PostalCode="1000", Region="Bruxelles"),
-    )
+def documents(twilio_layer: TwilioEmulator) -> FrenchDocuments:
+    return french_documents(twilio_layer)
 
 
-def set_default(documents: Documents, country: str = "FR", **body: str) -> HttpResult:
+def set_default(documents: FrenchDocuments, country: str = "FR", **body: str) -> HttpResult:
     return call(
         "set_regulatory_default",
         path_params={"countryCode": country},
@@ -59,7 +41,7 @@ def sent_purchases(emulator: TwilioEmulator) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------ regulatory defaults
-def test_an_approved_bundle_becomes_the_orgs_default_for_free(org: str, documents: Documents) -> None:
+def test_an_approved_bundle_becomes_the_orgs_default_for_free(org: str, documents: FrenchDocuments) -> None:
     # When the org registers its approved bundle and address for French local numbers
     result = set_default(documents)
     # Then it is the org's default, listed, and nothing was charged
@@ -74,7 +56,7 @@ def test_an_approved_bundle_becomes_the_orgs_default_for_free(org: str, document
     assert ledger.get_balance(org) == 100
 
 
-def test_a_bundle_twilio_rejected_cannot_become_a_default(org: str, documents: Documents) -> None:
+def test_a_bundle_twilio_rejected_cannot_become_a_default(org: str, documents: FrenchDocuments) -> None:
     result = set_default(documents, bundleSid=documents.rejected)
     assert result.status == 422
     assert result.body["error"] == "bundle_not_approved"
@@ -83,7 +65,7 @@ def test_a_bundle_twilio_rejected_cannot_become_a_default(org: str, documents: D
 
 
 def test_a_provisionally_approved_bundle_cannot_become_a_default(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given a bundle Twilio approved provisionally (it may still reject it)
     provisional = twilio_layer.add_bundle("FR", "local", friendly_name="RobotAppel provisional")
@@ -95,7 +77,7 @@ def test_a_provisionally_approved_bundle_cannot_become_a_default(
     assert "twilio-approved" in result.body["message"]
 
 
-def test_a_bundle_made_for_another_number_type_cannot_become_a_default(org: str, documents: Documents) -> None:
+def test_a_bundle_made_for_another_number_type_cannot_become_a_default(org: str, documents: FrenchDocuments) -> None:
     # Given a bundle made for French local numbers
     # When the org makes it its default for French national numbers
     result = set_default(documents, numberType="national")
@@ -108,7 +90,7 @@ def test_a_bundle_made_for_another_number_type_cannot_become_a_default(org: str,
 
 
 def test_a_bundle_made_for_another_country_cannot_become_a_default(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     guadeloupe = twilio_layer.add_bundle("GP", "local")
     result = set_default(documents, bundleSid=guadeloupe)
@@ -117,7 +99,7 @@ def test_a_bundle_made_for_another_country_cannot_become_a_default(
 
 
 def test_an_address_outside_france_cannot_be_the_default_of_french_local_numbers(
-    org: str, documents: Documents
+    org: str, documents: FrenchDocuments
 ) -> None:
     result = set_default(documents, addressSid=documents.address_abroad)
     assert result.status == 422
@@ -125,13 +107,13 @@ def test_an_address_outside_france_cannot_be_the_default_of_french_local_numbers
     assert result.body["field"] == "addressSid"
 
 
-def test_an_address_twilio_does_not_have_cannot_be_a_default(org: str, documents: Documents) -> None:
+def test_an_address_twilio_does_not_have_cannot_be_a_default(org: str, documents: FrenchDocuments) -> None:
     result = set_default(documents, addressSid="AD" + "9" * 32)
     assert result.status == 422
     assert result.body["error"] == "address_not_found"
 
 
-def test_a_put_without_address_keeps_the_stored_address(org: str, documents: Documents) -> None:
+def test_a_put_without_address_keeps_the_stored_address(org: str, documents: FrenchDocuments) -> None:
     # Given the org's default for French local numbers, with its address
     set_default(documents)
     # When it changes the bundle, naming no address
@@ -146,7 +128,7 @@ def test_a_put_without_address_keeps_the_stored_address(org: str, documents: Doc
     assert call("get_regulatory_defaults").body[0]["addressSid"] == documents.address
 
 
-def test_a_first_put_without_address_is_refused_naming_address_sid(org: str, documents: Documents) -> None:
+def test_a_first_put_without_address_is_refused_naming_address_sid(org: str, documents: FrenchDocuments) -> None:
     result = call(
         "set_regulatory_default",
         path_params={"countryCode": "FR"},
@@ -158,13 +140,13 @@ def test_a_first_put_without_address_is_refused_naming_address_sid(org: str, doc
     assert call("get_regulatory_defaults").body == []
 
 
-def test_a_default_names_a_real_country(org: str, documents: Documents) -> None:
+def test_a_default_names_a_real_country(org: str, documents: FrenchDocuments) -> None:
     result = set_default(documents, country="XX")
     assert result.status == 422
     assert result.body["field"] == "countryCode"
 
 
-def test_defaults_are_the_callers_orgs_only(org: str, documents: Documents) -> None:
+def test_defaults_are_the_callers_orgs_only(org: str, documents: FrenchDocuments) -> None:
     set_default(documents)
     assert call("get_regulatory_defaults", org="org-b").body == []
 
@@ -183,7 +165,7 @@ def test_a_french_purchase_without_bundle_nor_default_is_refused_and_free(
 
 
 def test_a_refusal_for_want_of_a_bundle_names_the_country_the_number_type_and_the_route(
-    org: str, documents: Documents
+    org: str, documents: FrenchDocuments
 ) -> None:
     # Given an org with a default for French local numbers only
     set_default(documents)
@@ -199,7 +181,7 @@ def test_a_refusal_for_want_of_a_bundle_names_the_country_the_number_type_and_th
 
 
 def test_a_french_purchase_uses_the_orgs_default_bundle_and_address(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given the org's default for French local numbers
     set_default(documents)
@@ -212,7 +194,7 @@ def test_a_french_purchase_uses_the_orgs_default_bundle_and_address(
     assert ledger.get_balance(org) == 60
 
 
-def test_a_bundle_named_by_the_purchase_wins_over_the_default(org: str, documents: Documents) -> None:
+def test_a_bundle_named_by_the_purchase_wins_over_the_default(org: str, documents: FrenchDocuments) -> None:
     set_default(documents)
     result = buy(bundleSid=documents.rejected, addressSid=documents.address)
     assert result.status == 422
@@ -221,7 +203,7 @@ def test_a_bundle_named_by_the_purchase_wins_over_the_default(org: str, document
 
 
 def test_a_national_number_bought_with_a_local_bundle_is_refused_as_twilio_refuses_it(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given a French national number (0948...) and a bundle made for French local numbers
     [national] = gateway.search_available_numbers("FR", "national", limit=1)
@@ -236,7 +218,7 @@ def test_a_national_number_bought_with_a_local_bundle_is_refused_as_twilio_refus
 
 
 def test_a_french_local_number_with_an_address_abroad_is_refused_as_twilio_refuses_it(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     result = buy(bundleSid=documents.local, addressSid=documents.address_abroad)
     assert result.status == 422
@@ -245,7 +227,9 @@ def test_a_french_local_number_with_an_address_abroad_is_refused_as_twilio_refus
     assert refused.response_json["code"] == 21631
 
 
-def test_an_automated_calling_purchase_buys_a_number_from_the_reserved_ranges(org: str, documents: Documents) -> None:
+def test_an_automated_calling_purchase_buys_a_number_from_the_reserved_ranges(
+    org: str, documents: FrenchDocuments
+) -> None:
     # Given the org's default for French local numbers
     set_default(documents)
     # When it buys a number for automated calls
@@ -258,7 +242,7 @@ def test_an_automated_calling_purchase_buys_a_number_from_the_reserved_ranges(or
 
 
 def test_an_automated_calling_purchase_searches_the_reserved_ranges_with_contains_patterns(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given the org's default for French national numbers
     set_default(documents, numberType="national", bundleSid=documents.national)
@@ -273,7 +257,7 @@ def test_an_automated_calling_purchase_searches_the_reserved_ranges_with_contain
 
 
 def test_an_overseas_number_for_automated_calls_is_bought_in_its_reserved_range(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given a bundle for Guadeloupe's national numbers and an address in France
     guadeloupe = twilio_layer.add_bundle("GP", "national")
@@ -292,7 +276,7 @@ def test_an_overseas_number_for_automated_calls_is_bought_in_its_reserved_range(
     assert "09475 to 09479" in result.body["automatedCallingRule"]
 
 
-def test_a_client_may_search_a_reserved_range_with_a_contains_pattern(org: str, documents: Documents) -> None:
+def test_a_client_may_search_a_reserved_range_with_a_contains_pattern(org: str, documents: FrenchDocuments) -> None:
     set_default(documents)
     result = buy(contains="377******")
     assert result.status == 201, result.body
@@ -300,7 +284,7 @@ def test_a_client_may_search_a_reserved_range_with_a_contains_pattern(org: str, 
 
 
 def test_an_explicit_number_not_allowed_for_automated_calls_is_refused(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     set_default(documents)
     result = buy(phoneNumber="+33142000000", automatedCalling=True)
@@ -312,7 +296,7 @@ def test_an_explicit_number_not_allowed_for_automated_calls_is_refused(
 
 @pytest.mark.parametrize("phone_number", ["+33612345678", "0756123456", "+33 7 61 23 45 67", "+590690123456"])
 def test_a_french_mobile_asked_for_by_number_is_refused(
-    org: str, twilio_layer: TwilioEmulator, documents: Documents, phone_number: str
+    org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments, phone_number: str
 ) -> None:
     # Given a purchase that asks for a French mobile, metropolitan or overseas, by its number, not by numberType
     result = buy(phoneNumber=phone_number, bundleSid=documents.local, addressSid=documents.address)
@@ -323,7 +307,7 @@ def test_a_french_mobile_asked_for_by_number_is_refused(
     assert ledger.get_balance(org) == 100
 
 
-def test_an_explicit_number_is_recorded_with_the_type_it_really_has(org: str, documents: Documents) -> None:
+def test_an_explicit_number_is_recorded_with_the_type_it_really_has(org: str, documents: FrenchDocuments) -> None:
     # Given a French 09 number offered by Twilio (a non-geographic number: Twilio's "national" type)
     [offer] = gateway.search_available_numbers("FR", "national", limit=1)
     assert offer.startswith("+339")

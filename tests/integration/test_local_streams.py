@@ -119,3 +119,50 @@ def test_a_stream_read_never_sees_the_writes_of_a_transaction_that_fails(
     delivery.deliver()
     # Then only the write that DynamoDB kept is delivered
     assert delivered == ["after"]
+
+
+def test_a_read_that_goes_on_after_a_failed_transaction_reads_what_the_table_kept(dynamodb: Any) -> None:
+    # Given the local server's isolation of moto, and a delivery whose read goes on page after page (each page's
+    # NextShardIterator), with a transaction failing between two pages, then a write
+    isolate_dynamodb_writes()
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    delivered: list[str] = []
+
+    def consume(event: dict[str, Any]) -> None:
+        delivered.extend(record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"])
+
+    class BetweenPages:
+        """The streams client, with a failed transaction and a write made after the first page is read."""
+
+        pages = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(streams, name)
+
+        def get_records(self, **request: Any) -> Any:
+            page = streams.get_records(**request)
+            self.pages += 1
+            if self.pages == 1:
+                with pytest.raises(ClientError, match="TransactionCanceledException"):
+                    dynamodb.transact_write_items(
+                        TransactItems=[
+                            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "rolled back"}}}},
+                            {
+                                "ConditionCheck": {
+                                    "TableName": TABLE,
+                                    "Key": {"pk": {"S": "missing"}},
+                                    "ConditionExpression": "attribute_exists(pk)",
+                                }
+                            },
+                        ]
+                    )
+                put(dynamodb, "after")
+            return page
+
+    delivery = StreamDelivery(dynamodb, BetweenPages(), TABLE, consume)
+    put(dynamodb, "before")
+    # When the stream is read, and read again later
+    delivery.deliver()
+    delivery.deliver()
+    # Then what the table kept is delivered once, in order, and nothing of the failed transaction
+    assert delivered == ["before", "after"]

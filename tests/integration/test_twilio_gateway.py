@@ -1,7 +1,6 @@
 """The Twilio gateway over HTTP against the local emulator: every call, Twilio's magic numbers and faults."""
 
 import sys
-from dataclasses import dataclass
 
 import phonenumbers
 import pytest
@@ -12,7 +11,7 @@ from robotappel.models.phone import NumberType
 from robotappel.numbers.automated_calling import assess
 from robotappel.twilio import gateway, signatures
 from tests.fixtures.aws import CALL_STATUS_URL
-from tests.fixtures.twilio import CallbackReceiver
+from tests.fixtures.twilio import CallbackReceiver, FrenchDocuments, french_documents
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
@@ -23,22 +22,9 @@ BUY_PATH = r"IncomingPhoneNumbers\.json$"
 BUNDLE_SID, ADDRESS_SID = "BU" + "1" * 32, "AD" + "2" * 32
 
 
-@dataclass(frozen=True)
-class French:
-    """Regulatory documents of the emulated account for French local numbers."""
-
-    bundle: str
-    rejected: str
-    address: str
-
-
 @pytest.fixture
-def french(twilio_emulator: TwilioEmulator) -> French:
-    return French(
-        bundle=twilio_emulator.add_bundle("FR", "local"),
-        rejected=twilio_emulator.add_bundle("FR", "local", friendly_name="rejected"),
-        address=twilio_emulator.add_address("FR"),
-    )
+def french(twilio_emulator: TwilioEmulator) -> FrenchDocuments:
+    return french_documents(twilio_emulator)
 
 
 def buy(phone_number: str = "+15005550006") -> gateway.IncomingNumber:
@@ -117,9 +103,9 @@ def french_number(number_type: NumberType = "local") -> str:
 
 @pytest.mark.parametrize("number_type", ["local", "national", "tollFree"])
 def test_buying_a_french_number_without_a_bundle_is_refused_as_bundle_required(
-    twilio_emulator: TwilioEmulator, french: French, number_type: NumberType
+    twilio_emulator: TwilioEmulator, french: FrenchDocuments, number_type: NumberType
 ) -> None:
-    # Given a French number offered by Twilio
+    # Given a FrenchDocuments number offered by Twilio
     phone_number = french_number(number_type)
     # When we buy it with an address but no regulatory bundle
     with pytest.raises(InvalidInput) as raised:
@@ -130,9 +116,9 @@ def test_buying_a_french_number_without_a_bundle_is_refused_as_bundle_required(
 
 
 def test_buying_a_french_number_with_a_bundle_that_is_not_approved_is_refused_as_such(
-    twilio_emulator: TwilioEmulator, french: French
+    twilio_emulator: TwilioEmulator, french: FrenchDocuments
 ) -> None:
-    # Given a French number and a bundle Twilio rejected
+    # Given a FrenchDocuments number and a bundle Twilio rejected
     phone_number = french_number()
     # When we buy the number with that bundle and an address
     with pytest.raises(InvalidInput) as raised:
@@ -143,32 +129,32 @@ def test_buying_a_french_number_with_a_bundle_that_is_not_approved_is_refused_as
 
 
 def test_buying_a_french_number_without_an_address_is_refused_as_address_required(
-    twilio_emulator: TwilioEmulator, french: French
+    twilio_emulator: TwilioEmulator, french: FrenchDocuments
 ) -> None:
-    # Given a French number
+    # Given a FrenchDocuments number
     phone_number = french_number()
     # When we buy it with an approved bundle but no address
     with pytest.raises(InvalidInput) as raised:
-        buy_regulated(phone_number, french.bundle, None)
+        buy_regulated(phone_number, french.local, None)
     # Then Twilio refuses it (21631) and nothing is bought
     assert (raised.value.field, raised.value.error_code) == ("addressSid", "address_required")
     assert twilio_emulator.incoming_numbers() == []
 
 
 def test_buying_a_french_number_with_an_approved_bundle_and_an_address_succeeds(
-    twilio_emulator: TwilioEmulator, french: French
+    twilio_emulator: TwilioEmulator, french: FrenchDocuments
 ) -> None:
-    # Given a French number
+    # Given a FrenchDocuments number
     phone_number = french_number()
     # When we buy it with an approved bundle and an address
-    bought = buy_regulated(phone_number, french.bundle, french.address)
+    bought = buy_regulated(phone_number, french.local, french.address)
     # Then Twilio sells it, tied to both
     [owned] = twilio_emulator.incoming_numbers()
-    assert (owned["sid"], owned["bundle_sid"], owned["address_sid"]) == (bought.sid, french.bundle, french.address)
+    assert (owned["sid"], owned["bundle_sid"], owned["address_sid"]) == (bought.sid, french.local, french.address)
 
 
 def test_a_contains_pattern_as_long_as_the_number_finds_a_reserved_range(twilio_emulator: TwilioEmulator) -> None:
-    # Given Twilio's French local numbers
+    # Given Twilio's FrenchDocuments local numbers
     # When we search with a pattern for the reserved range 0162 that spans the whole national number
     found = gateway.search_available_numbers("FR", "local", contains="162******", limit=5)
     # Then every number starts with it, is valid and may place automated calls
@@ -180,17 +166,17 @@ def test_a_contains_pattern_as_long_as_the_number_finds_a_reserved_range(twilio_
 
 def test_no_plus_33_number_of_the_overseas_range_is_offered(twilio_emulator: TwilioEmulator) -> None:
     # Given 09475-09479, the overseas departments' range (+590, +594, +596, +262 numbers)
-    # When French national numbers in 0947 are searched
+    # When FrenchDocuments national numbers in 0947 are searched
     found = gateway.search_available_numbers("FR", "national", contains="947******", limit=20)
     # Then none of the overseas range is offered as a +33 number
     assert found
     assert not any(number.startswith(("+339475", "+339476", "+339477", "+339478", "+339479")) for number in found)
 
 
-def test_fetch_bundle_tells_its_status_and_regulation(twilio_emulator: TwilioEmulator, french: French) -> None:
-    # Given an approved and a rejected bundle of the account, made for French local numbers
+def test_fetch_bundle_tells_its_status_and_regulation(twilio_emulator: TwilioEmulator, french: FrenchDocuments) -> None:
+    # Given an approved and a rejected bundle of the account, made for FrenchDocuments local numbers
     # When we fetch them
-    approved, rejected = gateway.fetch_bundle(french.bundle), gateway.fetch_bundle(french.rejected)
+    approved, rejected = gateway.fetch_bundle(french.local), gateway.fetch_bundle(french.rejected)
     # Then each has Twilio's status, and its Regulation says what it is valid for
     assert approved is not None
     assert rejected is not None
@@ -199,17 +185,19 @@ def test_fetch_bundle_tells_its_status_and_regulation(twilio_emulator: TwilioEmu
     assert (regulation.iso_country, regulation.number_type) == ("FR", "local")
 
 
-def test_fetch_address_tells_its_country(twilio_emulator: TwilioEmulator, french: French) -> None:
+def test_fetch_address_tells_its_country(twilio_emulator: TwilioEmulator, french: FrenchDocuments) -> None:
     address = gateway.fetch_address(french.address)
     assert address is not None
     assert address.iso_country == "FR"
     assert gateway.fetch_address("AD" + "9" * 32) is None
 
 
-def test_fetch_bundle_does_not_import_the_sdks_numbers_domain(twilio_emulator: TwilioEmulator, french: French) -> None:
+def test_fetch_bundle_does_not_import_the_sdks_numbers_domain(
+    twilio_emulator: TwilioEmulator, french: FrenchDocuments
+) -> None:
     # Given the Lambda build ships no compiled modules of the SDK's domains other than `api`
     # When we fetch a bundle and its Regulation
-    bundle = gateway.fetch_bundle(french.bundle)
+    bundle = gateway.fetch_bundle(french.local)
     assert bundle is not None
     gateway.fetch_regulation(bundle.regulation_sid)
     # Then the SDK's `numbers` domain was not imported for it
@@ -224,12 +212,12 @@ def test_fetch_bundle_of_an_unknown_bundle_is_none(twilio_emulator: TwilioEmulat
 
 
 def test_fetch_bundle_retries_a_rate_limit(
-    twilio_emulator: TwilioEmulator, french: French, fast_twilio_retries: list[float]
+    twilio_emulator: TwilioEmulator, french: FrenchDocuments, fast_twilio_retries: list[float]
 ) -> None:
     # Given Twilio throttles the next bundle fetch
     twilio_emulator.inject_fault("GET", r"/Bundles/", status=429, code=20429)
     # When we fetch a bundle
-    bundle = gateway.fetch_bundle(french.bundle)
+    bundle = gateway.fetch_bundle(french.local)
     # Then the retry got it
     assert bundle is not None
     assert (bundle.status, len(fast_twilio_retries)) == ("twilio-approved", 1)
@@ -287,7 +275,7 @@ def test_release_removes_the_number_and_a_second_release_says_already_gone(
 
 
 def test_validation_request_returns_a_six_digit_code(twilio_emulator: TwilioEmulator) -> None:
-    # Given a French mobile number to verify
+    # Given a FrenchDocuments mobile number to verify
     # When we ask Twilio to verify it
     request = gateway.request_caller_id_validation("+33612345678", "Boss", STATUS_URL)
     # Then Twilio gives the 6-digit code the person will type, and the call it places

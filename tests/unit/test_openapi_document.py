@@ -98,6 +98,17 @@ def test_every_error_response_shows_an_example_of_a_code_the_api_answers(committ
         assert media_type["example"]["error"] in codes, status
 
 
+@pytest.mark.parametrize(
+    "route", [route for route in ROUTES if route.method != "GET"], ids=lambda route: f"{route.method} {route.path}"
+)
+def test_every_route_but_get_documents_api_gateways_413(committed: dict[str, Any], route: template.Route) -> None:
+    # Given API Gateway refuses a body over 10 MB before any function runs (REQUEST_TOO_LARGE)
+    # When a client reads what a route other than GET may answer
+    responses = committed["paths"][route.path][route.method.lower()]["responses"]
+    # Then the 413 is among them
+    assert "413" in responses
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{route.method} {route.path}" for route in ROUTES])
 def test_every_summary_says_what_the_route_does(committed: dict[str, Any], route: template.Route) -> None:
     summary = committed["paths"][route.path][route.method.lower()]["summary"]
