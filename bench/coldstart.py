@@ -65,7 +65,7 @@ for stage in {stages!r}:
     exec(compile(stage, "<stage>", "exec"), {{}})
     marks.append(time.perf_counter() - start)
 print(json.dumps({{"marks": marks, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "modules": len(sys.modules)}}))
+                  "modules": sorted(sys.modules)}}))
 """
 
 
@@ -74,6 +74,7 @@ class ColdSample:
     marks: tuple[float, ...]  # seconds since the first import, at the end of each stage
     rss_mb: float
     modules: int
+    names: frozenset[str] = frozenset()  # the modules loaded at the end: what a function adds to a floor
 
 
 def runtime_dir(target: Path) -> Path:
@@ -107,7 +108,7 @@ def lambda_path(function_dir: Path | None, layer_dir: Path | None, runtime: Path
 def measure(path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str]) -> ColdSample:
     result = _run_child(path, stages, env)
     data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return ColdSample(tuple(data["marks"]), data["rss_mb"], data["modules"])
+    return ColdSample(tuple(data["marks"]), data["rss_mb"], len(data["modules"]), frozenset(data["modules"]))
 
 
 def importtime(path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str]) -> str:
