@@ -9,15 +9,12 @@ Each function is imported in a fresh interpreter of its own, so that one functio
 
 import functools
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from local import template
+from tests.fixtures.fresh_interpreter import LAYER, run_probe
 
-LAYER = template.ROOT / "layers" / "shared"
 # Powertools' OpenAPI models: about 100 ms of cold start, needed only to build the document (apidoc).
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 TWILIO_REST_CLIENT = "twilio.rest"
@@ -84,16 +81,7 @@ def modules_loaded_by(function: template.Function) -> frozenset[str]:
 @functools.cache
 def _modules_loaded_by(logical_id: str) -> frozenset[str]:
     function = template.functions()[logical_id]
-    probe = _PROBE.format(code_dir=str(function.code_dir), layer=str(LAYER))
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env={**os.environ, **template.placeholder_environment(function)},
-    )
-    return frozenset(json.loads(result.stdout.splitlines()[-1]))
+    return frozenset(json.loads(run_probe(function, _PROBE.format(code_dir=str(function.code_dir), layer=str(LAYER)))))
 
 
 FUNCTIONS = list(template.functions().values())

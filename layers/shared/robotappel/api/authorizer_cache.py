@@ -11,11 +11,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from robotappel.observability import logger, metrics
+from robotappel.snapstart import after_restore
 
 
 @cache
 def _client() -> Any:  # the API Gateway management API (the stubs this project installs are DynamoDB's)
     return boto3.client("apigateway", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+after_restore(_client.cache_clear)
 
 
 def flush_authorizer_cache(app: APIGatewayRestResolver) -> None:

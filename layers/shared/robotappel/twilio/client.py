@@ -7,6 +7,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from robotappel.config import get_settings
+from robotappel.snapstart import after_restore
 from robotappel.twilio.credentials import get_twilio_credentials
 
 TWILIO_API_URL = "https://api.twilio.com"
@@ -41,6 +42,9 @@ def get_twilio_client() -> Client:
         account_sid=credentials.account_sid,
         http_client=_http_client(),
     )
+
+
+after_restore(get_twilio_client.cache_clear)
 
 
 def _http_client() -> TwilioHttpClient:

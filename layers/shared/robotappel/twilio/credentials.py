@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from robotappel.config import get_settings
 from robotappel.errors import ServiceUnavailable
+from robotappel.snapstart import after_restore
 
 SECRET_MAX_AGE_SECONDS = 300
 
@@ -45,3 +46,7 @@ def get_twilio_credentials() -> TwilioCredentials:
         return TwilioCredentials.from_secret(secret)
     except (GetParameterError, TransformParameterError, KeyError, TypeError, AttributeError) as exc:
         raise ServiceUnavailable("The Twilio credentials could not be read.") from exc
+
+
+# Powertools caches the secret it read (and its client): a restored copy reads it again.
+after_restore(parameters.clear_caches)
