@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 APT_PACKAGES = ("chromium", "chromium-driver")
+APT_LOCK_WAIT_SECONDS = 120
 APT_TIMEOUT_SECONDS = 900
 UI_TIMEOUT_SECONDS = 30
 CHROMIUM_FLAGS = (
@@ -47,7 +48,8 @@ def _installed() -> bool:
 def _apt_get(*arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     return subprocess.run(
-        ["apt-get", *arguments],
+        # Another apt-get (a parallel run on the same machine) holds dpkg's lock for a while: wait for it.
+        ["apt-get", "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_SECONDS}", *arguments],
         capture_output=True,
         text=True,
         env=environment,
