@@ -188,15 +188,17 @@ FLOOR, FRAMEWORK_FLOOR = "(floor)", "(framework floor)"
 def cold_cases(runtime: Path) -> dict[str, Case]:
     """The boto3 floor, the framework floor and every function, as a fresh interpreter runs them."""
     environments = function_environment()
-    # Powertools reads its variables (service name, log level) at import; the template's Globals give every function
-    # the same ones.
-    powertools_env = {key: value for key, value in environments["authorizer"].items() if key.startswith("POWERTOOLS_")}
+    # Powertools and pydantic read their variables (service name, log level, plugins) at import or at the first
+    # model; the template's Globals give every function the same ones.
+    framework_env = {
+        key: value for key, value in environments["authorizer"].items() if key.startswith(("POWERTOOLS_", "PYDANTIC_"))
+    }
     cases: dict[str, Case] = {
         FLOOR: (coldstart.lambda_path(None, None, runtime), coldstart.FLOOR, coldstart.lambda_environment({})),
         FRAMEWORK_FLOOR: (
             coldstart.lambda_path(None, LAYER, runtime),
             coldstart.FRAMEWORK_FLOOR,
-            coldstart.lambda_environment(powertools_env),
+            coldstart.lambda_environment(framework_env),
         ),
     }
     for name, kind in KINDS.items():

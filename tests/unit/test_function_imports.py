@@ -129,3 +129,23 @@ def test_a_function_stays_within_its_import_budget_at_init(function: template.Fu
     loaded = modules_loaded_by(function)
     # Then none of them is loaded (OpenAPI's request examples belong to apidoc, not to a cold start)
     assert sorted(forbidden & loaded) == []
+
+
+_BUILT_OPERATOR_MODELS = """
+import json, sys
+sys.path[:0] = [{code_dir!r}, {layer!r}]
+import app
+from robotappel.models import tenants
+models = [value for value in vars(tenants).values() if isinstance(value, type) and issubclass(value, tenants.BaseModel)]
+print(json.dumps(sorted(model.__name__ for model in models if model.__pydantic_complete__)))
+"""
+
+
+def test_a_route_that_may_name_another_org_loads_the_operators_models_without_building_them() -> None:
+    # Given a read route that answers 404 for an org that does not exist (tenants.orgs, with the operators' models)
+    function = template.function_named("get_token_ledger")
+    # When its module is imported, as Lambda does at init
+    probe = _BUILT_OPERATOR_MODELS.format(code_dir=str(function.code_dir), layer=str(LAYER))
+    built = json.loads(run_probe(function, probe))
+    # Then none of the models only the /admin routes use was built (pydantic builds a deferred model at first use)
+    assert built == []
