@@ -101,6 +101,9 @@ class ColdResult:
     framework_ratio_iqr: float = 0.0
     modules_beyond_framework: int = 0  # modules loaded that the framework floor does not load
     importtime_ms: float = 0.0  # -X importtime: the sum of every module's self time, median
+    cpu_ms: float = 0.0  # the child's CPU time for the same stages, median: steady under load
+    cpu_framework_ratio: float = 0.0  # vs the framework floor's CPU time, per round, median
+    cpu_framework_ratio_iqr: float = 0.0
 
     @property
     def met(self) -> bool:
@@ -116,6 +119,7 @@ class Floor:
     modules: int
     init_iqr_ms: float = 0.0
     importtime_ms: float = 0.0
+    cpu_ms: float = 0.0
 
     @classmethod
     def of(cls, samples: list[ColdSample], importtime_ms: float = 0.0) -> Floor:
@@ -126,6 +130,7 @@ class Floor:
             modules=samples[0].modules,
             init_iqr_ms=spread.iqr,
             importtime_ms=importtime_ms,
+            cpu_ms=statistics.median(s.cpu[-1] * 1000 for s in samples) if samples[0].cpu else 0.0,
         )
 
 
@@ -150,10 +155,15 @@ def ratio(value: float, floor: float) -> float:
     return value / floor if floor else float("nan")
 
 
-def round_ratios(samples: list[ColdSample], floors: list[ColdSample]) -> Spread:
+def round_ratios(samples: list[ColdSample], floors: list[ColdSample], cpu: bool = False) -> Spread:
     """Each round's cold init over the floor measured in that same round, then their median: a slow moment of the
-    machine weighs on both terms of a ratio, where a ratio of the medians would mix moments."""
-    return Spread.of([ratio(s.marks[-1], f.marks[-1]) for s, f in zip(samples, floors, strict=True)])
+    machine weighs on both terms of a ratio, where a ratio of the medians would mix moments. `cpu`: of CPU times."""
+    return Spread.of(
+        [
+            ratio(s.cpu[-1], f.cpu[-1]) if cpu else ratio(s.marks[-1], f.marks[-1])
+            for s, f in zip(samples, floors, strict=True)
+        ]
+    )
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -231,6 +241,7 @@ def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> tuple[Fl
         cold = Spread.of([s.marks[-1] * 1000 for s in samples[name]])  # with the SDK a Twilio write imports first
         vs_floor = round_ratios(samples[name], samples[FLOOR])
         vs_framework = round_ratios(samples[name], samples[FRAMEWORK_FLOOR])
+        cpu_vs_framework = round_ratios(samples[name], samples[FRAMEWORK_FLOOR], cpu=True)
         results.append(
             ColdResult(
                 function=name,
@@ -250,6 +261,9 @@ def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> tuple[Fl
                 framework_ratio_iqr=vs_framework.iqr,
                 modules_beyond_framework=len(sample.names - framework_modules),
                 importtime_ms=importtime_ms[name],
+                cpu_ms=statistics.median(s.cpu[-1] * 1000 for s in samples[name]),
+                cpu_framework_ratio=cpu_vs_framework.median,
+                cpu_framework_ratio_iqr=cpu_vs_framework.iqr,
             )
         )
     return floor, framework_floor, results
@@ -332,13 +346,13 @@ def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult], 
     print(
         f"\nCold init ({runs} rounds, each a fresh interpreter per case, the cases round-robin; median and IQR):"
         f" floor `import boto3; boto3.client('dynamodb')` = {floor.init_ms:.0f} ms (IQR {floor.init_iqr_ms:.0f}),"
-        f" {floor.modules} modules, importtime {floor.importtime_ms:.0f} ms"
+        f" {floor.modules} modules, importtime {floor.importtime_ms:.0f} ms, CPU {floor.cpu_ms:.0f} ms"
     )
     print(
         f"Framework floor (the floor + Powertools Logger and APIGatewayRestResolver(enable_validation=True), one"
         f" pydantic model and route, from the layer) = {framework_floor.init_ms:.0f} ms"
         f" (IQR {framework_floor.init_iqr_ms:.0f}), {framework_floor.modules} modules,"
-        f" importtime {framework_floor.importtime_ms:.0f} ms"
+        f" importtime {framework_floor.importtime_ms:.0f} ms, CPU {framework_floor.cpu_ms:.0f} ms"
     )
     rows = [
         [
@@ -351,6 +365,8 @@ def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult], 
             f"{r.ratio:.2f}x ±{r.ratio_iqr / 2:.2f}",
             f"<={r.target}x",
             f"{r.framework_ratio:.2f}x ±{r.framework_ratio_iqr / 2:.2f}",
+            f"{r.cpu_ms:.0f}",
+            f"{r.cpu_framework_ratio:.2f}x ±{r.cpu_framework_ratio_iqr / 2:.2f}",
             f"{r.rss_mb:.0f}",
             yes(r.met),
         ]
@@ -358,14 +374,15 @@ def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult], 
     ]
     header = [
         "function", "modules", "vs framework", "importtime ms", "cold ms", "+Twilio ms", "vs floor", "target",
-        "vs framework", "RSS MB", "",
+        "vs framework", "CPU ms", "CPU vs framework", "RSS MB", "",
     ]  # fmt: skip
     print(table(header, rows))
     print(
         "modules: loaded at the end of init (+ those the framework floor does not load); importtime: the sum of the"
         " modules' -X importtime self times; cold = import app + the layer's DynamoDB client + (Twilio writes) what"
         " their first request imports; vs floor, vs framework: each round's cold / that round's floor, median of the"
-        " rounds; ± half the IQR; RSS = peak of the child"
+        " rounds; CPU: the child's CPU time for the same stages (what load changes least); ± half the IQR;"
+        " RSS = peak of the child"
     )
 
 

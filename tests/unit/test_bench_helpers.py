@@ -76,6 +76,14 @@ def test_ratios_are_taken_round_by_round_against_the_floor_of_the_same_round() -
     assert round(found.iqr, 9) == 0.0
 
 
+def test_cpu_ratios_are_taken_round_by_round_from_the_cpu_times() -> None:
+    # Given a function and the floor whose wall-clock times swing with the machine's load but whose CPU times do not
+    function = [ColdSample(marks=(w,), rss_mb=0.0, modules=0, cpu=(0.375,)) for w in (0.4, 0.9)]
+    floor = [ColdSample(marks=(w,), rss_mb=0.0, modules=0, cpu=(0.25,)) for w in (0.5, 0.3)]
+    # When their CPU ratios are taken, then each round's is the CPU times' ratio
+    assert round_ratios(function, floor, cpu=True) == Spread(median=1.5, iqr=0.0)
+
+
 def test_every_round_measures_every_case_once_starting_one_further() -> None:
     assert list(rotations(["floor", "a", "b"], 4)) == [
         ["floor", "a", "b"],
