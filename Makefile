@@ -124,7 +124,7 @@ build-check: install ## sam build of a local-runtime copy of the template, with 
 	$(BIN)/python -m compileall -q -j 0 --invalidation-mode unchecked-hash -x 'twilio/rest/(?!api/)[^/]+/' build/sam
 
 # A longer run of the model of the whole system (tests/model): thousands of examples from a fresh seed (SEED=...
-# replays one), then the examples, steps and faults injected by kind. MODEL_UNRESTRICTED=1 lifts its restrictions.
+# replays one), then the examples, steps and faults injected by kind.
 SEED ?= $(shell date +%s)
 soak: install ## The model of the whole system, thousands of examples: make soak [SEED=n]
 	@echo "model soak, seed $(SEED)"

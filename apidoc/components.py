@@ -67,8 +67,8 @@ _ERRORS: dict[int, tuple[str, str]] = {
     401: ("No or invalid API key.", "Error"),
     402: ("Not enough tokens: nothing was done, nothing charged.", "InsufficientTokensError"),
     403: (
-        "Not allowed: another organisation's data, an admin route with a member key, or a webhook call without a "
-        "valid Twilio signature.",
+        "Not allowed: another organisation's data, an admin route with a member key, a webhook call without a "
+        "valid Twilio signature, or `no_usage_plan`: the organisation has no usage plan yet (ask the operators).",
         "Error",
     ),
     404: ("No such number in this organisation, or no such organisation or API key.", "Error"),
@@ -79,7 +79,11 @@ _ERRORS: dict[int, tuple[str, str]] = {
     ),
     413: ("The request is over API Gateway's 10 MB payload limit; nothing ran.", "Error"),
     422: ("Invalid input; `field` names the first invalid one.", "InvalidRequestError"),
-    429: ("Rate limited (by the API or by Twilio); retry after `Retry-After` seconds.", "Error"),
+    429: (
+        "Rate limited (by the organisation's usage plan, the API or Twilio); retry after `Retry-After` seconds. "
+        "`quota_exceeded`: the organisation's requests of the day are used up, until 00:00 UTC.",
+        "Error",
+    ),
     502: ("Twilio failed; `twilioCode` is Twilio's error code when it gave one.", "TwilioFailureError"),
     503: (
         "A dependency is unavailable, or a write lost a race with another; retry after `Retry-After` seconds.",

@@ -1,4 +1,5 @@
-"""The local stand-in for AWS: one moto server for DynamoDB and Secrets Manager, tables made from template.yaml."""
+"""The local stand-in for AWS: one moto server for DynamoDB, Secrets Manager and API Gateway's API keys and usage
+plans, tables and plans made from template.yaml."""
 
 from __future__ import annotations
 
@@ -69,9 +70,18 @@ def create_tables(dynamodb: Any) -> dict[str, str]:
     return names
 
 
+def create_usage_plans(apigateway: Any, parameters: dict[str, str]) -> dict[str, str]:
+    """Creates every usage plan of template.yaml with `apigateway` (a boto3 client), its parameters resolved from
+    `parameters` (the Stage's among them); returns {logical id: plan id}."""
+    return {
+        logical_id: apigateway.create_usage_plan(**definition)["id"]
+        for logical_id, definition in template.usage_plans(parameters).items()
+    }
+
+
 @dataclass
 class LocalAws:
-    """A moto server on a loopback port holding the template's tables and the Twilio secret."""
+    """A moto server on a loopback port holding the template's tables and usage plans and the Twilio secret."""
 
     host: str = "127.0.0.1"
     table_names: dict[str, str] = field(default_factory=dict)
@@ -91,6 +101,7 @@ class LocalAws:
         self._server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._server.start()
         self.table_names = create_tables(self.client("dynamodb"))
+        create_usage_plans(self.client("apigateway"), template.parameter_defaults())
         self._create_twilio_secret(twilio_credentials)
         return self
 
@@ -110,7 +121,7 @@ class LocalAws:
         }
 
     def client(self, service: str) -> Any:
-        """A boto3 client of this server (dynamodb, dynamodbstreams, secretsmanager)."""
+        """A boto3 client of this server (dynamodb, dynamodbstreams, secretsmanager, apigateway)."""
         return boto3.client(service, **self._client_options())  # type: ignore[call-overload]
 
     def _client_options(self) -> dict[str, Any]:

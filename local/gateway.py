@@ -14,9 +14,12 @@
   route of the API, so that is what API Gateway would decide too. API Gateway's FlushStageAuthorizersCache
   (`DELETE /restapis/{id}/stages/{stage}/cache/authorizers`, where the functions' AWS_ENDPOINT_URL_API_GATEWAY
   points) empties it, as a key's revocation does.
-- Each org's requests are throttled on their own by the template's usage plan (its Throttle: a bucket of BurstLimit
-  requests refilled at RateLimit a second), as API Gateway throttles by the authorizer's usageIdentifierKey: past
-  it, the template's THROTTLED response (429, Retry-After). Routes without the authorizer (webhooks) are not.
+- Each org's requests count against the usage plan its API key is in, found by the authorizer's usageIdentifierKey
+  as API Gateway finds it: keys and plans are moto's (made from the template's plans, the keys by onboarding and
+  moved by operators through API Gateway's management API, which this gateway forwards to moto). A key in no plan
+  is refused (INVALID_API_KEY, 403); past the plan's Throttle (a bucket of BurstLimit requests refilled at
+  RateLimit a second) THROTTLED (429, Retry-After), past its daily Quota QUOTA_EXCEEDED (429). Routes without the
+  authorizer (webhooks) require no API key, as in the template, and are not counted.
 - A request over API Gateway's 10 MB payload quota is refused with the template's REQUEST_TOO_LARGE response (413)
   before anything runs (samcli passes any size on).
 - Swagger UI at /docs and the OpenAPI document at /openapi.json, offline, without an API key (local.openapi).
@@ -25,17 +28,20 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from io import StringIO
 from typing import Any
 
-from flask import Response, current_app, g, request
+import requests
+from flask import Response, current_app, g, has_request_context, request
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.provider import Api
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
@@ -58,6 +64,9 @@ _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z.]+)")
 # API Gateway's quota for a REST API's payload, "10 MB", and the message of its REQUEST_TOO_LARGE response.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _TOO_LARGE_MESSAGE = "Request Too Long"
+# API Gateway's management API, as far as this gateway answers it (the rest of its paths are the API's).
+_FORWARDED_TO_MOTO = ("/apikeys", "/usageplans")
+MANAGEMENT_API_PATHS = ("/restapis/", *_FORWARDED_TO_MOTO)
 
 
 class GatewayError(Exception):
@@ -172,7 +181,8 @@ local_apigw_service.ServiceErrorResponses = _ServiceErrorsAsGatewayResponses
 
 
 class AuthorizerCache:
-    """API Gateway's authorizer cache: the context an authorizer gave, per authorizer and identity header values."""
+    """API Gateway's authorizer cache: an authorizer's answer (its context and usageIdentifierKey), per authorizer
+    and identity header values."""
 
     def __init__(self, caching: dict[str, template.AuthorizerCaching], clock: Callable[[], float] = time.monotonic):
         self._caching = caching
@@ -193,42 +203,112 @@ class AuthorizerCache:
 
     def get(self, key: tuple[str, ...]) -> dict[str, Any] | None:
         with self._lock:
-            expires, context = self._entries.get(key, (0.0, {}))
+            expires, answer = self._entries.get(key, (0.0, {}))
             if self._clock() >= expires:
                 self._entries.pop(key, None)
                 return None
-            return copy.deepcopy(context)
+            return copy.deepcopy(answer)
 
-    def put(self, key: tuple[str, ...], context: dict[str, Any]) -> None:
+    def put(self, key: tuple[str, ...], answer: dict[str, Any]) -> None:
         ttl_seconds = self._caching[key[0]].ttl_seconds
         with self._lock:
-            self._entries[key] = (self._clock() + ttl_seconds, copy.deepcopy(context))
+            self._entries[key] = (self._clock() + ttl_seconds, copy.deepcopy(answer))
 
     def flush(self) -> None:
         with self._lock:
             self._entries.clear()
 
 
-class OrgThrottle:
-    """A usage plan's throttle, one token bucket per org (API Gateway's per-API-key throttling)."""
+@dataclass(frozen=True)
+class Plan:
+    """A usage plan's limits on each API key in it: a bucket of `burst_limit` requests refilled at `rate_limit` a
+    second, and at most `daily_quota` requests a day (UTC; None: no quota)."""
 
-    def __init__(self, throttle: template.Throttle | None, clock: Callable[[], float] = time.monotonic):
-        self._throttle = throttle
+    name: str
+    rate_limit: float
+    burst_limit: int
+    daily_quota: int | None = None
+
+
+class UsagePlanLimits:
+    """API Gateway's usage plans, for a method that requires an API key: the key the authorizer names
+    (usageIdentifierKey) must be in a plan (else INVALID_API_KEY, 403), whose throttle (THROTTLED, 429) and quota
+    (QUOTA_EXCEEDED, 429) count that key's requests on their own. `plan_of` finds the plan of a key's value."""
+
+    def __init__(
+        self,
+        plan_of: Callable[[str], Plan | None],
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ):
+        self._plan_of = plan_of
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # org -> (tokens, when counted)
+        self._today = today
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (key, plan) -> (tokens, when counted)
+        self._used: dict[tuple[str, date], int] = {}  # (key, day) -> requests counted
         self._lock = threading.Lock()
 
-    def admit(self, org_id: str) -> bool:
-        """Whether one more request of `org_id` may pass now (it then uses a token of its bucket)."""
-        if self._throttle is None:
-            return True
-        now = self._clock()
+    def check(self, usage_key: str | None) -> None:
+        """Count one request of the API key `usage_key` now, or raise API Gateway's refusal."""
+        plan = self._plan_of(usage_key) if usage_key else None
+        if usage_key is None or plan is None:
+            raise GatewayError("INVALID_API_KEY", 403, "Forbidden")
+        now, today = self._clock(), self._today()
         with self._lock:
-            tokens, counted = self._buckets.get(org_id, (float(self._throttle.burst_limit), now))
-            tokens = min(float(self._throttle.burst_limit), tokens + (now - counted) * self._throttle.rate_limit)
-            admitted = tokens >= 1
-            self._buckets[org_id] = (tokens - 1 if admitted else tokens, now)
-            return admitted
+            tokens, counted = self._buckets.get((usage_key, plan.name), (float(plan.burst_limit), now))
+            tokens = min(float(plan.burst_limit), tokens + (now - counted) * plan.rate_limit)
+            self._buckets[usage_key, plan.name] = (tokens if tokens < 1 else tokens - 1, now)
+            if tokens < 1:
+                raise GatewayError("THROTTLED", 429, "Too Many Requests")
+            used = self._used.get((usage_key, today), 0)
+            if plan.daily_quota is not None and used >= plan.daily_quota:
+                raise GatewayError("QUOTA_EXCEEDED", 429, "Limit Exceeded")
+            self._used[usage_key, today] = used + 1
+
+
+class MotoUsagePlans:
+    """The stage's API keys and usage plans, kept by moto's API Gateway at `endpoint`: the dev server answers
+    API Gateway's management API for them by forwarding it there (`forward`), and finds a key's plan there."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    @functools.cached_property
+    def _client(self) -> Any:
+        import boto3
+
+        from local.aws import FAKE_CREDENTIALS
+        from local.lambda_runtime import REGION
+
+        return boto3.client(
+            "apigateway",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def plan_of(self, usage_key: str) -> Plan | None:
+        """The plan holding the enabled API key whose value is `usage_key`, as API Gateway matches it."""
+        keys = self._client.get_api_keys(includeValues=True)["items"]
+        key_id = next((key["id"] for key in keys if key.get("value") == usage_key and key.get("enabled")), None)
+        plans = self._client.get_usage_plans(keyId=key_id)["items"] if key_id else []
+        if not plans:
+            return None
+        throttle, quota = plans[0].get("throttle", {}), plans[0].get("quota", {})
+        return Plan(plans[0]["name"], float(throttle["rateLimit"]), int(throttle["burstLimit"]), quota.get("limit"))
+
+    def forward(self, **_path: str) -> Response:
+        """This management API request, answered by moto (the functions' AWS_ENDPOINT_URL_API_GATEWAY is here)."""
+        headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
+        answer = requests.request(
+            request.method,
+            self.endpoint + request.full_path.rstrip("?"),
+            data=request.get_data(),
+            headers=headers,
+            timeout=30,
+        )
+        return Response(answer.content, status=answer.status_code, content_type=answer.headers.get("Content-Type"))
 
 
 def request_id() -> str:
@@ -263,11 +343,10 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
     """LocalApigwService, closer to API Gateway (see the module docstring)."""
 
     authorizer_cache: AuthorizerCache  # set by create()
-    org_throttle: OrgThrottle  # set by create()
+    usage_plan_limits: UsagePlanLimits | None = None  # None: no usage plan counts (stand-in functions, tests)
 
     def create(self) -> None:
         self.authorizer_cache = AuthorizerCache(template.authorizer_caching())
-        self.org_throttle = OrgThrottle(template.usage_plan_throttle())
         super().create()
         self._app.extensions[_EXTENSION] = GatewayResponses.from_template()
         self._app.config["STAGE"] = self.api.stage_name or ""
@@ -280,7 +359,17 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
             self._flush_authorizers_cache,
             methods=["DELETE"],
         )
-        openapi.add_docs_routes(self._app)  # /docs and /openapi.json: not API Gateway's, a local convenience
+        openapi.add_docs_routes(self._app)
+
+    def keep_usage_plans(self, plans: MotoUsagePlans) -> None:
+        """Usage plans counted on every method but the webhooks (template: ApiKeyRequired), kept in moto, where
+        the management API's calls about them (API keys, plans and their keys) are forwarded."""
+        self.usage_plan_limits = UsagePlanLimits(plans.plan_of)
+        for resource in _FORWARDED_TO_MOTO:
+            for rule in (resource, f"{resource}/<path:path>"):
+                self._app.add_url_rule(
+                    rule, f"forward {rule}", plans.forward, methods=["GET", "POST", "PATCH", "DELETE"]
+                )  # /docs and /openapi.json: not API Gateway's, a local convenience
 
     @property
     def app(self) -> Any:
@@ -342,6 +431,8 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
             )
             output: str | bytes
             output, is_error = LambdaOutputParser.get_lambda_output(stdout)
+        if has_request_context():
+            g.lambda_output = output  # the authorizer's usageIdentifierKey, which samcli does not keep
         if is_error:
             raise FunctionError(str(json.loads(output).get("errorMessage", "")))
         return output
@@ -350,17 +441,18 @@ class LocalApiGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any
     ) -> None:
         key = self.authorizer_cache.key(lambda_authorizer.authorizer_name, auth_lambda_event.get("headers") or {})
-        cached = self.authorizer_cache.get(key) if key else None
-        if cached is not None:
-            route_lambda_event.setdefault("requestContext", {})["authorizer"] = cached
-        else:
+        answer = self.authorizer_cache.get(key) if key else None
+        if answer is None:
             self._authorize(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
+            answer = {
+                "context": route_lambda_event["requestContext"]["authorizer"],
+                "usageIdentifierKey": json.loads(g.lambda_output).get("usageIdentifierKey"),
+            }
             if key:
-                self.authorizer_cache.put(key, route_lambda_event["requestContext"]["authorizer"])
-        # The usage plan's throttle, per org (our authorizer's usageIdentifierKey names the org it puts in orgId).
-        org_id = str(route_lambda_event["requestContext"]["authorizer"].get("orgId", ""))
-        if not self.org_throttle.admit(org_id):
-            raise GatewayError("THROTTLED", 429, "Too Many Requests")
+                self.authorizer_cache.put(key, answer)
+        route_lambda_event.setdefault("requestContext", {})["authorizer"] = answer["context"]
+        if self.usage_plan_limits is not None:
+            self.usage_plan_limits.check(answer["usageIdentifierKey"])
 
     def _authorize(
         self, lambda_authorizer: Any, auth_lambda_event: dict[str, Any], route_lambda_event: dict[str, Any], route: Any

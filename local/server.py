@@ -137,14 +137,15 @@ class DevServer:
             self.aws.start(credentials, port=self._beside_the_api(AWS_PORT_OFFSET))
             self._bind(self.api_port)
             self._configure_environment()
+            assert self._http is not None  # bound by _bind
+            self._thread = threading.Thread(target=self._http.serve_forever, name="api-gateway", daemon=True)
+            self._thread.start()
+            # Once serving: onboarding creates each org's API key through API Gateway's management API, here.
             self._seed()
             self._deliver_streams()  # the seed's credits are in the ledger before anything else runs
         except BaseException:
             self.stop()
             raise
-        assert self._http is not None  # bound by _bind
-        self._thread = threading.Thread(target=self._http.serve_forever, name="api-gateway", daemon=True)
-        self._thread.start()
         self._stream_poller = streams.poll(self._deliveries, self._stopping, idle=lambda: not self._in_flight)
         if self.schedule_seconds > 0:
             self._scheduler = threading.Thread(target=self._run_on_schedule, name="scheduler", daemon=True)
@@ -209,7 +210,7 @@ class DevServer:
         # samcli is imported here, not at module level: it is the heavy part of the start-up.
         from werkzeug.serving import make_server
 
-        from local.gateway import LocalApiGateway, build_api
+        from local.gateway import LocalApiGateway, MotoUsagePlans, build_api
         from local.lambda_runner import WorkerLambdaRunner, function_configs
 
         api = build_api(self._parameters(public_base_url=""))
@@ -217,6 +218,7 @@ class DevServer:
             api=api, lambda_runner=WorkerLambdaRunner(function_configs()), port=port, host=self.host
         )
         self.gateway.create()
+        self.gateway.keep_usage_plans(MotoUsagePlans(self.aws.endpoint))
         self._deliver_streams_after_requests(self.gateway)
         self._add_scheduled_route(self.gateway)
         self._http = make_server(
@@ -297,7 +299,8 @@ class DevServer:
             # The emulator serves both of Twilio's hosts.
             "TWILIO_API_BASE_URL": self.twilio_base_url,
             "TWILIO_NUMBERS_BASE_URL": self.twilio_base_url,
-            # API Gateway's management API: this gateway answers FlushStageAuthorizersCache (local.gateway).
+            # API Gateway's management API: this gateway answers FlushStageAuthorizersCache and forwards the calls
+            # about API keys and usage plans to moto (local.gateway).
             "AWS_ENDPOINT_URL_API_GATEWAY": self.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "SAM_CLI_TELEMETRY": "0",
@@ -327,7 +330,8 @@ class DevServer:
             logger.setLevel(level)
 
     def stage_environment(self) -> dict[str, str]:
-        """What the operators' tool needs to work on this server (`--local`): its tables and moto endpoint."""
+        """What the operators' tool needs to work on this server (`--local`): its tables, moto's endpoint, and this
+        gateway's, for API Gateway's management API (usage plans, the authorizer cache)."""
         environment = self.function_environment()
         names = (
             "NUMBERS_TABLE",
@@ -336,7 +340,9 @@ class DevServer:
             "IDEMPOTENCY_TABLE",
             "TWILIO_SECRET_ID",
             "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_API_GATEWAY",
             "AWS_REGION",
+            "STAGE",
         )
         return {name: environment[name] for name in names} | {"AWS_DEFAULT_REGION": REGION, **FAKE_CREDENTIALS}
 
@@ -375,13 +381,19 @@ class DevServer:
 
 
 def _access_log_handler() -> type[WSGIRequestHandler]:
-    """Request lines of the API on this module's logger (werkzeug's also carries moto's, which stays quiet)."""
+    """Request lines of the API on this module's logger (werkzeug's also carries moto's, which stays quiet); not
+    those of API Gateway's management API (the functions' calls about usage plans, the authorizer cache), which are
+    not the API's requests."""
     from werkzeug.serving import WSGIRequestHandler
+
+    from local.gateway import MANAGEMENT_API_PATHS
 
     class AccessLogHandler(WSGIRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def log(self, type: str, message: str, *args: Any) -> None:  # werkzeug's signature
+            if type != "error" and self.path.startswith(MANAGEMENT_API_PATHS):
+                return
             ACCESS_LOG.log(logging.ERROR if type == "error" else logging.INFO, message, *args)
 
     return AccessLogHandler
@@ -392,6 +404,7 @@ def _clear_layer_caches() -> None:
     for module_name, function_name in (
         ("robotappel.config", "get_settings"),
         ("robotappel.dal.dynamodb", "client"),
+        ("robotappel.dal.apigateway", "_client"),
         ("robotappel.twilio.client", "get_twilio_client"),
     ):
         module: Any = sys.modules.get(module_name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -144,21 +145,31 @@ class AuthorizerCaching:
 _DEFAULT_REAUTHORIZE_EVERY = 300
 
 
-@dataclass(frozen=True)
-class Throttle:
-    """A usage plan's throttle: a bucket of `burst_limit` requests, refilled at `rate_limit` requests a second."""
+def usage_plans(parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Logical id -> create_usage_plan kwargs (name, throttle, quota) of every usage plan of the template, its
+    parameters resolved (`parameters`: by name, e.g. parameter_defaults() and the Stage); the stage left out."""
+    found = {}
+    for name, plan in resources("AWS::ApiGateway::UsagePlan").items():
+        props = plan["Properties"]
+        throttle, quota = props.get("Throttle", {}), props.get("Quota", {})
+        found[name] = {
+            "name": _resolved(props["UsagePlanName"], parameters),
+            "throttle": {
+                "rateLimit": float(_resolved(throttle["RateLimit"], parameters)),
+                "burstLimit": int(_resolved(throttle["BurstLimit"], parameters)),
+            },
+            "quota": {"limit": int(_resolved(quota["Limit"], parameters)), "period": quota["Period"]},
+        }
+    return found
 
-    rate_limit: float
-    burst_limit: int
 
-
-def usage_plan_throttle() -> Throttle | None:
-    """The throttle of the template's usage plan, which each org's requests get (None: no plan, no throttle)."""
-    for plan in resources("AWS::ApiGateway::UsagePlan").values():
-        throttle = plan["Properties"].get("Throttle")
-        if throttle:
-            return Throttle(rate_limit=float(throttle["RateLimit"]), burst_limit=int(throttle["BurstLimit"]))
-    return None
+def _resolved(value: Any, parameters: dict[str, str]) -> str:
+    """A plain value, `!Ref Parameter` or `!Sub` over parameters only (what a usage plan's properties use)."""
+    if isinstance(value, dict) and "Ref" in value:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda match: parameters[match[1]], value["Fn::Sub"])
+    return str(value)
 
 
 def authorizer_caching() -> dict[str, AuthorizerCaching]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from robotappel.errors import DomainError
 from robotappel.models.tenants import CreateOrgDto, CreditDto, IssueApiKeyDto, Role
 from robotappel.observability import logger
-from robotappel.tenants import api_keys, orgs
+from robotappel.tenants import api_keys, orgs, usage_plans
 from robotappel_admin import stage
 from robotappel_admin.onboarding import onboard
 
@@ -147,8 +147,44 @@ def list_keys(context: click.Context, org_id: str) -> None:
 @click.argument("key_id")
 @click.pass_context
 def revoke_key(context: click.Context, key_id: str) -> None:
-    """Revoke KEY_ID: refused from now on (API Gateway may still allow it for up to 300 s from its cache)."""
-    _run(context, lambda: api_keys.revoke_api_key(key_id))
+    """Revoke KEY_ID: refused from its next call (the stage's authorizer cache is flushed, as the admin route does)."""
+    target: stage.Stage = context.obj
+
+    def run() -> BaseModel:
+        revoked = api_keys.revoke_api_key(key_id)
+        if target.api is None or not api_keys.flush_authorizer_cache(target.api):
+            click.echo("warning: authorizer cache not flushed: the key may work for up to 300 s more", err=True)
+        return revoked
+
+    _run(context, run)
+
+
+@cli.group("plans")
+def plans_group() -> None:
+    """Usage plans: each org's requests a second and a day (template.yaml's plans)."""
+
+
+@plans_group.command("list")
+@click.pass_context
+def list_plans(context: click.Context) -> None:
+    """The stage's usage plans and their limits (per org)."""
+    _run(context, usage_plans.list_plans)
+
+
+@plans_group.command("move")
+@click.argument("org_id")
+@click.argument("plan")
+@click.pass_context
+def move_org(context: click.Context, org_id: str, plan: str) -> None:
+    """Move ORG_ID to the usage plan PLAN (see `plans list`): its requests counted by that plan from now on."""
+    _run(context, lambda: orgs.change_plan(org_id, plan))
+
+
+@plans_group.command("backfill")
+@click.pass_context
+def backfill(context: click.Context) -> None:
+    """Give every org without one its API key in the default plan (orgs made before usage plans); idempotent."""
+    _run(context, usage_plans.enrol_every_org)
 
 
 @cli.command("credit")

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+
+if TYPE_CHECKING:  # the layer is on sys.path once the tool runs (__main__); `make run` imports this module before
+    from robotappel.dal.apigateway import ApiStage
 
 ROOT = Path(__file__).resolve().parent.parent
 # Written by `make run` while it serves (local.server), removed when it stops; LOCAL_STAGE_FILE overrides where.
@@ -27,8 +31,13 @@ TABLE_OUTPUTS = {
     "ApiKeysTableName": "API_KEYS_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
 }
-# The stack's parameters -> the settings they fill (the layer requires every setting, used or not).
-SETTING_PARAMETERS = {"TwilioSecretArn": "TWILIO_SECRET_ID"}
+# The stack's parameters -> the settings they fill (the layer requires every setting, used or not; the stage names
+# its usage plans and the orgs' API keys in them).
+SETTING_PARAMETERS = {"TwilioSecretArn": "TWILIO_SECRET_ID", "Stage": "STAGE"}
+# https://<api id>.execute-api.<region>.amazonaws.com/<stage>: the stack's ApiUrl output.
+_API_URL = re.compile(r"^https://(?P<api_id>[a-z0-9]+)\.execute-api\.[^/]+/(?P<stage>[^/]+)$")
+# The id `make run`'s gateway answers FlushStageAuthorizersCache for (any: it serves one API).
+LOCAL_API_ID = "local"
 
 
 class StageNotFound(Exception):
@@ -39,6 +48,7 @@ class StageNotFound(Exception):
 class Stage:
     description: str
     environment: dict[str, str] = field(repr=False)
+    api: ApiStage | None = None  # the API and stage whose authorizer cache a revocation flushes
 
     @contextmanager
     def active(self) -> Iterator[None]:
@@ -68,7 +78,12 @@ def deployed(stack_name: str, region: str) -> Stage:
     parameters = {parameter["ParameterKey"]: parameter["ParameterValue"] for parameter in stack.get("Parameters", [])}
     settings = {setting: outputs[output] for output, setting in TABLE_OUTPUTS.items()}
     settings |= {setting: parameters[name] for name, setting in SETTING_PARAMETERS.items() if name in parameters}
-    return Stage(f"stack {stack_name} ({region})", {**settings, "AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+    from robotappel.dal.apigateway import ApiStage
+
+    api_url = _API_URL.match(outputs.get("ApiUrl", ""))
+    api = ApiStage(api_url["api_id"], api_url["stage"]) if api_url else None
+    environment = {**settings, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    return Stage(f"stack {stack_name} ({region})", environment, api)
 
 
 def local_stage_file() -> Path:
@@ -82,12 +97,19 @@ def local() -> Stage:
         environment: dict[str, str] = json.loads(stage_file.read_text())
     except FileNotFoundError as error:
         raise StageNotFound(f"{stage_file} not found: is `make run` running?") from error
-    return Stage(f"make run ({environment['AWS_ENDPOINT_URL_DYNAMODB']})", environment)
+    from robotappel.dal.apigateway import ApiStage
+
+    api = ApiStage(LOCAL_API_ID, environment["STAGE"])
+    return Stage(f"make run ({environment['AWS_ENDPOINT_URL_DYNAMODB']})", environment, api)
 
 
 def _clear_layer_caches() -> None:
-    """Settings and the DynamoDB client are cached by the layer: a stage's must not outlive it."""
-    for module_name, function_name in (("robotappel.config", "get_settings"), ("robotappel.dal.dynamodb", "client")):
+    """Settings and the AWS clients are cached by the layer: a stage's must not outlive it."""
+    for module_name, function_name in (
+        ("robotappel.config", "get_settings"),
+        ("robotappel.dal.dynamodb", "client"),
+        ("robotappel.dal.apigateway", "_client"),
+    ):
         module: Any = sys.modules.get(module_name)
         cached = getattr(module, function_name, None)
         if cached is not None:

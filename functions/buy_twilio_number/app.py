@@ -1,7 +1,8 @@
 """POST /phoneNumber/buyTwilioNumberAndActivate (40 tokens): buy a Twilio number and route its calls to us.
 
 An Idempotency-Key header makes retries safe, whatever answer a try got: the same key and body resume that one
-purchase, and answer with its number once bought (uncharged); 409 in_progress while another try runs it.
+purchase, and answer with its number once bought (uncharged); 409 in_progress while another try runs it, 409
+conflict once its number was released.
 """
 
 from typing import Annotated

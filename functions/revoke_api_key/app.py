@@ -5,9 +5,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from robotappel.api import caller_of, create_app, flush_authorizer_cache, lambda_handler
+from robotappel.api import api_stage, caller_of, create_app, lambda_handler
 from robotappel.models.tenants import ApiKeyRevoked
-from robotappel.tenants.api_keys import revoke_api_key
+from robotappel.tenants.api_keys import flush_authorizer_cache, revoke_api_key
 
 app = create_app(admin_only=True)
 
@@ -15,7 +15,7 @@ app = create_app(admin_only=True)
 @app.delete("/admin/apiKeys/<keyId>")
 def revoke(keyId: Annotated[str, Path(max_length=64)]) -> ApiKeyRevoked:
     revoked = revoke_api_key(keyId, caller_of(app).key_id)
-    flush_authorizer_cache(app)
+    flush_authorizer_cache(api_stage(app))
     return revoked
 
 

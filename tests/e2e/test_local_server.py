@@ -17,7 +17,7 @@ import requests
 from flask.testing import FlaskClient
 
 from local import template
-from local.gateway import MAX_PAYLOAD_BYTES, LocalApiGateway, OrgThrottle, build_api
+from local.gateway import MAX_PAYLOAD_BYTES, LocalApiGateway, Plan, UsagePlanLimits, build_api
 from local.lambda_runner import FunctionConfig, WorkerLambdaRunner
 from tests.fixtures.server import LocalServer
 
@@ -182,6 +182,7 @@ AUTHORIZER = """
                 "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}],
             },
             "context": {"orgId": org, "role": "member", "invocation": context.aws_request_id},
+            "usageIdentifierKey": "usage-key-of-" + org,
         }
 """
 ECHO = """
@@ -364,11 +365,12 @@ def test_each_request_has_its_own_request_id(gateway: FlaskClient) -> None:
 def test_an_orgs_burst_past_its_usage_plan_is_429_with_retry_after_and_does_not_throttle_another_org(
     tmp_path: Path,
 ) -> None:
-    # Given the template's usage plan, with time standing still (no refill meanwhile)
-    plan = template.usage_plan_throttle()
-    assert plan is not None
+    # Given the template's default usage plan holding the API keys the authorizer names for org-a and org-b, with
+    # time standing still (no refill meanwhile)
+    defaults = template.usage_plans(template.parameter_defaults())["DefaultUsagePlan"]
+    plan = Plan("default", defaults["throttle"]["rateLimit"], defaults["throttle"]["burstLimit"])
     service = gateway_service(tmp_path)
-    service.org_throttle = OrgThrottle(plan, clock=lambda: 0.0)
+    service.usage_plan_limits = UsagePlanLimits({"usage-key-of-org-a": plan, "usage-key-of-org-b": plan}.get, lambda: 0)
     client = service.app.test_client()
     # When org-a sends its whole burst, and one request more
     statuses = [client.get("/tokens/balance", headers=ALLOW).status_code for _ in range(plan.burst_limit)]
@@ -380,3 +382,16 @@ def test_an_orgs_burst_past_its_usage_plan_is_429_with_retry_after_and_does_not_
     assert int(throttled.headers["Retry-After"]) >= 1
     # ...and org-b, throttled on its own, is still served
     assert client.get("/tokens/balance", headers={"Authorization": "Bearer allow-org-b"}).status_code == 200
+
+
+def test_an_org_whose_api_key_is_in_no_usage_plan_gets_the_templates_invalid_api_key_response(
+    tmp_path: Path,
+) -> None:
+    # Given a usage plan holding org-a's API key only
+    service = gateway_service(tmp_path)
+    service.usage_plan_limits = UsagePlanLimits({"usage-key-of-org-a": Plan("default", 10, 10)}.get)
+    client = service.app.test_client()
+    # When org-b calls / Then API Gateway refuses it (403 INVALID_API_KEY), and org-a is served
+    refused = client.get("/tokens/balance", headers={"Authorization": "Bearer allow-org-b"})
+    assert (refused.status_code, refused.get_json()) == (403, gateway_response_body("INVALID_API_KEY"))
+    assert client.get("/tokens/balance", headers=ALLOW).status_code == 200

@@ -9,9 +9,13 @@ import time
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
+from local.aws import FAKE_CREDENTIALS
+from local.lambda_runtime import REGION
+from robotappel.dal.apigateway import api_key_name
 from tests.fixtures.server import ROOT, LocalServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
@@ -93,3 +97,42 @@ def test_a_credit_made_outside_a_request_reaches_the_ledger_without_another_requ
         ("credited", 50),
         ("credited", 100),
     ]
+
+
+def test_a_key_the_tool_revokes_is_refused_at_once_though_its_allow_was_cached(local_server: LocalServer) -> None:
+    # Given a customer's second key, already used (its Allow in the gateway's authorizer cache)
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    admin_tool(local_server, "onboard", org_id)
+    second = admin_tool(local_server, "keys", "issue", org_id)
+    assert balance(local_server, second["apiKey"]).status_code == 200
+    # When the operator revokes it with the tool
+    admin_tool(local_server, "keys", "revoke", second["keyId"])
+    # Then its next call is refused: the tool flushed the stage's authorizer cache, as the admin route does
+    assert balance(local_server, second["apiKey"]).status_code == 401
+
+
+def test_an_org_is_served_through_the_plan_the_tool_moves_it_to_and_refused_in_none(local_server: LocalServer) -> None:
+    # Given a customer onboarded (its API key in the default plan), whose requests are served
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    key = admin_tool(local_server, "onboard", org_id)["apiKey"]["apiKey"]
+    assert [plan["plan"] for plan in admin_tool(local_server, "plans", "list")] == ["default", "large"]
+    assert balance(local_server, key).status_code == 200
+    # When the operator moves it to the large plan / Then it is served through that plan
+    assert admin_tool(local_server, "plans", "move", org_id, "large") == {"orgId": org_id, "plan": "large"}
+    assert balance(local_server, key).status_code == 200
+    # When its API key leaves that plan (API Gateway's management API, the dev server's)
+    management: Any = boto3.client(
+        "apigateway",
+        endpoint_url=local_server.url,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    [api_key] = management.get_api_keys(nameQuery=api_key_name("dev", org_id))["items"]
+    [large] = management.get_usage_plans(keyId=api_key["id"])["items"]
+    management.delete_usage_plan_key(usagePlanId=large["id"], keyId=api_key["id"])
+    # Then its requests are refused as API Gateway refuses a key in no plan; the backfill puts it back
+    refused = balance(local_server, key)
+    assert (refused.status_code, refused.json()["error"]) == (403, "no_usage_plan")
+    assert {"orgId": org_id, "plan": "default"} in admin_tool(local_server, "plans", "backfill")
+    assert balance(local_server, key).status_code == 200

@@ -12,7 +12,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+import botocore.session
+from botocore.model import ServiceModel
 
 from local import template
 
@@ -103,13 +107,28 @@ def actions(
 
     if service == "dynamodb":
         return _dynamodb(operation, params, named)
-    if service == "apigateway" and operation == "FlushStageAuthorizersCache":
+    if service == "apigateway":
         # API Gateway's management API is authorised by HTTP method on the resource's path.
-        path = f"/restapis/{params['restApiId']}/stages/{params['stageName']}/cache/authorizers"
-        return [("apigateway:DELETE", "arn:${AWS::Partition}:apigateway:${AWS::Region}::" + path)]
+        method, path = _apigateway_request(operation, params)
+        return [(f"apigateway:{method}", "arn:${AWS::Partition}:apigateway:${AWS::Region}::" + path)]
     if service == "secretsmanager" and "SecretId" in params:
         return [(f"secretsmanager:{operation}", named(params["SecretId"]))]
     return [(f"{service}:{operation}", "*")]
+
+
+@cache
+def _apigateway() -> ServiceModel:
+    return botocore.session.get_session().get_service_model("apigateway")
+
+
+def _apigateway_request(operation: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    """The HTTP method and path botocore sends for an API Gateway operation (its query string left out)."""
+    model = _apigateway().operation_model(operation)
+    path = str(model.http["requestUri"]).partition("?")[0]
+    for name, member in model.input_shape.members.items() if model.input_shape else ():
+        if member.serialization.get("location") == "uri":
+            path = path.replace("{" + member.serialization["name"] + "}", str(params[name]))
+    return str(model.http["method"]), path
 
 
 def _dynamodb(operation: str, params: Mapping[str, Any], named: Callable[[str], str]) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ import pytest
 from local.lambda_runtime import REGION
 from robotappel.dal import api_keys, ledger
 from robotappel.tenants.api_keys import revoke_api_key
-from tests.fixtures.aws import issue_key, ledger_entries, open_org
+from tests.fixtures.aws import issue_key, ledger_entries, legacy_admin_key, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, invoke, run_handler
 from tests.iam import calls
 
@@ -354,13 +354,9 @@ def test_an_admin_context_naming_no_key_of_its_own_is_refused(org: str, admin: s
 
 def test_an_admin_key_of_a_customer_org_acts_as_no_admin(org: str, admin: str) -> None:
     # Given an admin key org-a holds from before only operator orgs held them (stored directly)
-    record = api_keys.ApiKeyRecord(key_id="key_legacy", org_id=org, role="admin", created_at="2026-01-01", hint="egcy")
-    table = boto3.resource("dynamodb", region_name=REGION).Table("apikeys")
-    key_hash = api_keys.hash_key("legacy-admin-key")
-    table.put_item(Item={name: value for name, value in record.item(key_hash).items() if value is not None})
-    table.put_item(Item={"keyHash": "keyId#key_legacy", "keyOf": key_hash})
+    key_id = legacy_admin_key(org)
     # When it credits its own org
-    result = call("credit_tokens", org=org, role="admin", key_id="key_legacy", **ADMIN_CALLS["credit_tokens"])
+    result = call("credit_tokens", org=org, role="admin", key_id=key_id, **ADMIN_CALLS["credit_tokens"])
     # Then 403, and nothing is credited
     assert (result.status, result.body["error"]) == (403, "forbidden")
     assert ledger.get_balance(org) == 100

@@ -10,12 +10,14 @@ from click.testing import CliRunner, Result
 
 from local.lambda_runtime import REGION
 from robotappel.config import Settings
-from robotappel.dal import api_keys, ledger
+from robotappel.dal import api_keys, apigateway, ledger
+from robotappel.dal.apigateway import ApiStage
 from robotappel_admin.cli import cli
 from robotappel_admin.stage import deployed
 from tests.fixtures.aws import TWILIO_SECRET_ID, ledger_entries
 
 STACK = "robotappel-phone-numbers-dev"
+API_ID = "a1b2c3d4e5"
 
 
 @pytest.fixture
@@ -32,7 +34,8 @@ def stack(aws: dict[str, str]) -> str:
                 ("ApiKeysTableName", "ApiKeysTable"),
                 ("IdempotencyTableName", "IdempotencyTable"),
             )
-        },
+        }
+        | {"ApiUrl": {"Value": f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/dev"}},
     }
     boto3.client("cloudformation", region_name=REGION).create_stack(
         StackName=STACK,
@@ -86,6 +89,50 @@ class TestOnADeployedStack:
         record = api_keys.find(issued["apiKey"])
         assert record is not None
         assert record.revoked_at == revoked["revokedAt"]
+
+    def test_revoking_a_key_flushes_the_stacks_authorizer_cache(
+        self, stack: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given a key of org-acme, and API Gateway's flushes recorded
+        answer(admin("orgs", "create", "org-acme"))
+        issued = answer(admin("keys", "issue", "org-acme"))
+        flushed: list[ApiStage] = []
+        monkeypatch.setattr(apigateway, "flush_authorizer_cache", flushed.append)
+        # When an operator revokes it with the tool
+        result = admin("keys", "revoke", issued["keyId"])
+        # Then the stack's API stage (its ApiUrl) had its authorizer cache flushed, as the admin route does
+        assert result.exit_code == 0, result.output
+        assert flushed == [ApiStage(API_ID, "dev")]
+        assert result.stderr == ""
+
+    def test_a_revocation_whose_flush_fails_stands_and_says_so(self, stack: str) -> None:
+        # Given a key of org-acme, and API Gateway failing to flush (moto has no authorizer cache)
+        answer(admin("orgs", "create", "org-acme"))
+        issued = answer(admin("keys", "issue", "org-acme"))
+        # When an operator revokes it
+        result = admin("keys", "revoke", issued["keyId"])
+        # Then it is revoked, with a warning that it may work a while longer
+        assert answer(result)["keyId"] == issued["keyId"]
+        assert result.stderr.startswith("warning: authorizer cache not flushed")
+        record = api_keys.find(issued["apiKey"])
+        assert record is not None
+        assert record.revoked_at is not None
+
+    def test_an_org_is_moved_to_another_plan_and_the_backfill_enrols_the_orgs_made_before_plans(
+        self, stack: str
+    ) -> None:
+        # Given org-acme (in the default plan) and org-old, made before orgs had a usage plan
+        answer(admin("orgs", "create", "org-acme"))
+        ledger.open_account("org-old", "2026-01-01T00:00:00Z", None)
+        # When an operator lists the plans, moves org-acme to the large one and runs the backfill
+        assert [plan["plan"] for plan in answer(admin("plans", "list"))] == ["default", "large"]
+        assert answer(admin("plans", "move", "org-acme", "large")) == {"orgId": "org-acme", "plan": "large"}
+        enrolled = answer(admin("plans", "backfill"))
+        # Then org-acme stays in the large plan, and org-old is in the default one
+        assert sorted(enrolled, key=lambda plan: plan["orgId"]) == [
+            {"orgId": "org-acme", "plan": "large"},
+            {"orgId": "org-old", "plan": "default"},
+        ]
 
     def test_a_credit_is_a_ledger_entry_with_its_reason(self, stack: str) -> None:
         answer(admin("orgs", "create", "org-acme", "--tokens", "10"))

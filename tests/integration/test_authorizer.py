@@ -4,12 +4,8 @@ from typing import Any
 import pytest
 
 from local import template
-from robotappel.api.authorizer import usage_identifier
 from robotappel.dal import api_keys
 from tests.fixtures.lambdas import api_event, run_handler
-
-# API Gateway refuses an API key value shorter than this.
-USAGE_IDENTIFIER_MIN_LENGTH = 20
 
 
 def authorize(authorization: str | None, header_name: str = "Authorization") -> dict[str, Any]:
@@ -28,16 +24,6 @@ def test_valid_key_is_allowed_with_its_org_role_and_key_id_in_the_context(org: s
     assert policy["principalId"] == "org-a"
     assert policy["context"] == {"orgId": "org-a", "role": "member", "keyId": key.key_id}
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-
-
-def test_an_allowed_key_is_throttled_by_its_orgs_usage_plan(org: str) -> None:
-    # Given org-a's key / When the authorizer sees it
-    policy = authorize("Bearer key-a")
-    # Then API Gateway is told the org's usage identifier (its API key in a usage plan: per-org quotas), the same
-    # for every key of the org
-    stage = api_event("authorizer")["requestContext"]["stage"]
-    assert policy["usageIdentifierKey"] == usage_identifier(stage, "org-a")
-    assert len(policy["usageIdentifierKey"]) >= USAGE_IDENTIFIER_MIN_LENGTH
 
 
 def test_header_name_is_matched_whatever_its_case(org: str) -> None:

@@ -12,7 +12,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import ledger, numbers
 from robotappel.numbers.automated_calling import assess
-from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_operator_org, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
 
@@ -61,8 +61,8 @@ def call_status(emulator: TwilioEmulator, params: dict[str, str], signature: str
     return call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params, signature)
 
 
-def org_list(org: str = "org-a", of_org: str | None = None, role: str = "member") -> HttpResult:
-    return call("get_org_phone_number_list", org=org, role=role, path_params={"orgId": of_org or org})
+def org_list(org: str = "org-a", of_org: str | None = None, role: str = "member", key_id: str = "") -> HttpResult:
+    return call("get_org_phone_number_list", org=org, role=role, key_id=key_id, path_params={"orgId": of_org or org})
 
 
 def total_calls(org: str, number_id: str) -> str:
@@ -287,9 +287,9 @@ def test_member_asking_for_another_org_is_403_and_free(org: str, twilio_layer: T
 def test_admin_lists_another_org_and_pays_for_it_itself(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given org-a has a Twilio number, and an admin org with 10 tokens
     number = bought()
-    open_org("org-admin", 10)
+    admin_key = open_operator_org("org-admin", 10)
     # When the admin lists org-a's numbers
-    result = org_list("org-admin", of_org=org, role="admin")
+    result = org_list("org-admin", of_org=org, role="admin", key_id=admin_key)
     # Then it sees org-a's number, and the admin's org pays 5, not org-a
     assert result.status == 200
     assert [row["id"] for row in result.body] == [number["id"]]

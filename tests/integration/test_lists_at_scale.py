@@ -11,7 +11,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import dynamodb, ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.ids import new_id, now_iso
-from tests.fixtures.aws import open_org, top_up
+from tests.fixtures.aws import open_operator_org, open_org, top_up
 from tests.fixtures.lambdas import HttpResult, call
 
 LISTS = ["get_all_client_phone_numbers", "get_twilio_numbers_by_org", "get_org_phone_number_list"]
@@ -187,15 +187,17 @@ def test_released_numbers_cost_no_reads_in_the_live_listing(
 def test_an_admin_naming_an_org_that_does_not_exist_gets_404_and_pays_nothing(
     aws: dict[str, str], name: str, query: dict[str, str]
 ) -> None:
-    open_org("org-admin", 10)
-    result = call(name, org="org-admin", role="admin", query=query)
+    admin_key = open_operator_org("org-admin", 10)
+    result = call(name, org="org-admin", role="admin", key_id=admin_key, query=query)
     assert (result.status, result.body["error"]) == (404, "org_not_found")
     assert ledger.get_balance("org-admin") == 10
 
 
 def test_an_admin_naming_an_org_that_does_not_exist_in_the_path_gets_404_and_pays_nothing(aws: dict[str, str]) -> None:
-    open_org("org-admin", 10)
-    result = call("get_org_phone_number_list", org="org-admin", role="admin", path_params={"orgId": "org-ghost"})
+    admin_key = open_operator_org("org-admin", 10)
+    result = call(
+        "get_org_phone_number_list", org="org-admin", role="admin", key_id=admin_key, path_params={"orgId": "org-ghost"}
+    )
     assert (result.status, result.body["error"]) == (404, "org_not_found")
     assert ledger.get_balance("org-admin") == 10
 

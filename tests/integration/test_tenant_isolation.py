@@ -11,7 +11,8 @@ import pytest
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger, numbers
-from tests.fixtures.aws import open_org
+from robotappel.tenants.api_keys import revoke_api_key
+from tests.fixtures.aws import legacy_admin_key, open_operator_org, open_org
 from tests.fixtures.lambdas import HttpResult, call
 
 PHONE_A = "+33612345678"
@@ -25,8 +26,8 @@ def org_a_resources(org: str, twilio_layer: TwilioEmulator) -> dict[str, Any]:
         "buy_twilio_number", org="org-a", body={"countryCode": "US", "clientPhoneNumber": PHONE_A}
     ).body
     open_org("org-b", 50)
-    open_org("org-admin", 50)
-    return {"clientPhoneId": client_phone["id"], "twilioNumberId": twilio_number["id"]}
+    admin_key = open_operator_org("org-admin", 50)
+    return {"clientPhoneId": client_phone["id"], "twilioNumberId": twilio_number["id"], "adminKey": admin_key}
 
 
 def snapshot() -> tuple[list[numbers.NumberRecord], int]:
@@ -95,11 +96,41 @@ def test_an_admin_may_read_another_org_and_pays_itself(
     org_a_resources: dict[str, Any], name: str, kwargs: dict[str, Any]
 ) -> None:
     before = snapshot()
-    result = call(name, org="org-admin", role="admin", **kwargs)
+    result = call(name, org="org-admin", role="admin", key_id=org_a_resources["adminKey"], **kwargs)
     assert result.status == 200
     assert {row["id"] for row in result.body} >= {org_a_resources["clientPhoneId"]}
     assert snapshot() == before
     assert ledger.get_balance("org-admin") == 45
+
+
+ADMIN_READS = [
+    ("get_all_client_phone_numbers", {"query": {"id": "org-a"}}),
+    ("get_org_phone_number_list", {"path_params": {"orgId": "org-a"}}),
+    ("get_token_ledger", {"query": {"orgId": "org-a"}}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ADMIN_READS)
+def test_a_revoked_admin_key_reads_no_other_org_whatever_the_authorizer_cache_holds(
+    org_a_resources: dict[str, Any], name: str, kwargs: dict[str, Any]
+) -> None:
+    # Given the admin's key revoked, its Allow still in API Gateway's authorizer cache (a flush that failed)
+    revoke_api_key(org_a_resources["adminKey"])
+    # When it reads org-a's data / Then 401, as on an admin route, and nothing is charged
+    result = call(name, org="org-admin", role="admin", key_id=org_a_resources["adminKey"], **kwargs)
+    assert (result.status, result.body["error"]) == (401, "unauthorized")
+    assert ledger.get_balance("org-admin") == 50
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ADMIN_READS)
+def test_an_admin_key_of_a_customer_org_reads_no_other_org(
+    org_a_resources: dict[str, Any], name: str, kwargs: dict[str, Any]
+) -> None:
+    # Given an admin key org-b holds from before only operator orgs held them (its context says admin)
+    key_id = legacy_admin_key("org-b")
+    # When it reads org-a's data / Then 403
+    result = call(name, org="org-b", role="admin", key_id=key_id, **kwargs)
+    assert (result.status, result.body["error"]) == (403, "forbidden")
 
 
 def test_an_admin_cannot_delete_another_orgs_number(org_a_resources: dict[str, Any]) -> None:

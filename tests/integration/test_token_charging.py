@@ -12,7 +12,7 @@ from robotappel.dal.dynamodb import ConditionFailed
 from robotappel.errors import InsufficientTokens
 from robotappel.ids import now_iso
 from robotappel.tokens.meter import TokenMeter
-from tests.fixtures.aws import ledger_entries, open_org
+from tests.fixtures.aws import ledger_entries, open_operator_org, open_org
 from tests.fixtures.dynamodb_faults import DynamoDBFaults, applied_answer_lost_then_retried, mentions
 from tests.fixtures.lambdas import call
 
@@ -63,9 +63,11 @@ def test_failed_call_is_not_charged(org: str) -> None:
 
 
 def test_admin_may_read_another_org_and_pays_for_it_itself(aws: dict[str, str]) -> None:
-    open_org("org-admin", 10)
+    admin_key = open_operator_org("org-admin", 10)
     open_org("org-b", 0)
-    result = call("get_all_client_phone_numbers", org="org-admin", role="admin", query={"id": "org-b"})
+    result = call(
+        "get_all_client_phone_numbers", org="org-admin", role="admin", key_id=admin_key, query={"id": "org-b"}
+    )
     assert result.status == 200
     assert ledger.get_balance("org-admin") == 5
     assert ledger.get_balance("org-b") == 0

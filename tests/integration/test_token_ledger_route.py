@@ -4,15 +4,15 @@ import pytest
 
 from robotappel.dal import ledger
 from robotappel.tokens.meter import TokenMeter
-from tests.fixtures.aws import open_org, token_ledger_stream, top_up
+from tests.fixtures.aws import open_operator_org, open_org, token_ledger_stream, top_up
 from tests.fixtures.lambdas import HttpResult, call
 
 LIST_ROUTE = "GET /phoneNumber/getAllClientPhoneNumbers"
 
 
-def read_ledger(org: str = "org-a", role: str = "member", **query: str) -> HttpResult:
+def read_ledger(org: str = "org-a", role: str = "member", key_id: str = "", **query: str) -> HttpResult:
     token_ledger_stream().deliver()  # on AWS the ledger trails the balance by the stream's delay
-    return call("get_token_ledger", org=org, role=role, query=query or None)
+    return call("get_token_ledger", org=org, role=role, key_id=key_id, query=query or None)
 
 
 def test_the_ledger_shows_credits_and_charges_newest_first(org: str) -> None:
@@ -62,15 +62,15 @@ def test_a_member_may_not_read_another_orgs_ledger(org: str) -> None:
 
 
 def test_an_admin_reads_another_orgs_ledger(org: str) -> None:
-    open_org("org-admin", 0)
-    result = read_ledger(org="org-admin", role="admin", orgId=org)
+    admin_key = open_operator_org("org-admin", 0)
+    result = read_ledger(org="org-admin", role="admin", key_id=admin_key, orgId=org)
     assert result.status == 200
     assert [entry["tokens"] for entry in result.body["entries"]] == [100]
 
 
 def test_an_admin_naming_an_org_that_does_not_exist_gets_404(aws: dict[str, str]) -> None:
-    open_org("org-admin", 0)
-    result = read_ledger(org="org-admin", role="admin", orgId="org-ghost")
+    admin_key = open_operator_org("org-admin", 0)
+    result = read_ledger(org="org-admin", role="admin", key_id=admin_key, orgId="org-ghost")
     assert (result.status, result.body["error"]) == (404, "org_not_found")
 
 

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, note, settings
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -63,15 +63,6 @@ from tests.model.world import (
 )
 
 PROFILE = os.environ.get("MODEL_PROFILE", "ci")
-# Bugs the model finds that main does not fix yet: each restricts the model where it would fail, until fixed
-# (MODEL_UNRESTRICTED=1 lifts every restriction: to see them, or to check that a fix holds).
-UNRESTRICTED = os.environ.get("MODEL_UNRESTRICTED") == "1"
-KNOWN_BUGS = {
-    # Found by this model (#21, not in the issue's list): an update whose function dies after Twilio applied it
-    # (or whose restore fails) leaves Twilio's voiceUrl or friendlyName different from the record, for ever:
-    # nothing reconciles them. SPEC: "the record always says what Twilio holds". Related to item 5.
-    "update dies after Twilio": not UNRESTRICTED,
-}
 # Every profile: no deadline (a step runs several handlers), no example database (CI reproduces from the seed).
 settings.register_profile("model", deadline=None, database=None, suppress_health_check=list(HealthCheck))
 _MODEL = settings.get_profile("model")
@@ -125,12 +116,6 @@ troubles = st.one_of(
 STATS = Stats()
 
 
-def known_bug(happening: Happening, trouble: Trouble | None) -> bool:
-    """The combinations of KNOWN_BUGS the model leaves out."""
-    dies = trouble is not None and trouble.kind == DIES
-    return KNOWN_BUGS["update dies after Twilio"] and isinstance(happening, Update) and dies
-
-
 class WholeSystem(RuleBasedStateMachine):
     emulator: ClassVar[TwilioEmulator]
     boundaries: ClassVar[Boundaries]
@@ -145,12 +130,13 @@ class WholeSystem(RuleBasedStateMachine):
 
     @rule(happening=happenings, trouble=troubles)
     def happens(self, happening: Happening, trouble: Trouble | None) -> None:
-        assume(not known_bug(happening, trouble))
         STATS.steps += 1
         answer = self.world.perform(happening, trouble)
         note(f"{happening!r}{f' with {trouble!r}' if trouble else ''} -> {answer}")
         # The run-after invariants hold once a complete run found the state as it is now.
         self.world.settled = isinstance(happening, Reconcile) and trouble is None and answer.startswith("ran")
+        if self.world.settled:
+            self.world.may_drift.clear()
 
     @rule(window=st.sampled_from(sorted(WINDOWS)))
     def time_passes(self, window: str) -> None:
@@ -160,11 +146,15 @@ class WholeSystem(RuleBasedStateMachine):
         answer = self.world.reconcile()
         note(f"<{window} passes> -> the reconciler {answer}")
         self.world.settled = answer.startswith("ran")
+        if self.world.settled:
+            self.world.may_drift.clear()
 
     @invariant()
     def everything_holds(self) -> None:
         state = self.world.snapshot()
-        problems = step_problems(state, requests_of_key=self.world.requests_of_key)
+        # An update that met a fault may leave Twilio holding what its record does not (it died after Twilio's
+        # change): excused for that number until a complete run, which must have set it right (run_problems).
+        problems = step_problems(state, requests_of_key=self.world.requests_of_key, may_drift=self.world.may_drift)
         if self.world.settled:
             problems += run_problems(state)
         assert not problems, "\n".join(problems)

@@ -83,6 +83,10 @@ class World:
         self.callbacks: list[dict[str, str]] = []  # every verification callback Twilio made, in order
         self.requests_of_key: dict[str, list[str]] = defaultdict(list)
         self.settled = False  # nothing happened since a complete reconciler run
+        # Numbers an update that met a fault was changing: Twilio may hold the update and the record not (it died
+        # after Twilio's change), until a complete reconciler run sets Twilio back to the record (reconcile/drift).
+        self.may_drift: set[str] = set()
+        self.fault_kind: str | None = None  # the fault the request being performed may meet
         self.dynamodb = boto3.resource("dynamodb", region_name=REGION)
         self._fresh_tables()
         self.stream = StreamDelivery(
@@ -177,23 +181,28 @@ class World:
     def perform(self, happening: Happening, trouble: "Trouble | None") -> str:
         """`happening`, with `trouble` at one of its boundaries; what came back."""
         fault = trouble.fault(self) if trouble else None
+        self.fault_kind = trouble.kind if trouble else None
         with self.boundaries.armed(fault):
             try:
                 return happening.run(self)
             except Killed:
                 return "the function died"
+            finally:
+                self.fault_kind = None
 
     def quietly(self, happening: Happening) -> None:
         """`happening` as another invocation that races the one a fault is in (it meets no fault itself). On Lambda
         each runs in its own process; here the one in the middle must not leave the other Powertools' event and
         context, which Powertools keeps on a class (BaseRouter) for the invocation being handled."""
-        event, context = BaseRouter.current_event, BaseRouter.lambda_context
+        event, context, fault_kind = BaseRouter.current_event, BaseRouter.lambda_context, self.fault_kind
+        self.fault_kind = None
         try:
             happening.run(self)
         except Killed:
             raise AssertionError("a request run meanwhile has no fault") from None
         finally:
             BaseRouter.current_event, BaseRouter.lambda_context = event, context
+            self.fault_kind = fault_kind
 
 
 # -------------------------------------------------------------------- the things that can happen
@@ -239,6 +248,8 @@ class Update(Story):
 
     def run(self, world: World) -> str:
         number_id = world.pick(self.org, "twilio", self.number)
+        if world.fault_kind not in (None, boundaries.RACE):
+            world.may_drift.add(number_id)
         body = {self.change[0]: self.change[1]}
         return f"{number_id}: " + world.request(
             "update_phone_number", self.org, path_params={"id": number_id}, body=body

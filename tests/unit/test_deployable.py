@@ -209,3 +209,20 @@ def test_the_workflows_deploy_with_the_sam_cli_the_tests_validated_with() -> Non
     assert not [step for step in every_step if "setup-sam" in step.get("uses", "")]
     commands = [line for step in every_step for line in step.get("run", "").split("\n")]
     assert all(".venv/bin/sam" in line for line in commands if re.search(r"(^|\s)sam\s", line))
+
+
+def test_the_pipeline_gives_the_orgs_made_before_usage_plans_theirs_after_each_deploy_before_its_smoke_test() -> None:
+    # Given the deploy workflow's steps, job by job
+    jobs = workflow("deploy.yml")["jobs"]
+    for job in jobs.values():
+        runs = [str(step.get("run", "")) for step in job["steps"]]
+        deploys = [index for index, run in enumerate(runs) if "sam deploy" in run]
+        if not deploys:
+            continue
+        # Then each deploy is followed by the backfill of its own stack, before the smoke test
+        [backfill] = [index for index, run in enumerate(runs) if run.endswith("plans backfill")]
+        [smoke] = [index for index, run in enumerate(runs) if "make smoke" in run]
+        stage = re.search(r"Stage=(\w+)", runs[deploys[0]])
+        assert stage is not None
+        assert deploys[0] < backfill < smoke
+        assert f"--stack robotappel-phone-numbers-{stage[1]} " in runs[backfill]

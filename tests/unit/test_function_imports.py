@@ -25,8 +25,9 @@ TWILIO_SIGNATURE_CHECK = "twilio.request_validator"
 # Powertools' event_handler package loads asyncio (its AppSync resolver) for every function with a REST resolver.
 NO_TWILIO = frozenset({"twilio", "requests", "robotappel.twilio"})
 NO_RESOLVER = frozenset({"aws_lambda_powertools.event_handler.api_gateway", "robotappel.api.resolver", "asyncio"})
-# The API keys' use cases and records: only the /admin routes (their gate) and the authorizer read keys.
-NO_ADMIN = frozenset({"robotappel.api.admin", "robotappel.tenants.api_keys", "robotappel.dal.api_keys"})
+# The admin gate and the API keys' use cases: only the /admin routes (the reads check an admin reader's key with
+# tenants.access alone).
+NO_ADMIN = frozenset({"robotappel.api.admin", "robotappel.tenants.api_keys"})
 WEBHOOK = frozenset({TWILIO_REST_CLIENT, "requests", "robotappel.twilio.gateway", "phonenumbers"}) | NO_ADMIN
 READ = NO_TWILIO | NO_ADMIN | {"phonenumbers"}
 ADMIN = NO_TWILIO | {"phonenumbers"}

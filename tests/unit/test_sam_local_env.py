@@ -45,6 +45,8 @@ def test_the_file_names_the_endpoints_tables_and_secret_of_make_run() -> None:
         **tables,
         "AWS_ENDPOINT_URL_DYNAMODB": aws,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws,
+        # API Gateway's management API: the dev server's gateway (it forwards keys and plans to moto)
+        "AWS_ENDPOINT_URL_API_GATEWAY": f"http://{HOST}:{DEFAULT_PORT}",
         "TWILIO_API_BASE_URL": f"http://{HOST}:{DEFAULT_PORT + TWILIO_PORT_OFFSET}",
         "TWILIO_NUMBERS_BASE_URL": f"http://{HOST}:{DEFAULT_PORT + TWILIO_PORT_OFFSET}",
         "TWILIO_SECRET_ID": TWILIO_SECRET_NAME,

@@ -9,6 +9,7 @@ from local import template
 from robotappel.reconcile.holds import HOLD_EXPIRY
 from robotappel.reconcile.run import FINDINGS, metric_name
 from robotappel.tokens.costs import ROUTE_COSTS
+from tests.iam.deployed import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE_KEYS = {f"{route.method} {route.path}" for route in template.routes()}
@@ -206,3 +207,19 @@ def test_a_deploy_needs_the_public_base_url_twilio_calls_back() -> None:
     # Then a stack without PublicBaseUrl is refused, and the pipeline passes it to every stage it deploys
     assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicBaseUrl"}, ""]}]}
     assert workflow.count('PublicBaseUrl="${{ vars.PUBLIC_BASE_URL }}"') == workflow.count("sam deploy --config-env")
+
+
+def test_every_method_but_twilios_callbacks_counts_against_the_callers_usage_plan() -> None:
+    # Given the API as the SAM transform deploys it (its OpenAPI body: a method requiring an API key names api_key)
+    deployed = translate(template.load())["Resources"]["Api"]["Properties"]
+    paths = deployed["Body"]["paths"]
+    requires_key = {
+        f"{method.upper()} {path}": any("api_key" in scheme for scheme in operation.get("security", []))
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+    # Then the usage plan's key is the authorizer's, and every route with the authorizer requires it; the webhooks
+    # (Twilio's, no authorizer) do not
+    assert deployed["ApiKeySourceType"] == "AUTHORIZER"
+    assert requires_key == {f"{route.method} {route.path}": route.authorized for route in template.routes()}
+    assert not all(requires_key.values())

@@ -8,23 +8,22 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from robotappel.api.authorizer_cache import flush_authorizer_cache
-    from robotappel.api.context import call_context, caller_of, request_id
+    from robotappel.api.context import api_stage, call_context, caller_of, request_id
     from robotappel.api.resolver import create_app, lambda_handler
     from robotappel.api.webhooks import signed_twilio_params
 
 __all__ = [
+    "api_stage",
     "call_context",
     "caller_of",
     "create_app",
-    "flush_authorizer_cache",
     "lambda_handler",
     "request_id",
     "signed_twilio_params",
 ]
 
 _HOME = {
-    "flush_authorizer_cache": "robotappel.api.authorizer_cache",
+    "api_stage": "robotappel.api.context",
     "call_context": "robotappel.api.context",
     "caller_of": "robotappel.api.context",
     "request_id": "robotappel.api.context",

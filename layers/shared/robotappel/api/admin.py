@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from robotappel.api.context import caller_of
-from robotappel.tenants.api_keys import require_live_admin_key
+from robotappel.tenants.access import require_live_admin_key
 
 
 def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:

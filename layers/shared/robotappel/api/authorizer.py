@@ -16,16 +16,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 from robotappel.dal import api_keys
+from robotappel.dal.apigateway import usage_identifier
 from robotappel.observability import logger
 
 ANONYMOUS = "anonymous"
-
-
-def usage_identifier(stage: str, org_id: str) -> str:
-    """The org's usage identifier on a stage (usageIdentifierKey): API Gateway throttles the org's requests by the
-    usage plan of the API key with this value (template.yaml: DefaultUsagePlan). Unique per stage (an API key's
-    value is unique in its account and region) and at least 20 characters, as API Gateway requires."""
-    return f"robotappel:{stage}:org:{org_id}"
 
 
 def bearer_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -59,6 +53,7 @@ def authorize(raw_event: dict[str, Any]) -> dict[str, Any]:
         stage=arn.stage,
         # keyId: what the admin routes re-check at every call (this answer is cached), and name as the actor.
         context={"orgId": record.org_id, "role": record.role, "keyId": record.key_id},
+        # The org's API key in the stage's usage plans (tenants.usage_plans): its quotas, the same for its every key.
         usage_identifier_key=usage_identifier(arn.stage, record.org_id),
     )
     policy.allow_all_routes()

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from robotappel.caller import Caller
 from robotappel.config import get_settings
+from robotappel.dal.apigateway import ApiStage
 from robotappel.errors import Unauthenticated
 from robotappel.numbers.context import CallContext
 from robotappel.tokens.meter import TokenMeter
@@ -26,6 +27,12 @@ def caller_of(app: APIGatewayRestResolver) -> Caller:
 def request_id(app: APIGatewayRestResolver) -> str:
     """API Gateway's id of this request (the logs' correlation_id): what a ledger entry names its request by."""
     return app.current_event.request_context.request_id
+
+
+def api_stage(app: APIGatewayRestResolver) -> ApiStage:
+    """The API and stage this request came through (whose authorizer cache a revocation flushes)."""
+    request_context = app.current_event.request_context
+    return ApiStage(api_id=request_context.api_id, stage=request_context.stage)
 
 
 def public_base_path() -> str:

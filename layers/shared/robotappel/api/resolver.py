@@ -68,7 +68,7 @@ def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayR
     read_bodies_as_json(app)
     register_error_handlers(app)
     if admin_only:
-        # Imported here: the other routes never load the API keys' use cases and models at cold start.
+        # Imported here: the other routes never load the admin gate at cold start.
         from robotappel.api.admin import require_admin
 
         app.use(middlewares=[require_admin])

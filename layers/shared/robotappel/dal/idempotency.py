@@ -49,37 +49,58 @@ def _table() -> str:
 
 
 def claim(org_id: str, key: str, body_hash: str, number_id: str, seconds: float) -> KeyLease:
-    """The purchase `key` names (`number_id` if the key is new), leased to this invocation for `seconds`.
+    """The purchase `key` names (`number_id` if the key is new, or past its 24 hours), leased to this invocation
+    for `seconds`.
 
-    KeyBodyDiffers if the key was used with another body; KeyBusy if another invocation's lease still runs."""
+    KeyBodyDiffers if the key was used with another body; KeyBusy if another invocation's lease still runs. A key
+    past its expiration is a new key, though its item is still there: DynamoDB's TTL deletes late (up to days)."""
     item_id = json.dumps([org_id, key])
     now, lease_id = time.time(), uuid.uuid4().hex
+    common = {
+        "TableName": _table(),
+        "Key": to_ddb({"id": item_id}),
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    new_key = values(
+        number=number_id,
+        hash=body_hash,
+        expiration=int(now + KEY_SECONDS),
+        until=_decimal(now + seconds),
+        lease=lease_id,
+    )
     try:
         stored = update(
             KEY,
-            TableName=_table(),
-            Key=to_ddb({"id": item_id}),
+            **common,
             UpdateExpression=(
                 "SET numberId = if_not_exists(numberId, :number), bodyHash = if_not_exists(bodyHash, :hash), "
                 "expiration = if_not_exists(expiration, :expiration), leaseUntil = :until, leaseId = :lease"
             ),
-            ConditionExpression="attribute_not_exists(id) OR (bodyHash = :hash AND leaseUntil < :now)",
-            ExpressionAttributeValues=values(
-                number=number_id,
-                hash=body_hash,
-                expiration=int(now + KEY_SECONDS),
-                until=_decimal(now + seconds),
-                lease=lease_id,
-                now=_decimal(now),
+            ConditionExpression=(
+                "attribute_not_exists(id) OR (expiration > :now AND bodyHash = :hash AND leaseUntil < :now)"
             ),
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            ExpressionAttributeValues={**new_key, **values(now=_decimal(now))},
         )
     except ConditionFailed as failure:
         held: dict[str, Any] = failure.old_item(KEY)
-        if held.get("bodyHash") != body_hash:
-            raise KeyBodyDiffers from failure
-        raise KeyBusy(max(1, round(float(held["leaseUntil"]) - now))) from failure
+        if int(held["expiration"]) > now:
+            if held.get("bodyHash") != body_hash:
+                raise KeyBodyDiffers from failure
+            raise KeyBusy(max(1, round(float(held["leaseUntil"]) - now))) from failure
+        try:
+            stored = update(
+                KEY,
+                **common,
+                UpdateExpression=(
+                    "SET numberId = :number, bodyHash = :hash, expiration = :expiration, leaseUntil = :until, "
+                    "leaseId = :lease"
+                ),
+                ConditionExpression="expiration = :expired",  # not renewed meanwhile by another invocation
+                ExpressionAttributeValues={**new_key, **values(expired=held["expiration"])},
+            )
+        except ConditionFailed:
+            return claim(org_id, key, body_hash, number_id, seconds)  # it was: the key as that one left it
     return KeyLease(item_id, str(stored["numberId"]), lease_id, first=stored["numberId"] == number_id)
 
 

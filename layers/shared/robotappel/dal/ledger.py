@@ -280,6 +280,23 @@ def is_operator(org_id: str) -> bool:
     return from_ddb(response.get("Item", {})).get(OPERATOR) is True
 
 
+def org_ids() -> Iterator[str]:
+    """Every org's id (a Scan of the accounts: the operators' tool's, for work on every org)."""
+    pages = (
+        client()
+        .get_paginator("scan")
+        .paginate(
+            TableName=_table(),
+            FilterExpression="sk = :account",
+            ProjectionExpression="orgId",
+            ExpressionAttributeValues=values(account=ACCOUNT_SK),
+        )
+    )
+    with unavailable_on_throttling():
+        for page in pages:
+            yield from (str(from_ddb(item)["orgId"]) for item in page["Items"])
+
+
 def open_account(org_id: str, created_at: str, opening: LedgerEntry | None, *, operator: bool = False) -> None:
     """Create an org's account, with `opening` credited (its ledger entry) when there is one; an operator org's
     says so (`operator`: it may hold admin keys).

@@ -651,6 +651,30 @@ def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER, *
     the stored record is gone or its status is no longer `before.status` (settled or released meanwhile), and, when
     `versioned`, if the Twilio number was changed by anyone since `before` was read (its version: every change of
     a Twilio number counts in it)."""
+    return _save(before, after, name, _unchanged_since(before, versioned=versioned))
+
+
+def count_change(record: TwilioNumberRecord) -> Write:
+    """Count a change made at Twilio alone (the reconciler setting a number's drift right) as a change of its
+    record: NUMBER fails if the record changed since `record` was read, and an update that read it before fails
+    its own condition and applies itself again, at Twilio too (so the change at Twilio never undoes it)."""
+    condition, names, expected = _unchanged_since(record, versioned=True)
+    return Write(
+        NUMBER,
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(record.org_id, number_sk(record.id)),
+                "UpdateExpression": "ADD #version :one",
+                "ConditionExpression": f"attribute_exists(sk) AND {condition}",
+                "ExpressionAttributeNames": {**names, "#version": "version"},
+                "ExpressionAttributeValues": values(**expected, one=1),
+            }
+        },
+    )
+
+
+def _unchanged_since(before: NumberRecord, *, versioned: bool) -> _Condition:
     condition = "#status = :expected"
     names: dict[str, str] = {"#status": "status"}
     expected: dict[str, Any] = {"expected": before.status}
@@ -661,7 +685,7 @@ def save_number(before: NumberRecord, after: NumberRecord, name: str = NUMBER, *
         else:
             condition += " AND #version = :version"
             expected["version"] = before.version
-    return _save(before, after, name, (condition, names, expected))
+    return condition, names, expected
 
 
 def save_client_phone_as_read(before: ClientPhoneRecord, after: ClientPhoneRecord) -> Write:

@@ -73,3 +73,16 @@ class Credited(OperatorModel):
     orgId: str
     balance: int
     entryId: str
+
+
+class UsagePlanInfo(OperatorModel):
+    plan: str = Field(description="Its name in template.yaml's plans (default, large)")
+    rateLimit: float | None = Field(description="Requests a second, per org (None: not throttled)")
+    burstLimit: int | None
+    quotaLimit: int | None = Field(description="Requests a quotaPeriod, per org (None: no quota)")
+    quotaPeriod: str | None
+
+
+class OrgUsagePlan(OperatorModel):
+    orgId: str
+    plan: str

@@ -23,7 +23,7 @@ from robotappel.numbers.views import (
     twilio_number,
 )
 from robotappel.paging import Listing, Page, PageRequest
-from robotappel.tenants.orgs import readable_org
+from robotappel.tenants.access import readable_org
 
 
 def list_client_phones(ctx: CallContext, requested_org_id: str | None, page: PageRequest) -> Page[ClientOrgPhone]:

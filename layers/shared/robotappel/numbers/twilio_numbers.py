@@ -25,7 +25,7 @@ from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
-from robotappel.twilio.tags import tagged
+from robotappel.twilio.tags import UNNAMED, tagged
 
 # When the number picked from a search is taken meanwhile (21422), the next one is tried, a few at most.
 MAX_PURCHASE_ATTEMPTS = 3
@@ -69,7 +69,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto, number_id: str | None = 
         org_id=org_id,
         created_at=now_iso(),
         hold=ctx.meter.entry,
-        twilio_friendly_name=tagged(number_id, dto.friendlyName or "bought"),
+        twilio_friendly_name=tagged(number_id, dto.friendlyName or UNNAMED),
         friendly_name=dto.friendlyName,
         country_code=order.country_code,
         number_type=order.number_type,
@@ -142,7 +142,8 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
     purchase (its intent's id, its tag at Twilio) from its first use on. A retry answers with the number once it is
     recorded (uncharged), resumes the purchase while it is under way, and starts it again, under the same id, only
     when nothing of it remains (it failed before Twilio, or Twilio refused it). One invocation at a time runs it:
-    another gets 409 in_progress with Retry-After."""
+    another gets 409 in_progress with Retry-After. A retry after the number was released is 409 conflict: the key's
+    purchase was made, and neither a released number (no longer the client's) nor a second one is the answer."""
     if not idempotency_key:
         return buy_number(ctx, dto)
     body_hash = hashlib.sha256(dto.model_dump_json().encode()).hexdigest()
@@ -158,6 +159,11 @@ def buy_number_once(ctx: CallContext, dto: InboundParamsDto, idempotency_key: st
         ) from busy
     try:
         purchase = None if lease.first else numbers.find_purchase(ctx.caller.org_id, lease.number_id)
+        if isinstance(purchase, TwilioNumberRecord) and purchase.status == "released":
+            raise Conflict(
+                f"The purchase this Idempotency-Key names was made (number {purchase.id}) and that number has been "
+                "released since. To buy another number, use a new Idempotency-Key."
+            )
         if isinstance(purchase, TwilioNumberRecord):
             ctx.meter.waive()  # a replay: the purchase was paid for when it was recorded
             return twilio_number(purchase)

@@ -18,7 +18,7 @@ from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Item, transact
 from robotappel.ids import iso
 from robotappel.observability import logger
-from robotappel.reconcile import destroy, holds
+from robotappel.reconcile import destroy, drift, holds
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
 from robotappel.twilio import gateway
@@ -57,7 +57,7 @@ def reconcile_numbers(out_of_time: Callable[[], bool], brake: Brake, isolation: 
     """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone.
     What it destroys, it destroys through `destroy`, on proof and within the run's `brake`; each number on its
     own (`isolation`)."""
-    findings = dict.fromkeys(NUMBER_FINDINGS, 0)
+    findings = dict.fromkeys((*NUMBER_FINDINGS, *drift.FINDINGS), 0)
     in_flight = {
         item.get("id") for item in numbers.open_purchase_intent_items()
     }  # read as stored: one malformed fails alone
@@ -67,7 +67,9 @@ def reconcile_numbers(out_of_time: Callable[[], bool], brake: Brake, isolation: 
         if out_of_time():
             return findings  # without the whole list, no record may be judged gone
         at_twilio.add(number.sid)
-        if _is_recorded(number):
+        if record := _owning_record(number):
+            set_right = partial(drift.set_right, number, record, dry_run=brake.dry_run)
+            findings[drift.DRIFT_SET_RIGHT] += bool(isolation.run(number.sid, set_right))
             continue
         record_id = record_id_of(number.friendly_name)
         if record_id is None:
@@ -152,8 +154,12 @@ def _close_never_made(intent: numbers.PurchaseIntentRecord) -> None:
     logger.info("purchase never made: refunded", extra={"numberId": intent.id, "intentOrgId": intent.org_id})
 
 
-def _is_recorded(number: IncomingNumber) -> bool:
-    return any(
-        isinstance(record, numbers.TwilioNumberRecord) and record.phone_number_sid == number.sid
-        for record in numbers.find_by_phone_number(number.phone_number)
+def _owning_record(number: IncomingNumber) -> numbers.TwilioNumberRecord | None:
+    return next(
+        (
+            record
+            for record in numbers.find_by_phone_number(number.phone_number)
+            if isinstance(record, numbers.TwilioNumberRecord) and record.phone_number_sid == number.sid
+        ),
+        None,
     )

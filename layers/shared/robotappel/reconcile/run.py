@@ -21,6 +21,7 @@ from robotappel.reconcile.caller_ids import FINDINGS as CALLER_ID_FINDINGS
 from robotappel.reconcile.caller_ids import reconcile_caller_ids
 from robotappel.reconcile.destroy import FINDINGS as DESTROY_FINDINGS
 from robotappel.reconcile.destroy import Brake
+from robotappel.reconcile.drift import FINDINGS as DRIFT_FINDINGS
 from robotappel.reconcile.holds import FINDINGS as HOLD_FINDINGS
 from robotappel.reconcile.holds import sweep_stale_holds
 from robotappel.reconcile.isolation import FINDINGS as ISOLATION_FINDINGS
@@ -45,6 +46,7 @@ FINDINGS = (
     *CALLER_ID_FINDINGS,
     *HOLD_FINDINGS,
     *DESTROY_FINDINGS,
+    *DRIFT_FINDINGS,
     *ISOLATION_FINDINGS,
     STEP_FAILED,
     ACCOUNT_CHANGED,

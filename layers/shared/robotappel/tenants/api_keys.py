@@ -1,16 +1,18 @@
 """API keys of an organisation: issued (the key is shown once, only its SHA-256 is stored), listed by a 4-character
-hint, revoked (the authorizer refuses a revoked key; API Gateway's cache may still allow it for ReauthorizeEvery)."""
+hint, revoked (the authorizer refuses a revoked key; the stage's authorizer cache flushed after it)."""
 
 import secrets
 
-from robotappel.caller import Caller
-from robotappel.dal import api_keys, ledger
-from robotappel.dal.api_keys import ADMIN, ApiKeyRecord
+from aws_lambda_powertools.metrics import MetricUnit
+
+from robotappel.dal import api_keys, apigateway, ledger
+from robotappel.dal.api_keys import ApiKeyRecord
+from robotappel.dal.apigateway import ApiStage
 from robotappel.dal.dynamodb import ConditionFailed
-from robotappel.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from robotappel.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import ApiKeyInfo, ApiKeyIssued, ApiKeyRevoked, IssueApiKeyDto
-from robotappel.observability import logger
+from robotappel.observability import logger, metrics
 from robotappel.tenants.orgs import require_org, unknown_org
 
 KEY_PREFIX = "rak_"  # says what a leaked string is (secret scanners match on it)
@@ -52,18 +54,6 @@ def issue_api_key(
     return ApiKeyIssued(keyId=record.key_id, apiKey=key, orgId=org_id, role=dto.role, createdAt=record.created_at)
 
 
-def require_live_admin_key(caller: Caller) -> None:
-    """The admin routes' check, at every call: the authorizer's answer is cached (up to ReauthorizeEvery), the key's
-    record is read as it is now, so a revoked admin key is refused (401) at once. A key of an org that is not an
-    operator org (an admin key issued before only operators held them) acts as no admin (403)."""
-    record = api_keys.find_by_id(caller.key_id) if caller.key_id else None
-    if record is None or record.revoked_at is not None or (record.org_id, record.role) != (caller.org_id, ADMIN):
-        logger.info("admin key refused", extra={"keyId": caller.key_id, "keyOrgId": caller.org_id})
-        raise Unauthenticated("This API key is not valid (revoked?): use a valid admin key.")
-    if not ledger.is_operator(record.org_id):
-        raise Forbidden("Only the keys of operator orgs act as admin keys.")
-
-
 def role_not_allowed(org_id: str) -> InvalidInput:
     return InvalidInput("role", f"Only operator orgs hold admin keys; {org_id} is not one.", code="role_not_allowed")
 
@@ -81,6 +71,20 @@ def revoke_api_key(key_id: str, by_key_id: str | None = None) -> ApiKeyRevoked:
         raise NotFound(f"No API key {key_id}.", code="api_key_not_found")
     logger.info("API key revoked", extra={"keyId": key_id, "keyOrgId": record.org_id, "byKeyId": by_key_id})
     return ApiKeyRevoked(keyId=record.key_id, revokedAt=record.revoked_at)
+
+
+def flush_authorizer_cache(stage: ApiStage) -> bool:
+    """Flush the stage's authorizer cache after a revocation, so that API Gateway asks the authorizer again about
+    every key (it would otherwise allow a revoked one from its cache for up to ReauthorizeEvery, 300 s). Whether it
+    was flushed: the revocation stands either way (admin routes re-check their key at every call, and a member
+    key's cached answer expires); the metric says a flush failed (a missing permission would, always)."""
+    try:
+        apigateway.flush_authorizer_cache(stage)
+    except ServiceUnavailable as failure:
+        logger.warning("authorizer cache not flushed", extra={"errorType": type(failure.__cause__).__name__})
+        metrics.add_metric(name="AuthorizerCacheNotFlushed", unit=MetricUnit.Count, value=1)
+        return False
+    return True
 
 
 def _info(record: ApiKeyRecord) -> ApiKeyInfo:

@@ -3,19 +3,22 @@ an opening balance, and an org without an account does not exist, so a route nam
 charge. Every top-up is a ledger entry (`credited`), the opening balance included. An operator org (the platform's
 staff, created so) is the only kind whose keys may be admin keys: an admin key acts on every org (SPEC)."""
 
-from robotappel.caller import Caller
 from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
 from robotappel.errors import Conflict, NotFound
 from robotappel.ids import new_id, now_iso
-from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated
+from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated, OrgUsagePlan
 from robotappel.observability import logger
+from robotappel.tenants import usage_plans
 
 OPENING_BALANCE = "opening balance"
 
 
 def create_org(dto: CreateOrgDto, request_id: str, by_key_id: str | None = None) -> OrgCreated:
-    """`by_key_id`: the admin key creating it (its opening credit says so); None from the operators' tool."""
+    """`by_key_id`: the admin key creating it (its opening credit says so); None from the operators' tool.
+
+    Its usage plan first (idempotent): an org whose account exists without one would be refused by API Gateway."""
+    usage_plans.enrol(dto.orgId)
     created_at = now_iso()
     opening = (
         _credit_entry(dto.orgId, dto.tokens, OPENING_BALANCE, request_id, created_at, by_key_id=by_key_id)
@@ -62,19 +65,15 @@ def make_operator(org_id: str) -> None:
     logger.info("organisation made an operator", extra={"operatorOrgId": org_id})
 
 
+def change_plan(org_id: str, plan: str) -> OrgUsagePlan:
+    """Move an existing org to another of the stage's usage plans (its quotas)."""
+    require_org(org_id)
+    return usage_plans.move(org_id, plan)
+
+
 def require_org(org_id: str) -> None:
     if not ledger.account_exists(org_id):
         raise unknown_org(org_id)
-
-
-def readable_org(caller: Caller, requested_org_id: str | None) -> str:
-    """The org whose data the caller asks for (`Caller.readable_org`); one other than the caller's own must exist.
-
-    The caller's own org needs no check (its key was issued for it), so a member's reads cost no extra read."""
-    org_id = caller.readable_org(requested_org_id)
-    if org_id != caller.org_id:
-        require_org(org_id)
-    return org_id
 
 
 def unknown_org(org_id: str) -> NotFound:

@@ -4,7 +4,7 @@ from robotappel.caller import Caller
 from robotappel.dal import ledger
 from robotappel.models.ledger import TokenLedgerEntry, TokenLedgerPage
 from robotappel.paging import Listing, PageRequest
-from robotappel.tenants.orgs import readable_org
+from robotappel.tenants.access import readable_org
 
 
 def ledger_page(caller: Caller, requested_org_id: str | None, page: PageRequest) -> TokenLedgerPage:

@@ -57,6 +57,7 @@ class IncomingNumber:
     friendly_name: str
     voice_url: str
     date_created: datetime | None = None
+    status_callback: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,14 @@ def account_sid() -> str:
     return get_twilio_credentials().account_sid
 
 
-def update_number(sid: str, friendly_name: str | None = None, voice_url: str | None = None) -> IncomingNumber:
+def update_number(
+    sid: str, friendly_name: str | None = None, voice_url: str | None = None, status_callback: str | None = None
+) -> IncomingNumber:
     updated = _call(
         lambda client: client.incoming_phone_numbers(sid).update(
-            friendly_name=_or_unset(friendly_name), voice_url=_or_unset(voice_url)
+            friendly_name=_or_unset(friendly_name),
+            voice_url=_or_unset(voice_url),
+            status_callback=_or_unset(status_callback),
         )
     )
     return _incoming_number(updated)
@@ -291,4 +296,5 @@ def _incoming_number(resource: Any) -> IncomingNumber:
         friendly_name=str(resource.friendly_name or ""),
         voice_url=str(resource.voice_url or ""),
         date_created=resource.date_created,
+        status_callback=str(resource.status_callback or ""),
     )

@@ -17,6 +17,8 @@ from robotappel.config import get_settings
 
 PREFIX = "ra:"
 MAX_FRIENDLY_NAME = 64
+# What a number bought without a friendly name is tagged with (its record shows its phone number as its name).
+UNNAMED = "bought"
 _TAG = re.compile(rf"^{PREFIX}(?P<stage>[a-z][a-z0-9-]*):(?P<id>[A-Za-z0-9_]+)(?: |$)")
 
 
