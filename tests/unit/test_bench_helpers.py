@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.coldstart import FRAMEWORK, ColdSample, lambda_path
+from bench.coldstart import FRAMEWORK, ColdSample, lambda_environment, lambda_path, measure
 from bench.run import KINDS, Floor, Spread, importtime_sum, rotations, round_ratios, table, top_packages
 from local import template
 
@@ -121,3 +121,13 @@ def test_the_route_bench_leaves_the_layers_logger_and_metrics_to_its_configured_
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     # Then the layer's observability is not imported yet (else Metrics has no namespace and every flush fails)
     assert result.stdout.strip() == "False"
+
+
+def test_a_childs_peak_rss_is_its_own_not_the_bigger_benchs(tmp_path: Path) -> None:
+    # Given the bench holding 300 MB (Linux keeps ru_maxrss across exec: a child would report the bench's peak)
+    held = bytearray(300 * 1024 * 1024)
+    # When a child that does next to nothing is measured
+    sample = measure(lambda_path(None, None, tmp_path), ("x = 1\n",), lambda_environment({}))
+    # Then its peak RSS is a bare interpreter's, far below what the bench holds
+    assert sample.rss_mb < 100
+    assert len(held) == 300 * 1024 * 1024
