@@ -52,6 +52,7 @@ IMPORT_BUDGET: dict[str, frozenset[str]] = {
     "list_api_keys": ADMIN,
     "revoke_api_key": ADMIN,
     "credit_tokens": ADMIN,
+    "change_usage_plan": ADMIN,
     "token_ledger": NO_RESOLVER - {"asyncio"} | NO_TWILIO | NO_ADMIN,  # Powertools' batch processing loads asyncio
     "reconciler": NO_RESOLVER | NO_ADMIN,
 }
