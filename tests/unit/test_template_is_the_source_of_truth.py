@@ -42,6 +42,7 @@ def test_every_route_of_the_template_has_a_cost_and_no_cost_names_a_missing_rout
         ("GET /admin/orgs/{orgId}/apiKeys", 0),
         ("DELETE /admin/apiKeys/{keyId}", 0),
         ("POST /admin/orgs/{orgId}/credits", 0),
+        ("PUT /admin/orgs/{orgId}/usagePlan", 0),
     ],
 )
 def test_costs_are_the_contracts(route_key: str, tokens: int) -> None:

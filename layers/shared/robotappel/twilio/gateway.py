@@ -15,13 +15,13 @@ from requests.exceptions import RequestException
 from twilio.base import values
 from twilio.base.exceptions import TwilioException
 from twilio.http.response import Response
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from robotappel.errors import NotFound
 from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
-from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, get_twilio_credentials
+from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client
+from robotappel.twilio.credentials import get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
 from robotappel.twilio.tags import record_id_of
 
@@ -262,11 +262,6 @@ def fetch_address(sid: str) -> Address | None:
     except NotFound:
         return None
     return Address(sid=str(address.sid), iso_country=str(address.iso_country))
-
-
-def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool:
-    validator = RequestValidator(get_twilio_credentials().auth_token)
-    return bool(validator.validate(url, params, signature))
 
 
 def _call(operation: Callable[[Client], T], sent: Collection[str] = ()) -> T:
