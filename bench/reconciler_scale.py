@@ -38,6 +38,7 @@ from robotappel.config import get_settings
 from robotappel.dal import dynamodb, numbers
 from robotappel.dal.dynamodb import to_ddb
 from robotappel.ids import new_id
+from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.reconcile import run as reconciler
 from robotappel.twilio.client import get_twilio_client
@@ -54,15 +55,20 @@ PASSES = ("numbers", "gone_numbers", "caller_ids")
 
 def seed_account(emulator: TwilioEmulator, count: int, *, org_id: str = "org-scale", age: timedelta) -> None:
     """`count` numbers and `count` caller IDs at Twilio (tagged as ours), each with its live record made `age` ago:
-    a Twilio number, a verified client phone."""
+    a Twilio number (set at Twilio as its purchase sets it: no drift), a verified client phone."""
     created_at = (datetime.now(UTC) - age).isoformat()
+    base_url = str(get_settings().public_base_url or "").rstrip("/")
     items: list[dict[str, Any]] = []
     account = emulator.account_sid
     with emulator.api.lock:
         for index in range(count):
             number_id, phone_id = new_id(numbers.TWILIO_NUMBER), new_id(numbers.CLIENT_PHONE)
             phone_number, client_phone = f"+3361{index:07d}", f"+3362{index:07d}"
-            form = {"FriendlyName": tagged(number_id, phone_number), "VoiceUrl": "https://voice.example.test/in"}
+            form = {
+                "FriendlyName": tagged(number_id, phone_number),
+                "VoiceUrl": "https://voice.example.test/in",
+                "StatusCallback": call_status_url(base_url, number_id),
+            }
             number = twilio_resources.incoming_number(account, phone_number, form, "none")
             caller_id = twilio_resources.caller_id(account, client_phone, tagged(phone_id, "Desk"))
             emulator.api.incoming[number["sid"]] = number
