@@ -61,6 +61,9 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "POST /admin/orgs/{orgId}/credits": {
         "topUp": {"summary": "A paid top-up", "value": {"tokens": 500, "reason": "Invoice 2026-042 paid"}},
     },
+    "PUT /admin/orgs/{orgId}/usagePlan": {
+        "large": {"summary": "More requests a second and a day", "value": {"plan": "large"}},
+    },
 }
 
 

@@ -22,6 +22,7 @@ ROUTE_SUMMARIES: dict[str, str] = {
     "GET /admin/orgs/{orgId}/apiKeys": "List an organisation's API keys (admin)",
     "DELETE /admin/apiKeys/{keyId}": "Revoke an API key (admin)",
     "POST /admin/orgs/{orgId}/credits": "Credit tokens to an organisation (admin)",
+    "PUT /admin/orgs/{orgId}/usagePlan": "Move an organisation to another usage plan (admin)",
     "POST /phoneNumber/twilio/validationStatus": "Twilio's caller-ID verification callback",
     "POST /phoneNumber/twilio/callStatus": "Twilio's call status callback: counts finished calls",
     "POST /phoneNumber/twilio/validationStatus/{id}": "Twilio's caller-ID verification callback, for one phone",

@@ -59,13 +59,20 @@ TWILIO_FIRST_CALL = "import robotappel.twilio.gateway\n"
 _CHILD = """
 import json, resource, sys, time
 sys.path[:] = {front!r} + sys.path + {back!r}
-marks = []
-start = time.perf_counter()
+marks, cpu = [], []
+start, start_cpu = time.perf_counter(), time.process_time()
 for stage in {stages!r}:
     exec(compile(stage, "<stage>", "exec"), {{}})
     marks.append(time.perf_counter() - start)
-print(json.dumps({{"marks": marks, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "modules": len(sys.modules)}}))
+    cpu.append(time.process_time() - start_cpu)
+# VmHWM: this process's peak RSS. ru_maxrss is not: Linux keeps it across exec, so a child reports the bench's own
+# peak whenever the bench is the bigger process.
+try:
+    with open("/proc/self/status") as status:
+        rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except OSError:
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"marks": marks, "cpu": cpu, "rss_mb": rss_kb / 1024, "modules": sorted(sys.modules)}}))
 """
 
 
@@ -74,6 +81,10 @@ class ColdSample:
     marks: tuple[float, ...]  # seconds since the first import, at the end of each stage
     rss_mb: float
     modules: int
+    names: frozenset[str] = frozenset()  # the modules loaded at the end: what a function adds to a floor
+    # CPU seconds of the child at the end of each stage: what the work costs, whatever else the machine runs (the
+    # wall-clock marks also count the time the child waits for a core)
+    cpu: tuple[float, ...] = ()
 
 
 def runtime_dir(target: Path) -> Path:
@@ -107,7 +118,9 @@ def lambda_path(function_dir: Path | None, layer_dir: Path | None, runtime: Path
 def measure(path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str]) -> ColdSample:
     result = _run_child(path, stages, env)
     data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return ColdSample(tuple(data["marks"]), data["rss_mb"], data["modules"])
+    return ColdSample(
+        tuple(data["marks"]), data["rss_mb"], len(data["modules"]), frozenset(data["modules"]), tuple(data["cpu"])
+    )
 
 
 def importtime(path: tuple[list[str], list[str]], stages: tuple[str, ...], env: dict[str, str]) -> str:

@@ -1,13 +1,17 @@
-"""`make bench`: cold init, DynamoDB round trips, warm latency, layer size and peak RSS of the built functions.
+"""`make bench`: cold init, DynamoDB round trips, warm latency, layer size and peak RSS of the built functions,
+and the reconciler at scale (bench.reconciler_scale).
 
 Needs `make build-check` first (the Makefile's `bench` target runs it). Prints a table and writes
-bench/results.json. Options: --runs N (cold starts per function, default 5), --iterations N (warm invocations
-per route, default 40), --skip-warm / --skip-cold.
+bench/results.json. Options: --runs N (rounds of cold starts, every case once a round, default 15),
+--importtime-runs N (default 3), --iterations N (warm invocations per route, default 40), --skip-warm /
+--skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json), --reconciler-numbers N (an
+account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose (the functions' log lines).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import logging
@@ -19,6 +23,7 @@ import tempfile
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,9 +64,25 @@ KINDS = {
     "list_api_keys": "read",
     "revoke_api_key": "read",
     "credit_tokens": "read",
+    "change_usage_plan": "read",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same
     "reconciler": "stream",  # on a schedule, off the request path too
 }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A measure over the rounds: its median and its interquartile range (how far two runs may disagree)."""
+
+    median: float
+    iqr: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        if len(values) < 2:
+            return cls(values[0], 0.0)
+        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return cls(statistics.median(values), q3 - q1)
 
 
 @dataclass(frozen=True)
@@ -72,11 +93,20 @@ class ColdResult:
     import_ms: float
     init_ms: float
     first_call_imports_ms: float
-    ratio: float  # vs the boto3 floor: what the targets are about
-    framework_ratio: float  # vs the framework floor: what the layer's code and other dependencies add
+    ratio: float  # vs the boto3 floor, the median of the rounds' ratios: what the targets are about
+    framework_ratio: float  # vs the framework floor, likewise: what the layer's code and other dependencies add
     target: float
     rss_mb: float
     modules: int
+    cold_ms: float = 0.0  # init + first call imports, median
+    cold_iqr_ms: float = 0.0
+    ratio_iqr: float = 0.0
+    framework_ratio_iqr: float = 0.0
+    modules_beyond_framework: int = 0  # modules loaded that the framework floor does not load
+    importtime_ms: float = 0.0  # -X importtime: the sum of every module's self time, median
+    cpu_ms: float = 0.0  # the child's CPU time for the same stages, median: steady under load
+    cpu_framework_ratio: float = 0.0  # vs the framework floor's CPU time, per round, median
+    cpu_framework_ratio_iqr: float = 0.0
 
     @property
     def met(self) -> bool:
@@ -85,16 +115,26 @@ class ColdResult:
 
 @dataclass(frozen=True)
 class Floor:
-    """A reference cold init (median over the runs), measured like the functions' own."""
+    """A reference cold init (median over the rounds), measured like the functions' own."""
 
     init_ms: float
     rss_mb: float
     modules: int
+    init_iqr_ms: float = 0.0
+    importtime_ms: float = 0.0
+    cpu_ms: float = 0.0
 
     @classmethod
-    def of(cls, samples: list[ColdSample]) -> Floor:
-        sample = median_sample(samples)
-        return cls(init_ms=sample.marks[-1] * 1000, rss_mb=sample.rss_mb, modules=sample.modules)
+    def of(cls, samples: list[ColdSample], importtime_ms: float = 0.0) -> Floor:
+        spread = Spread.of([s.marks[-1] * 1000 for s in samples])
+        return cls(
+            init_ms=spread.median,
+            rss_mb=max(s.rss_mb for s in samples),
+            modules=samples[0].modules,
+            init_iqr_ms=spread.iqr,
+            importtime_ms=importtime_ms,
+            cpu_ms=statistics.median(s.cpu[-1] * 1000 for s in samples) if samples[0].cpu else 0.0,
+        )
 
 
 def median_sample(samples: list[ColdSample]) -> ColdSample:
@@ -103,17 +143,43 @@ def median_sample(samples: list[ColdSample]) -> ColdSample:
         marks=tuple(statistics.median(s.marks[i] for s in samples) for i in range(len(samples[0].marks))),
         rss_mb=max(s.rss_mb for s in samples),
         modules=samples[0].modules,
+        names=samples[0].names,
     )
 
 
 def stages(kind: str) -> tuple[str, ...]:
-    if kind in ("write", "webhook"):
+    # The webhooks' first request imports nothing more: the signature check is loaded at init, the REST client never.
+    if kind == "write":
         return (*coldstart.FUNCTION, coldstart.TWILIO_FIRST_CALL)
     return coldstart.FUNCTION
 
 
 def ratio(value: float, floor: float) -> float:
     return value / floor if floor else float("nan")
+
+
+def round_ratios(samples: list[ColdSample], floors: list[ColdSample], cpu: bool = False) -> Spread:
+    """Each round's cold init over the floor measured in that same round, then their median: a slow moment of the
+    machine weighs on both terms of a ratio, where a ratio of the medians would mix moments. `cpu`: of CPU times."""
+    return Spread.of(
+        [
+            ratio(s.cpu[-1], f.cpu[-1]) if cpu else ratio(s.marks[-1], f.marks[-1])
+            for s, f in zip(samples, floors, strict=True)
+        ]
+    )
+
+
+def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
+    """Round-robin over every case, each round starting one further: no case is always first, or always after the
+    same one."""
+    for number in range(rounds):
+        shift = number % len(names)
+        yield names[shift:] + names[:shift]
+
+
+def importtime_sum(importtime_stderr: str) -> float:
+    """The sum of every module's `-X importtime` self time, in ms."""
+    return sum(ms for _, ms in top_packages(importtime_stderr))
 
 
 def function_environment() -> dict[str, dict[str, str]]:
@@ -128,46 +194,79 @@ def function_environment() -> dict[str, dict[str, str]]:
     }
 
 
-def measure_cold(runs: int, runtime: Path) -> tuple[Floor, Floor, list[ColdResult]]:
-    """The boto3 floor, the framework floor and every function's cold init."""
+Case = tuple[tuple[list[str], list[str]], tuple[str, ...], dict[str, str]]  # sys.path, stages, environment
+FLOOR, FRAMEWORK_FLOOR = "(floor)", "(framework floor)"
+
+
+def cold_cases(runtime: Path) -> dict[str, Case]:
+    """The boto3 floor, the framework floor and every function, as a fresh interpreter runs them."""
     environments = function_environment()
-    floor_env = coldstart.lambda_environment({})
-    floor_path = coldstart.lambda_path(None, None, runtime)
-    # Powertools reads its variables (service name, log level) at import; the template's Globals give every function
-    # the same ones.
-    powertools_env = {key: value for key, value in environments["authorizer"].items() if key.startswith("POWERTOOLS_")}
-    framework_env = coldstart.lambda_environment(powertools_env)
-    framework_path = coldstart.lambda_path(None, LAYER, runtime)
-    floor_samples: list[ColdSample] = []
-    framework_samples: list[ColdSample] = []
-    samples: dict[str, list[ColdSample]] = {name: [] for name in KINDS}
-    # Interleaved, so that a noisy moment of the machine spreads over every function and the floors alike.
-    for _ in range(runs):
-        floor_samples.append(coldstart.measure(floor_path, coldstart.FLOOR, floor_env))
-        framework_samples.append(coldstart.measure(framework_path, coldstart.FRAMEWORK_FLOOR, framework_env))
-        for name, kind in KINDS.items():
-            env = dict(environments[name])
-            path = coldstart.lambda_path(BUILD / env.pop("__logical_id__"), LAYER, runtime)
-            samples[name].append(coldstart.measure(path, stages(kind), coldstart.lambda_environment(env)))
-    floor, framework_floor = Floor.of(floor_samples), Floor.of(framework_samples)
+    # Powertools and pydantic read their variables (service name, log level, plugins) at import or at the first
+    # model; the template's Globals give every function the same ones.
+    framework_env = {
+        key: value for key, value in environments["authorizer"].items() if key.startswith(("POWERTOOLS_", "PYDANTIC_"))
+    }
+    cases: dict[str, Case] = {
+        FLOOR: (coldstart.lambda_path(None, None, runtime), coldstart.FLOOR, coldstart.lambda_environment({})),
+        FRAMEWORK_FLOOR: (
+            coldstart.lambda_path(None, LAYER, runtime),
+            coldstart.FRAMEWORK_FLOOR,
+            coldstart.lambda_environment(framework_env),
+        ),
+    }
+    for name, kind in KINDS.items():
+        env = dict(environments[name])
+        path = coldstart.lambda_path(BUILD / env.pop("__logical_id__"), LAYER, runtime)
+        cases[name] = (path, stages(kind), coldstart.lambda_environment(env))
+    return cases
+
+
+def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> tuple[Floor, Floor, list[ColdResult]]:
+    """The boto3 floor, the framework floor and every function's cold init, interleaved round by round."""
+    cases = cold_cases(runtime)
+    samples: dict[str, list[ColdSample]] = {name: [] for name in cases}
+    for order in rotations(list(cases), runs):
+        for name in order:
+            samples[name].append(coldstart.measure(*cases[name]))
+    imported: dict[str, list[float]] = {name: [] for name in cases}
+    for order in rotations(list(cases), importtime_runs):
+        for name in order:
+            imported[name].append(importtime_sum(coldstart.importtime(*cases[name])))
+    importtime_ms = {name: statistics.median(sums) for name, sums in imported.items()}
+    floor = Floor.of(samples[FLOOR], importtime_ms[FLOOR])
+    framework_floor = Floor.of(samples[FRAMEWORK_FLOOR], importtime_ms[FRAMEWORK_FLOOR])
+    framework_modules = samples[FRAMEWORK_FLOOR][0].names
+    logical_ids = {name: env["__logical_id__"] for name, env in function_environment().items()}
     results = []
     for name, kind in KINDS.items():
         sample = median_sample(samples[name])
-        imported, ready = sample.marks[0], sample.marks[1]
-        cold = sample.marks[-1]  # with the Twilio SDK for the routes whose first request imports it
+        imported_at, ready = sample.marks[0], sample.marks[1]
+        cold = Spread.of([s.marks[-1] * 1000 for s in samples[name]])  # with the SDK a Twilio write imports first
+        vs_floor = round_ratios(samples[name], samples[FLOOR])
+        vs_framework = round_ratios(samples[name], samples[FRAMEWORK_FLOOR])
+        cpu_vs_framework = round_ratios(samples[name], samples[FRAMEWORK_FLOOR], cpu=True)
         results.append(
             ColdResult(
                 function=name,
-                logical_id=environments[name]["__logical_id__"],
+                logical_id=logical_ids[name],
                 kind=kind,
-                import_ms=imported * 1000,
+                import_ms=imported_at * 1000,
                 init_ms=ready * 1000,
-                first_call_imports_ms=(cold - ready) * 1000,
-                ratio=ratio(cold * 1000, floor.init_ms),
-                framework_ratio=ratio(cold * 1000, framework_floor.init_ms),
+                first_call_imports_ms=(sample.marks[-1] - ready) * 1000,
+                ratio=vs_floor.median,
+                framework_ratio=vs_framework.median,
                 target=COLD_TARGET[kind],
                 rss_mb=sample.rss_mb,
                 modules=sample.modules,
+                cold_ms=cold.median,
+                cold_iqr_ms=cold.iqr,
+                ratio_iqr=vs_floor.iqr,
+                framework_ratio_iqr=vs_framework.iqr,
+                modules_beyond_framework=len(sample.names - framework_modules),
+                importtime_ms=importtime_ms[name],
+                cpu_ms=statistics.median(s.cpu[-1] * 1000 for s in samples[name]),
+                cpu_framework_ratio=cpu_vs_framework.median,
+                cpu_framework_ratio_iqr=cpu_vs_framework.iqr,
             )
         )
     return floor, framework_floor, results
@@ -246,36 +345,47 @@ def yes(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult]) -> None:
+def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult], runs: int) -> None:
     print(
-        f"\nCold init (median, fresh interpreter, built artifact): floor `import boto3; boto3.client('dynamodb')`"
-        f" = {floor.init_ms:.0f} ms, {floor.rss_mb:.0f} MB"
+        f"\nCold init ({runs} rounds, each a fresh interpreter per case, the cases round-robin; median and IQR):"
+        f" floor `import boto3; boto3.client('dynamodb')` = {floor.init_ms:.0f} ms (IQR {floor.init_iqr_ms:.0f}),"
+        f" {floor.modules} modules, importtime {floor.importtime_ms:.0f} ms, CPU {floor.cpu_ms:.0f} ms"
     )
     print(
         f"Framework floor (the floor + Powertools Logger and APIGatewayRestResolver(enable_validation=True), one"
         f" pydantic model and route, from the layer) = {framework_floor.init_ms:.0f} ms"
-        f" ({ratio(framework_floor.init_ms, floor.init_ms):.2f}x floor), {framework_floor.rss_mb:.0f} MB"
+        f" (IQR {framework_floor.init_iqr_ms:.0f}), {framework_floor.modules} modules,"
+        f" importtime {framework_floor.importtime_ms:.0f} ms, CPU {framework_floor.cpu_ms:.0f} ms"
     )
     rows = [
         [
             r.logical_id,
-            f"{r.import_ms:.0f}",
-            f"{r.init_ms:.0f}",
-            f"{r.first_call_imports_ms:.0f}" if r.first_call_imports_ms else "-",
-            f"{r.ratio:.2f}x",
+            str(r.modules),
+            f"+{r.modules_beyond_framework}",
+            f"{r.importtime_ms:.0f}",
+            f"{r.cold_ms:.0f} ±{r.cold_iqr_ms / 2:.0f}",
+            f"{r.first_call_imports_ms:.0f}" if r.kind == "write" else "-",
+            f"{r.ratio:.2f}x ±{r.ratio_iqr / 2:.2f}",
             f"<={r.target}x",
-            f"{r.framework_ratio:.2f}x",
+            f"{r.framework_ratio:.2f}x ±{r.framework_ratio_iqr / 2:.2f}",
+            f"{r.cpu_ms:.0f}",
+            f"{r.cpu_framework_ratio:.2f}x ±{r.cpu_framework_ratio_iqr / 2:.2f}",
             f"{r.rss_mb:.0f}",
             yes(r.met),
         ]
         for r in results
     ]
-    header = ["function", "import ms", "init ms", "+Twilio ms", "vs floor", "target", "vs framework", "RSS MB", ""]
+    header = [
+        "function", "modules", "vs framework", "importtime ms", "cold ms", "+Twilio ms", "vs floor", "target",
+        "vs framework", "CPU ms", "CPU vs framework", "RSS MB", "",
+    ]  # fmt: skip
     print(table(header, rows))
     print(
-        "init = import app + the layer's DynamoDB client; +Twilio = what the first request of a Twilio route imports"
-        " (SDK, requests); vs floor = (init + Twilio) / floor; vs framework = (init + Twilio) / framework floor;"
-        " RSS = peak of the child after all of it"
+        "modules: loaded at the end of init (+ those the framework floor does not load); importtime: the sum of the"
+        " modules' -X importtime self times; cold = import app + the layer's DynamoDB client + (Twilio writes) what"
+        " their first request imports; vs floor, vs framework: each round's cold / that round's floor, median of the"
+        " rounds; CPU: the child's CPU time for the same stages (what load changes least); ± half the IQR;"
+        " RSS = peak of the child"
     )
 
 
@@ -313,17 +423,47 @@ def print_listings(listings: list[Any]) -> None:
     print(table(header, rows))
 
 
+@contextlib.contextmanager
+def quiet(verbose: bool) -> Iterator[None]:
+    """The functions' JSON log lines and EMF metrics, and the emulator's, off the terminal (file descriptors 1 and 2:
+    Powertools' Logger holds the stream it was created with); everything is shown with --verbose."""
+    if verbose:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (devnull, *saved):
+            os.close(fd)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5, help="cold starts per function (median)")
+    parser.add_argument("--runs", type=int, default=15, help="rounds of cold starts (median of the rounds)")
+    parser.add_argument("--importtime-runs", type=int, default=3, help="rounds of -X importtime (median)")
     parser.add_argument("--iterations", type=int, default=40, help="warm invocations per route (median)")
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--skip-warm", action="store_true")
+    parser.add_argument("--skip-reconciler", action="store_true")
+    parser.add_argument("--reconciler-numbers", type=int, action="append", help="account sizes (default 10000)")
+    parser.add_argument("--verbose", action="store_true", help="show what the functions log while measured")
     args = parser.parse_args()
     if not (BUILD / "SharedLayer").is_dir():
         sys.exit("build/sam is missing: run `make build-check` (or `make bench`) first")
 
-    results: dict[str, Any] = {
+    # A part skipped keeps its figures of the last run.
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results |= {
         "machine": {
             "python": platform.python_version(),
             "arch": platform.machine(),
@@ -343,9 +483,9 @@ def main() -> None:
 
     if not args.skip_cold:
         runtime = coldstart.runtime_dir(ROOT / "build" / "bench" / "runtime")
-        floor, framework_floor, cold = measure_cold(args.runs, runtime)
-        print_cold(floor, framework_floor, cold)
-        without = measure_without_pyc(max(3, args.runs // 2), runtime, floor.init_ms)
+        floor, framework_floor, cold = measure_cold(args.runs, runtime, args.importtime_runs)
+        print_cold(floor, framework_floor, cold, args.runs)
+        without = measure_without_pyc(max(3, args.runs // 4), runtime, floor.init_ms)
         print("\nWithout the shipped .pyc (sam build alone; Lambda cannot write them):")
         for name, found in without.items():
             print(f"  {name}: {found['cold_ms']:.0f} ms ({found['ratio']:.2f}x floor)")
@@ -353,6 +493,8 @@ def main() -> None:
         print("\nWhere GetTokenBalanceFunction's init goes (-X importtime self time by package, ms):")
         print("  " + ", ".join(f"{name} {ms:.0f}" for name, ms in breakdown))
         results["cold"] = {
+            "rounds": args.runs,
+            "load_average_1m_at_end": os.getloadavg()[0],
             "floor": asdict(floor),
             "framework_floor": asdict(framework_floor),
             "functions": [asdict(r) | {"met": r.met} for r in cold],
@@ -366,15 +508,23 @@ def main() -> None:
         # Read routes often emit no business metric; Powertools warns about it on every call.
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         logging.getLogger("local.twilio_emulator").setLevel(logging.ERROR)  # its callbacks cannot reach us
-        found = routes.run_all(args.iterations)
+        with quiet(args.verbose):
+            found = routes.run_all(args.iterations)
         print_routes(found)
         results["routes"] = [
             asdict(r) | {"round_trips": r.round_trips, "overhead": r.overhead, "met": r.overhead <= WARM_TARGET}
             for r in found
         ]
-        listings = routes.listing_costs()
+        with quiet(args.verbose):
+            listings = routes.listing_costs()
         print_listings(listings)
         results["lists_at_scale"] = [asdict(listing) | {"ours_ms": listing.ours_ms} for listing in listings]
+
+    if not args.skip_reconciler:
+        from bench import reconciler_scale
+
+        sizes = tuple(args.reconciler_numbers or reconciler_scale.SIZES[:1])
+        results["reconciler_at_scale"] = reconciler_scale.results_of(sizes, reconciler_scale.MAX_RUNS)
 
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nWrote {RESULTS.relative_to(ROOT)}")

@@ -149,6 +149,7 @@ def whole_flow(client: Client, admin_key: str, wait: Callable[[float], None] = t
     client.expect(200, "GET", "/admin/orgs/{orgId}/apiKeys", **admin, **org)
     issued = client.expect(201, "POST", "/admin/orgs/{orgId}/apiKeys", body={"role": "member"}, **admin, **org)
     client.expect(200, "DELETE", "/admin/apiKeys/{keyId}", keyId=issued["keyId"], **admin)
+    client.expect(200, "PUT", "/admin/orgs/{orgId}/usagePlan", body={"plan": "default"}, **admin, **org)
     client.expect(200, "DELETE", "/phoneNumber/deletePhoneNumber/{id}", **bought)
     read_only(client)
 

@@ -59,6 +59,7 @@ ADMIN_CALLS: dict[str, dict[str, Any]] = {
     "list_api_keys": {"path_params": {"orgId": "org-a"}},
     "revoke_api_key": {"path_params": {"keyId": "key_whatever"}},
     "credit_tokens": {"path_params": {"orgId": "org-a"}, "body": {"tokens": 5, "reason": "gift"}},
+    "change_usage_plan": {"path_params": {"orgId": "org-a"}, "body": {"plan": "large"}},
 }
 
 

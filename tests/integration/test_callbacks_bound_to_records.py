@@ -10,7 +10,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import numbers
 from robotappel.errors import DomainError
-from robotappel.twilio import gateway
+from robotappel.twilio import gateway, signatures
 from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 from tests.fixtures.twilio import CallbackReceiver
@@ -187,8 +187,8 @@ def test_the_emulator_signs_the_whole_callback_url_with_the_record_id(
     gateway.request_caller_id_validation(PHONE, "Boss", url)
     # When its callback arrives, then it is signed for that URL, not for the one without the record
     callback = callback_receiver.next()
-    assert gateway.is_valid_signature(url, callback.form, callback.signature)
-    assert not gateway.is_valid_signature(url.rsplit("/", 1)[0], callback.form, callback.signature)
+    assert signatures.is_valid_signature(url, callback.form, callback.signature)
+    assert not signatures.is_valid_signature(url.rsplit("/", 1)[0], callback.form, callback.signature)
 
 
 @pytest.mark.parametrize("url", ["/phoneNumber/twilio/callStatus/tn_1", "ftp://api.example.test/x", "https:///x"])

@@ -286,14 +286,14 @@ def test_a_phone_added_again_after_the_run_read_it_is_not_failed_by_the_run(
     # Given a phone pending past the window, read by a run, then added again by the client (same id, a new call)
     add(NEVER_VERIFIED)
     aged(by=VERIFICATION_WINDOW + timedelta(minutes=1))
-    read_by_the_run = numbers.open_verifications
+    read_by_the_run = numbers.open_verification_items
 
-    def read_then_added_again() -> Iterator[numbers.ClientPhoneRecord]:
+    def read_then_added_again() -> Iterator[dynamodb.Item]:
         phones = list(read_by_the_run())
         assert add(NEVER_VERIFIED).status == 201
         yield from phones
 
-    monkeypatch.setattr(numbers, "open_verifications", read_then_added_again)
+    monkeypatch.setattr(numbers, "open_verification_items", read_then_added_again)
     # When the run writes what it read
     findings = reconcile_caller_ids(in_time)
     added_again = the_phone()

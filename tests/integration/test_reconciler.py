@@ -321,6 +321,20 @@ def test_a_number_recorded_after_the_listing_is_not_released(
     assert orphan in at_twilio(twilio_layer)
 
 
+def test_a_number_whose_record_the_index_still_shows_after_its_release_is_released(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a number of ours whose record was released (its release at Twilio lost), the index not caught up
+    record = bought_number(org)
+    transact(numbers.release_twilio_number(record, now_iso()))
+    monkeypatch.setattr(numbers, "find_by_phone_number", lambda phone: [record] if phone == record.phone_number else [])
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then its owner, read again consistently, is gone: the number is released
+    assert found(findings) == {"orphan_number_released": 1}
+    assert record.phone_number_sid not in at_twilio(twilio_layer)
+
+
 # ------------------------------------------------------------------ one bad item never stops a run (#22)
 def test_a_malformed_intent_is_skipped_then_parked_and_never_blocks_the_rest(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch

@@ -9,7 +9,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.errors import Conflict, InvalidInput, RateLimited, UpstreamFailure
 from robotappel.models.phone import NumberType
 from robotappel.numbers.automated_calling import assess
-from robotappel.twilio import gateway
+from robotappel.twilio import gateway, signatures
 from tests.fixtures.aws import CALL_STATUS_URL
 from tests.fixtures.twilio import CallbackReceiver, FrenchDocuments, french_documents
 
@@ -304,7 +304,7 @@ def test_verified_number_gets_a_signed_success_callback_and_becomes_a_caller_id(
     # Then we receive a success callback signed with our auth token, and the caller ID exists
     assert callback.form["VerificationStatus"] == "success"
     assert callback.form["CallSid"] == request.call_sid
-    assert gateway.is_valid_signature(url, callback.form, callback.signature)
+    assert signatures.is_valid_signature(url, callback.form, callback.signature)
     caller_id = gateway.find_caller_id("+33612345678")
     assert caller_id is not None
     assert caller_id.sid == callback.form["OutgoingCallerIdSid"]
@@ -320,7 +320,7 @@ def test_tampered_callback_fails_signature_check(
     # When one parameter is changed on the way
     tampered = {**callback.form, "VerificationStatus": "failed"}
     # Then the signature no longer matches
-    assert not gateway.is_valid_signature(url, tampered, callback.signature)
+    assert not signatures.is_valid_signature(url, tampered, callback.signature)
 
 
 def test_number_ending_in_0000_fails_verification_and_is_no_caller_id(
@@ -372,7 +372,7 @@ def test_caller_id_pages_list_every_caller_id_a_page_at_a_time(
         callback_receiver.next()
     monkeypatch.setattr(gateway, "PAGE_SIZE", 2)
     # When we list them
-    pages = list(gateway.caller_id_pages())
+    pages = [page.items for page in gateway.caller_id_pages()]
     # Then two pages hold all three, with their FriendlyName
     assert [len(page) for page in pages] == [2, 1]
     listed = [caller_id for page in pages for caller_id in page]

@@ -10,7 +10,7 @@ from local.lambda_runtime import REGION
 from robotappel.dal import api_keys, apigateway, ledger
 from robotappel.errors import NotFound, ServiceUnavailable
 from robotappel.tenants import orgs, usage_plans
-from tests.fixtures.aws import issue_key, open_org
+from tests.fixtures.aws import issue_key, open_operator_org, open_org
 from tests.fixtures.lambdas import api_event, call, run_handler
 
 STAGE = template.parameter_defaults()["Stage"]
@@ -79,6 +79,49 @@ def test_moving_an_org_changes_its_plan(org: str) -> None:
     assert usage_plans.plan_of(org) == "large"
     assert apigateway.usage_identifier(STAGE, org) in plan_values("large")
     assert apigateway.usage_identifier(STAGE, org) not in plan_values("default")
+
+
+def test_an_admin_moves_an_org_to_another_plan_over_http(org: str) -> None:
+    # Given the operators' org and its admin key, and org-a in the default plan
+    admin_key = open_operator_org("org-admin", 0)
+    # When an admin moves org-a to the large plan (PUT /admin/orgs/org-a/usagePlan)
+    body = {"plan": "large"}
+    moved = call(
+        "change_usage_plan", org="org-admin", role="admin", key_id=admin_key, path_params={"orgId": org}, body=body
+    )
+    # Then org-a's key is in the large plan; an unknown plan or org is 404
+    assert (moved.status, moved.body) == (200, {"orgId": org, "plan": "large"})
+    assert usage_plans.plan_of(org) == "large"
+    for org_id, plan, code in ((org, "unlimited", "plan_not_found"), ("org-ghost", "large", "org_not_found")):
+        refused = call(
+            "change_usage_plan",
+            org="org-admin",
+            role="admin",
+            key_id=admin_key,
+            path_params={"orgId": org_id},
+            body={"plan": plan},
+        )
+        assert (refused.status, refused.body["error"]) == (404, code)
+    assert usage_plans.plan_of(org) == "large"
+
+
+def test_an_org_made_before_plans_that_an_admin_moves_gets_its_api_key_in_that_plan(aws: dict[str, str]) -> None:
+    # Given org-old, made before orgs had a usage plan (no API Gateway key)
+    admin_key = open_operator_org("org-admin", 0)
+    ledger.open_account("org-old", "2026-01-01T00:00:00Z", None)
+    # When an admin moves it to the large plan
+    body = {"plan": "large"}
+    moved = call(
+        "change_usage_plan",
+        org="org-admin",
+        role="admin",
+        key_id=admin_key,
+        path_params={"orgId": "org-old"},
+        body=body,
+    )
+    # Then it has its key, in the large plan
+    assert moved.status == 200, moved.body
+    assert apigateway.usage_identifier(STAGE, "org-old") in plan_values("large")
 
 
 def test_moving_an_org_to_a_plan_the_stage_does_not_have_is_refused(org: str) -> None:

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.coldstart import FRAMEWORK, ColdSample, lambda_path
-from bench.run import KINDS, Floor, table, top_packages
+from bench.coldstart import FRAMEWORK, ColdSample, lambda_environment, lambda_path, measure
+from bench.run import KINDS, Floor, Spread, importtime_sum, rotations, round_ratios, table, top_packages
 from local import template
 
 IMPORTTIME = """import time: self [us] | cumulative | imported package
@@ -44,7 +44,7 @@ def test_table_aligns_names_left_and_figures_right() -> None:
     ]
 
 
-def test_a_floor_is_the_median_of_its_last_stage_with_the_highest_rss() -> None:
+def test_a_floor_is_the_median_of_its_last_stage_with_its_spread_and_the_highest_rss() -> None:
     # Given three cold starts of two stages each
     samples = [
         ColdSample(marks=(0.1, 0.30), rss_mb=40.0, modules=300),
@@ -52,9 +52,49 @@ def test_a_floor_is_the_median_of_its_last_stage_with_the_highest_rss() -> None:
         ColdSample(marks=(0.1, 0.25), rss_mb=42.0, modules=300),
     ]
     # When they make a floor
-    floor = Floor.of(samples)
-    # Then it is the median time to the end of the last stage, in ms, and the peak RSS of all
-    assert floor == Floor(init_ms=300.0, rss_mb=45.0, modules=300)
+    floor = Floor.of(samples, importtime_ms=120.0)
+    # Then it is the median time to the end of the last stage, in ms, its interquartile range, and the peak RSS of all
+    assert floor == Floor(init_ms=300.0, rss_mb=45.0, modules=300, init_iqr_ms=125.0, importtime_ms=120.0)
+
+
+def test_a_spread_is_the_median_and_the_interquartile_range() -> None:
+    assert Spread.of([1.0, 2.0, 3.0, 4.0, 100.0]) == Spread(median=3.0, iqr=2.0)
+
+
+def test_a_spread_of_one_value_has_no_range() -> None:
+    assert Spread.of([7.0]) == Spread(median=7.0, iqr=0.0)
+
+
+def test_ratios_are_taken_round_by_round_against_the_floor_of_the_same_round() -> None:
+    # Given a function and the floor over three rounds, the second round on a machine twice as slow
+    function = [ColdSample(marks=(m,), rss_mb=0.0, modules=0) for m in (0.12, 0.24, 0.12)]
+    floor = [ColdSample(marks=(m,), rss_mb=0.0, modules=0) for m in (0.10, 0.20, 0.10)]
+    # When their ratios are taken
+    found = round_ratios(function, floor)
+    # Then the slow round gives the same ratio as the others: the machine's drift cancels out
+    assert found.median == 1.2
+    assert round(found.iqr, 9) == 0.0
+
+
+def test_cpu_ratios_are_taken_round_by_round_from_the_cpu_times() -> None:
+    # Given a function and the floor whose wall-clock times swing with the machine's load but whose CPU times do not
+    function = [ColdSample(marks=(w,), rss_mb=0.0, modules=0, cpu=(0.375,)) for w in (0.4, 0.9)]
+    floor = [ColdSample(marks=(w,), rss_mb=0.0, modules=0, cpu=(0.25,)) for w in (0.5, 0.3)]
+    # When their CPU ratios are taken, then each round's is the CPU times' ratio
+    assert round_ratios(function, floor, cpu=True) == Spread(median=1.5, iqr=0.0)
+
+
+def test_every_round_measures_every_case_once_starting_one_further() -> None:
+    assert list(rotations(["floor", "a", "b"], 4)) == [
+        ["floor", "a", "b"],
+        ["a", "b", "floor"],
+        ["b", "floor", "a"],
+        ["floor", "a", "b"],
+    ]
+
+
+def test_importtime_sum_adds_every_modules_self_time() -> None:
+    assert importtime_sum(IMPORTTIME) == 120 / 1000 + 5.0 + 1.5
 
 
 def test_the_framework_floor_defines_a_working_validated_route() -> None:
@@ -81,3 +121,13 @@ def test_the_route_bench_leaves_the_layers_logger_and_metrics_to_its_configured_
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     # Then the layer's observability is not imported yet (else Metrics has no namespace and every flush fails)
     assert result.stdout.strip() == "False"
+
+
+def test_a_childs_peak_rss_is_its_own_not_the_bigger_benchs(tmp_path: Path) -> None:
+    # Given the bench holding 300 MB (Linux keeps ru_maxrss across exec: a child would report the bench's peak)
+    held = bytearray(300 * 1024 * 1024)
+    # When a child that does next to nothing is measured
+    sample = measure(lambda_path(None, None, tmp_path), ("x = 1\n",), lambda_environment({}))
+    # Then its peak RSS is a bare interpreter's, far below what the bench holds
+    assert sample.rss_mb < 100
+    assert len(held) == 300 * 1024 * 1024

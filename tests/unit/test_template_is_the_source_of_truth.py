@@ -7,7 +7,7 @@ import pytest
 
 from local import template
 from robotappel.reconcile.holds import HOLD_EXPIRY
-from robotappel.reconcile.run import FINDINGS, metric_name
+from robotappel.reconcile.run import FINDINGS, WEIGHTS, metric_name, out_of_time_kind
 from robotappel.tokens.costs import ROUTE_COSTS
 from tests.iam.deployed import translate
 
@@ -42,6 +42,7 @@ def test_every_route_of_the_template_has_a_cost_and_no_cost_names_a_missing_rout
         ("GET /admin/orgs/{orgId}/apiKeys", 0),
         ("DELETE /admin/apiKeys/{keyId}", 0),
         ("POST /admin/orgs/{orgId}/credits", 0),
+        ("PUT /admin/orgs/{orgId}/usagePlan", 0),
     ],
 )
 def test_costs_are_the_contracts(route_key: str, tokens: int) -> None:
@@ -190,6 +191,25 @@ def test_every_reconciler_alarm_watches_a_metric_the_reconciler_publishes() -> N
     # Then there are some, and each is the metric of a kind of finding a run reports
     assert reconciler_metrics
     assert reconciler_metrics <= {metric_name(kind) for kind in FINDINGS}
+
+
+def test_every_reconciler_step_alarms_when_it_ran_out_of_time_in_every_run_of_an_hour() -> None:
+    # Given the alarms on the reconciler's out-of-time metrics (one per step, 1 or 0 every run)
+    properties = [alarm["Properties"] for alarm in template.resources("AWS::CloudWatch::Alarm").values()]
+    named = {
+        name["Fn::Sub"] if isinstance(name, dict) else name: alarm
+        for alarm in properties
+        if (name := alarm.get("MetricName"))
+    }
+    alarms = {name: alarm for name, alarm in named.items() if name.startswith("ReconciledOutOfTime")}
+    for step in WEIGHTS:
+        alarm = alarms[metric_name(out_of_time_kind(step))]
+        # Then each fires only when the least of every period of an hour was 1: every run in it ran out
+        assert alarm["Statistic"] == "Minimum"
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+        assert alarm["Period"] * alarm["EvaluationPeriods"] >= 3600
 
 
 def test_the_readme_names_every_function_with_its_event() -> None:

@@ -13,7 +13,6 @@ from robotappel.api.bodies import read_bodies_as_json
 from robotappel.api.context import METER_KEY, caller_of, public_base_path
 from robotappel.api.errors import register_error_handlers
 from robotappel.observability import logger, metrics
-from robotappel.tenants.access import require_live_admin_key
 from robotappel.tokens.costs import cost_of, route_costs
 from robotappel.tokens.meter import TokenMeter
 
@@ -43,14 +42,6 @@ def charge_tokens(app: APIGatewayRestResolver, next_middleware: NextMiddleware) 
     return response
 
 
-def require_admin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """403 for a member key, 401 for an admin key that is no longer valid, before the route does anything."""
-    caller = caller_of(app)
-    caller.require_admin()
-    require_live_admin_key(caller)
-    return next_middleware(app)
-
-
 def _parse_json_body(text: str) -> Any:
     """json.loads failing only with JSONDecodeError, the one error Powertools answers as an invalid body (422): a
     number longer than Python converts (sys.get_int_max_str_digits) is otherwise a plain ValueError, and JSON nested
@@ -77,6 +68,9 @@ def create_app(*, charged: bool = True, admin_only: bool = False) -> APIGatewayR
     read_bodies_as_json(app)
     register_error_handlers(app)
     if admin_only:
+        # Imported here: the other routes never load the admin gate at cold start.
+        from robotappel.api.admin import require_admin
+
         app.use(middlewares=[require_admin])
     if charged:
         app.use(middlewares=[charge_tokens])

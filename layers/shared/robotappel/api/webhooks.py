@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from robotappel.api.context import public_base_url
 from robotappel.errors import Forbidden
-from robotappel.twilio import gateway
+from robotappel.twilio.signatures import is_valid_signature
 
 
 def signed_twilio_params(app: APIGatewayRestResolver) -> dict[str, str]:
@@ -18,7 +18,7 @@ def signed_twilio_params(app: APIGatewayRestResolver) -> dict[str, str]:
     params = dict(parse_qsl(event.decoded_body or "", keep_blank_values=True))
     signature = event.headers.get("X-Twilio-Signature") or ""
     url = public_base_url(app) + _route_path(event)
-    if not signature or not gateway.is_valid_signature(url, params, signature):
+    if not signature or not is_valid_signature(url, params, signature):
         raise Forbidden("The X-Twilio-Signature of this request is not valid.")
     return params
 

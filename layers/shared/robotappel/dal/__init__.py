@@ -1,1 +1,2 @@
-"""DynamoDB access: the only package of the layer that talks to boto3."""
+"""DynamoDB access, and API Gateway's management API (apigateway.py): the only package of the layer that talks to
+boto3."""

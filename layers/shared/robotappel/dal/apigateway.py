@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from robotappel.errors import ServiceUnavailable
+from robotappel.snapstart import after_restore
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ def api_key_name(stage: str, org_id: str) -> str:
 @cache
 def _client() -> Any:  # the API Gateway management API (the stubs this project installs are DynamoDB's)
     return boto3.client("apigateway", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+after_restore(_client.cache_clear)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from robotappel.errors import ServiceUnavailable
+from robotappel.snapstart import after_restore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,6 +43,9 @@ _TRANSACTION_CONFLICT = "TransactionConflict"
 def client() -> "DynamoDBClient":
     # botocore retries throttling itself (standard mode, 4 attempts); what still fails after that becomes a 503.
     return boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 4}))
+
+
+after_restore(client.cache_clear)
 
 
 def to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -402,15 +402,22 @@ def write_ledger_entry(entry: LedgerEntry, status: str, at: str) -> None:
         )
 
 
-def holds_opened_before(created_before: str, page_size: int) -> Iterator[LedgerEntry]:
-    """The open holds (as the ledger knows them: it trails the accounts by the stream's delay) opened before
-    `created_before`, oldest first, read a page at a time; `refund` closes one only if it is still open."""
-    items = query_items(
+def open_hold_items(created_before: str, page_size: int, after: Item | None = None) -> Iterator[Item]:
+    """The items of the open holds (as the ledger knows them: it trails the accounts by the stream's delay) opened
+    before `created_before`, oldest first, after the one whose `hold_position` is `after` (where an earlier sweep
+    stopped), read a page at a time, as stored: each is read into a LedgerEntry (`LedgerEntry.from_attributes`) on
+    its own, so that a malformed one fails alone; `refund` closes one only if it is still open."""
+    return query_items(
         TableName=_table(),
         IndexName=OPEN_HOLDS_INDEX,
         KeyConditionExpression="#openHold = :held AND createdAt < :before",
         ExpressionAttributeNames={"#openHold": OPEN_HOLD},
         ExpressionAttributeValues=values(held=HELD, before=created_before),
         Limit=page_size,
+        **({"ExclusiveStartKey": to_ddb(after)} if after else {}),
     )
-    return (LedgerEntry.from_attributes(item) for item in items)
+
+
+def hold_position(item: Item) -> Item:
+    """Where a sweep of `open_hold_items` that stopped after `item` resumes."""
+    return {key: item[key] for key in (OPEN_HOLD, "createdAt", "orgId", "sk")}

@@ -12,13 +12,18 @@ sk = "intent#<id>"          a purchase under way (write-ahead): written with its
                             replaced by number#<id> when it is recorded; one left behind is the reconciler's
 GSI byPhoneNumber (phoneNumber) finds the numbers a webhook is about; GSI byClientPhoneNumber
 (orgId, clientPhoneNumber) finds the Twilio number linked to a client phone; sparse GSI byOpenWork
-(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first.
+(openWork, createdAt) lists the work a failure may leave to the reconciler, oldest first; sparse GSI byTwilioSid
+(twilioKind, twilioSid; keys and createdAt only) lists by SID the live records of something Twilio holds, and
+nothing else: a live Twilio number (twilioKind "number", its PN SID) and a client phone with a caller ID
+("callerId", the caller ID's SID) alone carry twilioKind, so the reconciler's passes over them never read a
+`call#` marker or a released number.
 
 Writes are returned as named transaction parts (`Write`); the names below are how a use case asks which
 condition failed.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
@@ -51,6 +56,9 @@ TWILIO_NUMBER = "tn"
 # yet, and of a purchase under way.
 OPEN_VERIFICATION, OPEN_PURCHASE = "verification", "purchase"
 OPEN_WORK_INDEX = "byOpenWork"
+TWILIO_SID_INDEX = "byTwilioSid"
+TwilioKind = Literal["number", "callerId"]
+_BATCH_GET = 100  # DynamoDB's most keys a BatchGetItem
 # Sorts after every ISO time: "created before" it means all of them.
 ANY_TIME = "~"
 
@@ -104,6 +112,12 @@ class ClientPhoneRecord(_NumberRecord):
     open_work: Literal["verification"] | None = None
     hold: StoredHold | None = None
 
+    def item(self) -> Item:
+        # A phone with a caller ID at Twilio is in GSI byTwilioSid until it fails or is deleted.
+        live = self.status in ("pending", "verified") and self.caller_id_sid
+        by_sid = {"twilioKind": "callerId", "twilioSid": self.caller_id_sid} if live else {}
+        return {**super().item(), **by_sid}
+
 
 class TwilioNumberRecord(_NumberRecord):
     kind: Literal["twilio"] = "twilio"
@@ -116,6 +130,11 @@ class TwilioNumberRecord(_NumberRecord):
     released_at: str | None = None
     # How many times the record was changed since it was bought (None: never): an update is conditioned on it.
     version: int | None = None
+
+    def item(self) -> Item:
+        # Released (a tombstone under released#): out of GSI byTwilioSid.
+        live = {"twilioKind": "number", "twilioSid": self.phone_number_sid} if self.status == "active" else {}
+        return {**super().item(), **live}
 
 
 NumberRecord = ClientPhoneRecord | TwilioNumberRecord
@@ -359,10 +378,15 @@ def find_by_phone_number(e164: str) -> list[NumberRecord]:
     )
 
 
-def open_verifications() -> Iterator[ClientPhoneRecord]:
-    """The client phones with work left open (GSI byOpenWork), oldest first, read a page at a time."""
-    for item in _open_work(OPEN_VERIFICATION, ANY_TIME):
-        yield ClientPhoneRecord.model_validate(item)
+def open_verification_items() -> Iterator[Item]:
+    """The items of the client phones with work left open (GSI byOpenWork), oldest first, read a page at a time,
+    as stored: each is read into a ClientPhoneRecord (`client_phone`) by the reconciler, so that a malformed one
+    fails alone."""
+    return _open_work(OPEN_VERIFICATION, ANY_TIME)
+
+
+def client_phone(item: Item) -> ClientPhoneRecord:
+    return ClientPhoneRecord.model_validate(item)
 
 
 def get_regulatory_default(org_id: str, country_code: str, number_type: str) -> RegulatoryDefaultRecord | None:
@@ -550,10 +574,16 @@ def close_purchase_intent(intent: PurchaseIntentRecord) -> Write:
     )
 
 
-def open_purchase_intent_items(created_before: str = ANY_TIME) -> Iterator[Item]:
-    """The items of the purchases under way since before `created_before`, oldest first, as stored: each is read
-    into a PurchaseIntentRecord (`purchase_intent`) by the reconciler, so that a malformed one fails alone."""
-    return _open_work(OPEN_PURCHASE, created_before)
+def open_purchase_intent_items(created_before: str = ANY_TIME, after: Item | None = None) -> Iterator[Item]:
+    """The items of the purchases under way since before `created_before`, oldest first (after the one whose
+    `open_work_position` is `after`), as stored: each is read into a PurchaseIntentRecord (`purchase_intent`) by
+    the reconciler, so that a malformed one fails alone."""
+    return _open_work(OPEN_PURCHASE, created_before, after)
+
+
+def open_work_position(item: Item) -> Item:
+    """Where a listing of open work that stopped after `item` resumes."""
+    return {key: item[key] for key in ("openWork", "createdAt", "orgId", "sk")}
 
 
 def purchase_intent(item: Item) -> PurchaseIntentRecord:
@@ -590,30 +620,62 @@ def holds_of_open_work() -> set[str]:
     }
 
 
-def _open_work(kind: str, created_before: str) -> Iterator[Item]:
-    """The items with open work of `kind` created before `created_before` (GSI byOpenWork), oldest first."""
+def _open_work(kind: str, created_before: str, after: Item | None = None) -> Iterator[Item]:
+    """The items with open work of `kind` created before `created_before` (GSI byOpenWork), oldest first, after
+    the item at the position `after`."""
     return query_items(
         TableName=_table(),
         IndexName=OPEN_WORK_INDEX,
         KeyConditionExpression="openWork = :kind AND createdAt < :before",
         ExpressionAttributeValues=values(kind=kind, before=created_before),
+        **({"ExclusiveStartKey": to_ddb(after)} if after else {}),
     )
 
 
-def all_live_twilio_numbers() -> Iterator[TwilioNumberRecord]:
-    """Every org's live Twilio numbers, a page at a time (a Scan: the reconciler's, on a schedule)."""
-    pages = (
-        client()
-        .get_paginator("scan")
-        .paginate(
-            TableName=_table(),
-            FilterExpression="kind = :twilio AND begins_with(sk, :live)",
-            ExpressionAttributeValues=values(twilio="twilio", live=number_sk("")),
+@dataclass(frozen=True)
+class LiveSid:
+    """A live record of something Twilio holds, as GSI byTwilioSid has it: its key, the SID of what Twilio holds
+    and when the record was made."""
+
+    org_id: str
+    number_id: str
+    sid: str
+    created_at: str
+
+
+def live_sids(kind: TwilioKind, after_sid: str = "") -> Iterator[LiveSid]:
+    """Every org's live records of `kind` by SID, after `after_sid`, read a page (DynamoDB's 1 MB) at a time (GSI
+    byTwilioSid: eventually consistent, which is why nothing is destroyed on it alone)."""
+    after = {"after": after_sid} if after_sid else {}
+    items = query_items(
+        TableName=_table(),
+        IndexName=TWILIO_SID_INDEX,
+        KeyConditionExpression="twilioKind = :kind" + (" AND twilioSid > :after" if after else ""),
+        ExpressionAttributeValues=values(kind=kind, **after),
+    )
+    return (
+        LiveSid(
+            org_id=str(item["orgId"]),
+            number_id=str(item["sk"]).removeprefix(number_sk("")),
+            sid=str(item["twilioSid"]),
+            created_at=str(item["createdAt"]),
         )
+        for item in items
     )
-    with unavailable_on_throttling():
-        for page in pages:
-            yield from (TwilioNumberRecord.model_validate(from_ddb(item)) for item in page["Items"])
+
+
+def get_numbers(keys: Iterable[LiveSid]) -> list[NumberRecord]:
+    """The records of `keys`, read consistently, a BatchGetItem of 100 at a time (the ones gone meanwhile left out)."""
+    wanted = [to_ddb({"orgId": key.org_id, "sk": number_sk(key.number_id)}) for key in keys]
+    found: list[NumberRecord] = []
+    for start in range(0, len(wanted), _BATCH_GET):
+        request: dict[str, Any] = {_table(): {"Keys": wanted[start : start + _BATCH_GET], "ConsistentRead": True}}
+        while request:
+            with unavailable_on_throttling():
+                response = client().batch_get_item(RequestItems=request)
+            found += [_record(from_ddb(item)) for item in response["Responses"].get(_table(), [])]
+            request = dict(response.get("UnprocessedKeys") or {})
+    return found
 
 
 def put_twilio_number(record: TwilioNumberRecord) -> Write:

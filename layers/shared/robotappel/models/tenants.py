@@ -9,7 +9,14 @@ OrgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examp
 Role = Literal["member", "admin"]
 
 
-class CreateOrgDto(BaseModel):
+class OperatorModel(BaseModel):
+    """Built at first use, not at import: every route that may name another org imports this module (to answer 404
+    for one that does not exist), and only the /admin routes and the operators' tool use its models."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class CreateOrgDto(OperatorModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     orgId: OrgId
@@ -22,18 +29,18 @@ class CreateOrgDto(BaseModel):
     )
 
 
-class OrgCreated(BaseModel):
+class OrgCreated(OperatorModel):
     orgId: str
     balance: int
 
 
-class IssueApiKeyDto(BaseModel):
+class IssueApiKeyDto(OperatorModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role = "member"
 
 
-class ApiKeyIssued(BaseModel):
+class ApiKeyIssued(OperatorModel):
     keyId: str
     apiKey: str = Field(description="The key itself: shown this once, only its SHA-256 is stored")
     orgId: str
@@ -41,7 +48,7 @@ class ApiKeyIssued(BaseModel):
     createdAt: str
 
 
-class ApiKeyInfo(BaseModel):
+class ApiKeyInfo(OperatorModel):
     keyId: str
     orgId: str
     role: Role
@@ -50,25 +57,25 @@ class ApiKeyInfo(BaseModel):
     hint: str = Field(description="The key's last 4 characters")
 
 
-class ApiKeyRevoked(BaseModel):
+class ApiKeyRevoked(OperatorModel):
     keyId: str
     revokedAt: str
 
 
-class CreditDto(BaseModel):
+class CreditDto(OperatorModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     tokens: int = Field(gt=0, le=1_000_000_000, strict=True, examples=[500])
     reason: str = Field(min_length=1, max_length=200, examples=["Invoice 2026-042 paid"])
 
 
-class Credited(BaseModel):
+class Credited(OperatorModel):
     orgId: str
     balance: int
     entryId: str
 
 
-class UsagePlanInfo(BaseModel):
+class UsagePlanInfo(OperatorModel):
     plan: str = Field(description="Its name in template.yaml's plans (default, large)")
     rateLimit: float | None = Field(description="Requests a second, per org (None: not throttled)")
     burstLimit: int | None
@@ -76,6 +83,14 @@ class UsagePlanInfo(BaseModel):
     quotaPeriod: str | None
 
 
-class OrgUsagePlan(BaseModel):
+class ChangeUsagePlanDto(OperatorModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{0,31}$", examples=["large"], description="One of the stage's plans (default, large)"
+    )
+
+
+class OrgUsagePlan(OperatorModel):
     orgId: str
     plan: str

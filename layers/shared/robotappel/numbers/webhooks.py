@@ -11,7 +11,6 @@ from robotappel.dal.dynamodb import ConditionFailed, transact
 from robotappel.dal.numbers import ClientPhoneRecord, NumberRecord, TwilioNumberRecord
 from robotappel.numbers.verification import record_verification
 from robotappel.observability import logger
-from robotappel.twilio import gateway
 
 # A callback's full URL is the public base URL + its path + "/" + the record's id; that URL is what Twilio signs.
 VALIDATION_STATUS_PATH = "/phoneNumber/twilio/validationStatus"
@@ -61,6 +60,9 @@ def _delete_unrecorded_caller_id(caller_id_sid: str) -> None:
     Twilio that nobody may use: it is deleted again."""
     if not caller_id_sid:
         return
+    # Here only: the webhooks check signatures at every call, and load the REST client for this rare case alone.
+    from robotappel.twilio import gateway
+
     logger.warning("deleting a caller ID verified for no recorded client phone", extra={"callerIdSid": caller_id_sid})
     gateway.delete_caller_id(caller_id_sid)
 

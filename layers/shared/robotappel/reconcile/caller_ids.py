@@ -42,6 +42,7 @@ from robotappel.twilio.tags import record_id_of
 ADD_GRACE = timedelta(minutes=1)
 
 OutOfTime = Callable[[], bool]
+STEP = "caller_ids"  # its key in the run's positions (dal.cursors): the page of Twilio's list to read next
 FINDINGS = (
     "verified_late",
     "expired",
@@ -54,41 +55,52 @@ FINDINGS = (
 
 
 def reconcile_caller_ids(
-    out_of_time: OutOfTime, brake: Brake | None = None, isolation: Isolation | None = None
+    out_of_time: OutOfTime,
+    brake: Brake | None = None,
+    isolation: Isolation | None = None,
+    positions: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind.
     Caller IDs are deleted through `destroy`, on proof and within the run's `brake`; each caller ID and phone is
-    worked on its own (`isolation`: the run's, which reports its failures, else one of this pass's own)."""
+    worked on its own (`isolation`: the run's, which reports its failures, else one of this pass's own). Twilio's
+    list is read from the page the run before stopped at (`positions[STEP]`, the run's cursors)."""
     brake = brake or Brake()
     own = isolation is None
     isolation = isolation or Isolation()
     findings: Counter[str] = Counter()
-    _pass(out_of_time, brake, isolation, findings)
+    _pass(out_of_time, brake, isolation, findings, {} if positions is None else positions)
     if own:
         isolation.save()
         findings.update(isolation.findings)
     return dict(findings)
 
 
-def _pass(out_of_time: OutOfTime, brake: Brake, isolation: Isolation, findings: Counter[str]) -> None:
-    caller_ids, listed_all = _caller_ids_at_twilio(out_of_time)
-    open_phones = _open_client_phones(out_of_time)
+def _pass(
+    out_of_time: OutOfTime, brake: Brake, isolation: Isolation, findings: Counter[str], positions: dict[str, str]
+) -> None:
+    open_phones = _open_client_phones(out_of_time, isolation)
     at_twilio: set[str] = set()
-    for caller_id in caller_ids:
-        if out_of_time():
-            return
-        pending = _pending_phone_of(caller_id, open_phones)
-        if pending is None:
-            _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
-        else:
-            at_twilio.add(pending.id)
-            _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))
+    known: set[str] | None = None
+    for page in gateway.caller_id_pages(positions.pop(STEP, None)):
+        # The client phones' caller IDs, read once a run by SID (GSI byTwilioSid), not one query per caller ID.
+        known = {live.sid for live in numbers.live_sids("callerId")} if known is None else known
+        for caller_id in page.items:
+            if out_of_time():
+                if page.url:  # this page again next run (the first page is where a run without a cursor starts)
+                    positions[STEP] = page.url
+                return
+            pending = _pending_phone_of(caller_id, open_phones)
+            if pending is None:
+                if caller_id.sid not in known:
+                    _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
+            else:
+                at_twilio.add(pending.id)
+                _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))
     for phone in open_phones:
         if out_of_time():
             break
         if phone.id not in at_twilio:
-            # Expiring needs to know Twilio does not have it: only after the whole list was read.
-            _found(findings, isolation.run(_key(phone), partial(_settled, phone, listed_all)))
+            _found(findings, isolation.run(_key(phone), partial(_settled, phone)))
 
 
 def _found(findings: Counter[str], kind: str | None) -> None:
@@ -100,21 +112,13 @@ def _key(phone: ClientPhoneRecord) -> str:
     return f"{phone.org_id}/{numbers.number_sk(phone.id)}"
 
 
-def _caller_ids_at_twilio(out_of_time: OutOfTime) -> tuple[list[CallerId], bool]:
-    """All of Twilio's caller IDs, read before any is deleted (deleting would move the pages); and whether that is
-    the whole list (False when time ran out first)."""
-    caller_ids: list[CallerId] = []
-    for page in gateway.caller_id_pages():
-        caller_ids += page
-        if out_of_time():
-            return caller_ids, False
-    return caller_ids, True
-
-
-def _open_client_phones(out_of_time: OutOfTime) -> list[ClientPhoneRecord]:
+def _open_client_phones(out_of_time: OutOfTime, isolation: Isolation) -> list[ClientPhoneRecord]:
+    """The client phones with open work, each read on its own: a malformed one is skipped (and parked)."""
     phones: list[ClientPhoneRecord] = []
-    for phone in numbers.open_verifications():
-        phones.append(phone)
+    for item in numbers.open_verification_items():
+        phone = isolation.run(f"{item.get('orgId')}/{item.get('sk')}", partial(numbers.client_phone, item))
+        if phone is not None:
+            phones.append(phone)
         if out_of_time():
             break
     return phones
@@ -141,18 +145,24 @@ def _verified_late(phone: ClientPhoneRecord, caller_id: CallerId) -> str | None:
     return "verified_late" if _close(phone, _charge(phone), **verified) else None
 
 
-def _settled(phone: ClientPhoneRecord, may_expire: bool) -> str | None:
+def _settled(phone: ClientPhoneRecord) -> str | None:
     if _hold_may_be_settled_by_its_add(phone):
         return None
     if phone.status == "pending":
-        if not (may_expire and expired(phone)):
-            return None
-        return "expired" if _close(phone, _refund(phone), status="failed") else None
+        return _expired(phone) if expired(phone) else None
     if phone.hold is None:
         return "closed" if _close(phone, []) else None
     if phone.status == "verified":
         return "hold_charged" if _close(phone, _charge(phone)) else None
     return "hold_refunded" if _close(phone, _refund(phone)) else None
+
+
+def _expired(phone: ClientPhoneRecord) -> str | None:
+    """Expiring needs to know that Twilio does not have it: asked by its number (the list may span runs)."""
+    caller_id = next((c for c in gateway.caller_ids_of(phone.phone_number) if _pending_phone_of(c, [phone])), None)
+    if caller_id is not None:
+        return _verified_late(phone, caller_id)
+    return "expired" if _close(phone, _refund(phone), status="failed") else None
 
 
 def _unknown(caller_id: CallerId, brake: Brake) -> str | None:

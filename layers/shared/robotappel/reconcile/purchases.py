@@ -8,15 +8,23 @@ one may belong to a purchase still running.
 A number at Twilio with neither record nor intent is released when it carries our tag and is older than
 HOLD_EXPIRY (else a purchase may be between Twilio's answer and its record); one without our tag is not ours to
 release: it is counted (metric and alarm) and listed in the log by its SID for an operator.
+
+Twilio's list is read a page at a time across runs (a pass), and a record is judged gone only against a whole pass
+(the SIDs of its pages kept, dal.cursors), then fetched by SID at Twilio and read again consistently.
 """
 
+import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
+from uuid import uuid4
 
-from robotappel.dal import ledger, numbers
+from robotappel.dal import cursors, ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Item, transact
-from robotappel.ids import iso
+from robotappel.dal.numbers import NumberRecord
+from robotappel.ids import iso, now_iso
 from robotappel.observability import logger
 from robotappel.reconcile import destroy, drift, holds
 from robotappel.reconcile.destroy import Brake
@@ -27,19 +35,29 @@ from robotappel.twilio.tags import record_id_of
 
 PURCHASE_FINDINGS = ("purchase_recorded_late", "purchase_never_made")
 LISTED_NOTHING = "twilio_listed_nothing"
-NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept", "gone_number_marked_released", LISTED_NOTHING)
+NUMBER_FINDINGS = ("orphan_number_released", "unknown_number_kept")
+GONE_FINDINGS = ("gone_number_marked_released", LISTED_NOTHING)
+# The steps' keys in the run's positions (dal.cursors).
+PURCHASES, NUMBERS, GONE = "purchases", "numbers", "gone"
 
 
-def reconcile_purchases(out_of_time: Callable[[], bool], isolation: Isolation) -> dict[str, int]:
-    """Each intent on its own (`isolation`): a malformed or failing one is skipped, and parked if it keeps failing."""
+def reconcile_purchases(
+    out_of_time: Callable[[], bool], isolation: Isolation, positions: dict[str, str]
+) -> dict[str, int]:
+    """Each intent on its own (`isolation`): a malformed or failing one is skipped, and parked if it keeps failing.
+    Resumes after the intent the run before stopped at (`positions[PURCHASES]`)."""
     findings = dict.fromkeys(PURCHASE_FINDINGS, 0)
     cutoff = iso(datetime.now(UTC) - holds.HOLD_EXPIRY)
-    for item in numbers.open_purchase_intent_items(created_before=cutoff):
+    after = json.loads(positions.pop(PURCHASES)) if PURCHASES in positions else None
+    for item in numbers.open_purchase_intent_items(created_before=cutoff, after=after):
         if out_of_time():
+            if after:
+                positions[PURCHASES] = json.dumps(after)
             return findings
         kind = isolation.run(f"{item.get('orgId')}/{item.get('sk')}", partial(_settle_intent, item))
         if kind:
             findings[kind] += 1
+        after = numbers.open_work_position(item)
     return findings
 
 
@@ -53,59 +71,121 @@ def _settle_intent(item: Item) -> str:
     return "purchase_never_made"
 
 
-def reconcile_numbers(out_of_time: Callable[[], bool], brake: Brake, isolation: Isolation) -> dict[str, int]:
-    """Twilio's numbers against the records, both ways: a number no record knows, a record whose number is gone.
-    What it destroys, it destroys through `destroy`, on proof and within the run's `brake`; each number on its
-    own (`isolation`)."""
+def reconcile_numbers(
+    out_of_time: Callable[[], bool], brake: Brake, isolation: Isolation, positions: dict[str, str]
+) -> dict[str, int]:
+    """Twilio's numbers against the records: a number no record knows. A pass over Twilio's list spans runs (its
+    state in `positions[NUMBERS]`: the page to read next); the SIDs of each page are kept (dal.cursors), and a
+    finished pass is handed to `reconcile_gone_numbers` (`positions[GONE]`). What it destroys, it destroys
+    through `destroy`, on proof and within the run's `brake`; each number on its own (`isolation`)."""
     findings = dict.fromkeys((*NUMBER_FINDINGS, *drift.FINDINGS), 0)
+    listing = json.loads(positions.pop(NUMBERS)) if NUMBERS in positions else _new_pass()
     in_flight = {
         item.get("id") for item in numbers.open_purchase_intent_items()
     }  # read as stored: one malformed fails alone
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
-    at_twilio: set[str] = set()
-    for number in gateway.all_numbers():
+    recorded: dict[str, numbers.LiveSid] | None = None
+    for page in gateway.number_pages(listing.get("next")):
         if out_of_time():
-            return findings  # without the whole list, no record may be judged gone
-        at_twilio.add(number.sid)
-        if record := _owning_record(number):
-            set_right = partial(drift.set_right, number, record, dry_run=brake.dry_run)
-            findings[drift.DRIFT_SET_RIGHT] += bool(isolation.run(number.sid, set_right))
-            continue
-        record_id = record_id_of(number.friendly_name)
-        if record_id is None:
-            logger.warning("a Twilio number no record knows, not ours to release", extra={"sid": number.sid})
-            findings["unknown_number_kept"] += 1
-        elif record_id not in in_flight and number.date_created and number.date_created < settled_before:
-            released = isolation.run(number.sid, partial(_release_if_orphan, number, brake))
-            findings["orphan_number_released"] += bool(released)
-    for record in numbers.all_live_twilio_numbers():
-        if out_of_time():
-            break
-        if not at_twilio and not findings[LISTED_NOTHING]:
-            # Every number gone at once is a wrong account or a failed listing, not a fact: nothing is released.
-            brake.stop(LISTED_NOTHING)
-            findings[LISTED_NOTHING] = 1
-        if record.phone_number_sid not in at_twilio and record.created_at < iso(settled_before):
-            marked = isolation.run(
-                f"{record.org_id}/{numbers.number_sk(record.id)}", partial(_mark_if_gone, record, brake)
-            )
-            findings["gone_number_marked_released"] += bool(marked)
+            positions[NUMBERS] = json.dumps(listing)
+            return findings
+        recorded = _recorded_by_sid() if recorded is None else recorded
+        owners = _owners(page.items, recorded)
+        for number in page.items:
+            if out_of_time():  # this page again next run
+                positions[NUMBERS] = json.dumps(listing)
+                return findings
+            if record := _owning_record(number, owners):
+                set_right = partial(drift.set_right, number, record, dry_run=brake.dry_run)
+                findings[drift.DRIFT_SET_RIGHT] += bool(isolation.run(number.sid, set_right))
+                continue
+            record_id = record_id_of(number.friendly_name)
+            if record_id is None:
+                logger.warning("a Twilio number no record knows, not ours to release", extra={"sid": number.sid})
+                findings["unknown_number_kept"] += 1
+            elif record_id not in in_flight and number.date_created and number.date_created < settled_before:
+                released = isolation.run(number.sid, partial(_release_if_orphan, number, brake))
+                findings["orphan_number_released"] += bool(released)
+        expires = int(time.time()) + cursors.SEEN_KEPT_SECONDS
+        cursors.keep_seen(listing["pass"], listing["page"], [number.sid for number in page.items], expires)
+        listing = {**listing, "next": page.next_url, "page": listing["page"] + 1}
+    # A judgment under way goes on from where it is, by this newer pass: any whole pass may judge the records older
+    # than it, and starting over at each pass would never reach the end of a list longer than a pass.
+    judging = {key: value for key, value in json.loads(positions.get(GONE, "{}")).items() if key == "after"}
+    positions[GONE] = json.dumps({"pass": listing["pass"], "started": listing["started"], **judging})
     return findings
 
 
+def reconcile_gone_numbers(
+    out_of_time: Callable[[], bool], brake: Brake, isolation: Isolation, positions: dict[str, str]
+) -> dict[str, int]:
+    """The records whose number the last whole pass over Twilio's list (`positions[GONE]`) did not see, each
+    fetched by SID at Twilio and read again consistently before it is marked released. Only records older than
+    the pass are judged (a younger one may have been bought after its page was read); the live records are read
+    by SID (GSI byTwilioSid), from where the run before stopped."""
+    findings = {"gone_number_marked_released": 0, LISTED_NOTHING: 0}
+    if GONE not in positions:
+        return findings  # no whole pass to judge by yet
+    judged = json.loads(positions.pop(GONE))
+    seen = cursors.seen_in(judged["pass"])
+    settled_before = iso(datetime.now(UTC) - holds.HOLD_EXPIRY)
+    after = judged.get("after", "")
+    for live in numbers.live_sids("number", after):
+        if out_of_time():
+            positions[GONE] = json.dumps({**judged, "after": after})
+            return findings
+        if not seen and not findings[LISTED_NOTHING]:
+            # Every number gone at once is a wrong account or a failed listing, not a fact: nothing is released.
+            brake.stop(LISTED_NOTHING)
+            findings[LISTED_NOTHING] = 1
+        if live.sid not in seen and live.created_at < min(judged["started"], settled_before):
+            marked = isolation.run(
+                f"{live.org_id}/{numbers.number_sk(live.number_id)}", partial(_mark_if_gone, live, brake)
+            )
+            findings["gone_number_marked_released"] += bool(marked)
+        after = live.sid
+    return findings
+
+
+def _new_pass() -> dict[str, Any]:
+    return {"pass": uuid4().hex, "started": now_iso(), "page": 0}
+
+
+def _recorded_by_sid() -> dict[str, numbers.LiveSid]:
+    """The live records by SID, read once a run (GSI byTwilioSid: keys only, a few MB at 100,000 numbers)."""
+    return {live.sid: live for live in numbers.live_sids("number")}
+
+
+def _owners(
+    listed: list[IncomingNumber], recorded: dict[str, numbers.LiveSid]
+) -> dict[str, numbers.TwilioNumberRecord]:
+    """The records of the listed numbers the index knows, read consistently (a BatchGetItem per 100)."""
+    keys = [recorded[number.sid] for number in listed if number.sid in recorded]
+    return {
+        record.phone_number_sid: record
+        for record in numbers.get_numbers(keys)
+        if isinstance(record, numbers.TwilioNumberRecord)
+    }
+
+
 def _release_if_orphan(number: IncomingNumber, brake: Brake) -> bool:
-    return destroy.release_orphan_number(
-        fetched=gateway.fetch_number(number.sid),
-        owners=numbers.find_by_phone_number(number.phone_number),
-        brake=brake,
-    )
+    fetched = gateway.fetch_number(number.sid)  # first: a record written after it is among the owners read next
+    return destroy.release_orphan_number(fetched=fetched, owners=_owners_read_again(number.phone_number), brake=brake)
 
 
-def _mark_if_gone(listed: numbers.TwilioNumberRecord, brake: Brake) -> bool:
+def _owners_read_again(phone_number: str) -> list[NumberRecord]:
+    """The live records of a number the index knows, each read again consistently: the index may still show one
+    released meanwhile."""
+    indexed = numbers.find_by_phone_number(phone_number)
+    owners = [numbers.get_number(owner.org_id, owner.id, consistent=True) for owner in indexed]
+    return [owner for owner in owners if owner]
+
+
+def _mark_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
     return destroy.mark_number_released(
-        record=numbers.get_number(listed.org_id, listed.id, consistent=True),
-        sid=listed.phone_number_sid,
-        fetched=gateway.fetch_number(listed.phone_number_sid),
+        record=numbers.get_number(live.org_id, live.number_id, consistent=True),
+        sid=live.sid,
+        fetched=gateway.fetch_number(live.sid),
         brake=brake,
     )
 
@@ -154,11 +234,15 @@ def _close_never_made(intent: numbers.PurchaseIntentRecord) -> None:
     logger.info("purchase never made: refunded", extra={"numberId": intent.id, "intentOrgId": intent.org_id})
 
 
-def _owning_record(number: IncomingNumber) -> numbers.TwilioNumberRecord | None:
-    return next(
+def _owning_record(
+    number: IncomingNumber, owners: dict[str, numbers.TwilioNumberRecord]
+) -> numbers.TwilioNumberRecord | None:
+    """The live record of a listed number: read with its page (`owners`), else (GSI byTwilioSid has not caught up
+    with a recent purchase) found by its phone number."""
+    return owners.get(number.sid) or next(
         (
             record
-            for record in numbers.find_by_phone_number(number.phone_number)
+            for record in _owners_read_again(number.phone_number)
             if isinstance(record, numbers.TwilioNumberRecord) and record.phone_number_sid == number.sid
         ),
         None,

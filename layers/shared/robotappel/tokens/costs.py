@@ -32,6 +32,7 @@ ROUTE_COSTS = MappingProxyType(
         "GET /admin/orgs/{orgId}/apiKeys": 0,
         "DELETE /admin/apiKeys/{keyId}": 0,
         "POST /admin/orgs/{orgId}/credits": 0,
+        "PUT /admin/orgs/{orgId}/usagePlan": 0,
     }
 )
 

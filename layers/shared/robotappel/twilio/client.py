@@ -1,45 +1,19 @@
 """The Twilio REST client, built on first use from the credentials in Secrets Manager."""
 
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from robotappel.config import get_settings
-from robotappel.errors import ServiceUnavailable
+from robotappel.snapstart import after_restore
+from robotappel.twilio.credentials import get_twilio_credentials
 
 TWILIO_API_URL = "https://api.twilio.com"
 NUMBERS_API_URL = "https://numbers.twilio.com"
 # Lambda's API Gateway integration gives up after 29 s; a Twilio call must fail well before that.
 REQUEST_TIMEOUT_SECONDS = 10.0
-SECRET_MAX_AGE_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class TwilioCredentials:
-    account_sid: str
-    auth_token: str = field(repr=False)
-    api_key_sid: str | None = None
-    api_key_secret: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_secret(cls, secret: dict[str, Any]) -> "TwilioCredentials":
-        return cls(
-            account_sid=str(secret["accountSid"]),
-            auth_token=str(secret["authToken"]),
-            api_key_sid=secret.get("apiKeySid") or None,
-            api_key_secret=secret.get("apiKeySecret") or None,
-        )
-
-    def basic_auth(self) -> tuple[str, str]:
-        """API key when configured (revocable, scoped), otherwise the account's own SID and token."""
-        if self.api_key_sid and self.api_key_secret:
-            return self.api_key_sid, self.api_key_secret
-        return self.account_sid, self.auth_token
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the twilio SDK ships no type hints
@@ -58,17 +32,6 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the twilio S
         return super().request(method, url, *args, **kwargs)
 
 
-def get_twilio_credentials() -> TwilioCredentials:
-    """Read through Powertools' cache, so rotating the secret takes effect within SECRET_MAX_AGE_SECONDS."""
-    try:
-        secret = parameters.get_secret(
-            get_settings().twilio_secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS
-        )
-        return TwilioCredentials.from_secret(secret)
-    except (GetParameterError, TransformParameterError, KeyError, TypeError, AttributeError) as exc:
-        raise ServiceUnavailable("The Twilio credentials could not be read.") from exc
-
-
 @cache
 def get_twilio_client() -> Client:
     credentials = get_twilio_credentials()
@@ -79,6 +42,9 @@ def get_twilio_client() -> Client:
         account_sid=credentials.account_sid,
         http_client=_http_client(),
     )
+
+
+after_restore(get_twilio_client.cache_clear)
 
 
 def _http_client() -> TwilioHttpClient:

@@ -8,20 +8,20 @@ import json
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from requests.exceptions import RequestException
 from twilio.base import values
 from twilio.base.exceptions import TwilioException
 from twilio.http.response import Response
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from robotappel.errors import NotFound
 from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
-from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, get_twilio_credentials
+from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client
+from robotappel.twilio.credentials import get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, to_domain_error
 from robotappel.twilio.tags import record_id_of
 
@@ -34,6 +34,16 @@ _NUMBER_LISTS: dict[str, str] = {
     "tollFree": "toll_free",
     "national": "national",
 }
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a Twilio list: its items, the URL it was read from (None: the first page) and the next one's
+    (None: the last page). A URL is where a later listing may resume."""
+
+    items: list[T]
+    url: str | None
+    next_url: str | None
 
 
 @dataclass(frozen=True)
@@ -101,16 +111,23 @@ def find_caller_id(phone_number: str, tagged_for: str | None = None) -> CallerId
     if tagged_for is None:
         found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=1))
         return _caller_id(found[0]) if found else None
+    return next((c for c in caller_ids_of(phone_number) if record_id_of(c.friendly_name) == tagged_for), None)
+
+
+def caller_ids_of(phone_number: str) -> list[CallerId]:
+    """The account's caller IDs of this number (one request)."""
     found = _call(lambda client: client.outgoing_caller_ids.list(phone_number=phone_number, limit=PAGE_SIZE))
-    return next((c for c in map(_caller_id, found) if record_id_of(c.friendly_name) == tagged_for), None)
+    return [_caller_id(resource) for resource in found]
 
 
-def caller_id_pages() -> Iterator[list[CallerId]]:
-    """Every outgoing caller ID of the account, a page (one request) at a time."""
-    page: Any = _call(lambda client: client.outgoing_caller_ids.page(page_size=PAGE_SIZE))
-    while page is not None:
-        yield [_caller_id(resource) for resource in page]
-        page = _call(functools.partial(_next_page, page))
+def caller_id_pages(start: str | None = None) -> Iterator[Page[CallerId]]:
+    """The account's outgoing caller IDs, a page (one request) at a time, from the page at URL `start` (a page's
+    `next_url`, kept from an earlier listing) or from the first."""
+    if start is None:
+        first = _call(lambda client: client.outgoing_caller_ids.page(page_size=PAGE_SIZE))
+    else:
+        first = _call(lambda client: client.outgoing_caller_ids.get_page(start))
+    return _pages(first, _caller_id)
 
 
 def fetch_caller_id(sid: str) -> CallerId | None:
@@ -174,12 +191,14 @@ def find_numbers(friendly_name: str) -> list[IncomingNumber]:
     return [_incoming_number(number) for number in found]
 
 
-def all_numbers() -> Iterator[IncomingNumber]:
-    """Every number of the account, a page at a time (the SDK follows next_page_uri)."""
-    page = _call(lambda client: client.incoming_phone_numbers.page(page_size=PAGE_SIZE))
-    while page is not None:
-        yield from (_incoming_number(number) for number in page)
-        page = _call(functools.partial(_next_page, page))
+def number_pages(start: str | None = None) -> Iterator[Page[IncomingNumber]]:
+    """The account's numbers, a page (one request) at a time, from the page at URL `start` (a page's `next_url`,
+    kept from an earlier listing) or from the first."""
+    if start is None:
+        first = _call(lambda client: client.incoming_phone_numbers.page(page_size=PAGE_SIZE))
+    else:
+        first = _call(lambda client: client.incoming_phone_numbers.get_page(start))
+    return _pages(first, _incoming_number)
 
 
 def fetch_number(sid: str) -> IncomingNumber | None:
@@ -245,11 +264,6 @@ def fetch_address(sid: str) -> Address | None:
     return Address(sid=str(address.sid), iso_country=str(address.iso_country))
 
 
-def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool:
-    validator = RequestValidator(get_twilio_credentials().auth_token)
-    return bool(validator.validate(url, params, signature))
-
-
 def _call(operation: Callable[[Client], T], sent: Collection[str] = ()) -> T:
     """`sent`: the optional Twilio parameters the operation sends, for errors whose meaning depends on them."""
     try:
@@ -280,6 +294,13 @@ def _json_of(response: Response) -> dict[str, Any]:
 
 def _or_unset(value: str | None) -> object:
     return values.unset if value is None else value
+
+
+def _pages(page: Any, resource: Callable[[Any], T]) -> Iterator[Page[T]]:
+    url = None
+    while page is not None:
+        yield Page([resource(item) for item in page], url, page.next_page_url)
+        url, page = page.next_page_url, _call(functools.partial(_next_page, page))
 
 
 def _next_page(page: Any, _: Client) -> Any:
