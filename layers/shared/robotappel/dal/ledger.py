@@ -227,6 +227,19 @@ def settle(entry: LedgerEntry) -> Write:
     )
 
 
+def hold_closed(entry: LedgerEntry) -> bool:
+    """Whether the hold `entry` is closed (settled or refunded), read consistently."""
+    with unavailable_on_throttling():
+        response = client().get_item(
+            TableName=_table(),
+            Key=_account_key(entry.org_id),
+            ConsistentRead=True,
+            ProjectionExpression="#hold",
+            ExpressionAttributeNames={"#hold": entry.hold_attribute},
+        )
+    return entry.hold_attribute not in from_ddb(response.get("Item", {}))
+
+
 def refund(entry: LedgerEntry) -> None:
     """Give a hold's tokens back (once, whatever retries: the hold is closed in the same write)."""
     update(ACCOUNT, **refund_with(entry).request["Update"])

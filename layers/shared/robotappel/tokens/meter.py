@@ -11,7 +11,7 @@ Either way the write that takes the tokens returns the balance left, so `remaini
 """
 
 from robotappel.dal import ledger
-from robotappel.dal.dynamodb import Write, transact
+from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.ids import new_id, now_iso
 
 
@@ -66,7 +66,15 @@ class TokenMeter:
         if self.tokens and not self._held:
             raise RuntimeError("a route that pays for a state change holds its cost before committing it")
         if self._held:
-            transact([*state_change, ledger.settle(self.entry)])
+            try:
+                transact([*state_change, ledger.settle(self.entry)])
+            except ConditionFailed:
+                raise
+            except Exception:
+                # DynamoDB may have applied it and lost its answer: this call's own hold (not one entrusted to a
+                # record, which a callback or the reconciler may close) is closed by this commit alone.
+                if self._entrusted or not ledger.hold_closed(self.entry):
+                    raise
         elif state_change:
             transact(state_change)
         self.settled = True
