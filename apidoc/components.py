@@ -73,8 +73,12 @@ _ERRORS: dict[int, tuple[str, str]] = {
     ),
     404: ("No such number in this organisation, or no such organisation or API key.", "Error"),
     409: (
-        "Already exists, or the number is not available; or `in_progress`: the same Idempotency-Key is being served "
-        "right now, retry after `Retry-After` seconds.",
+        "The request conflicts with what exists. `already_exists`, `already_verified`, `org_exists`, "
+        "`api_key_exists`: it exists already. `no_numbers_available`, `number_unavailable`: Twilio has no such number "
+        "(any more). `deleted`: the phone was deleted while it was being added. `conflict`: the number was changed by "
+        "other requests meanwhile (read it and retry), or the Idempotency-Key's number was released (use a new key). "
+        "`in_progress`: the same Idempotency-Key is being served right now, retry after `Retry-After` seconds. "
+        "Nothing is charged.",
         "Error",
     ),
     413: ("The request is over API Gateway's 10 MB payload limit; nothing ran.", "Error"),

@@ -98,6 +98,18 @@ def test_every_error_response_shows_an_example_of_a_code_the_api_answers(committ
         assert media_type["example"]["error"] in codes, status
 
 
+def test_the_409_description_names_every_conflict_the_api_answers(committed: dict[str, Any]) -> None:
+    # Given every 409 code the layer raises (Conflict's own, `conflict`, and its subclasses' among them)
+    layer = template.ROOT / "layers" / "shared" / "robotappel"
+    sources = "\n".join(source.read_text() for source in layer.rglob("*.py"))
+    codes = set(re.findall(r'Conflict\((?:[^()]|\([^()]*\))*?code="([a-z_]+)"', sources, re.DOTALL))
+    codes |= {"conflict", "in_progress"}
+    # When a client reads the document's 409
+    description = committed["components"]["responses"]["409"]["description"]
+    # Then each code is named there
+    assert {code for code in codes if f"`{code}`" not in description} == set()
+
+
 @pytest.mark.parametrize(
     "route", [route for route in ROUTES if route.method != "GET"], ids=lambda route: f"{route.method} {route.path}"
 )
