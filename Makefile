@@ -126,9 +126,10 @@ build-check: install ## sam build of a local-runtime copy of the template, with 
 # A longer run of the model of the whole system (tests/model): thousands of examples from a fresh seed (SEED=...
 # replays one), then the examples, steps and faults injected by kind.
 SEED ?= $(shell date +%s)
-soak: install ## The model of the whole system, thousands of examples: make soak [SEED=n]
-	@echo "model soak, seed $(SEED)"
-	MODEL_PROFILE=soak $(BIN)/pytest tests/model -n 0 -p no:randomly -p no:logging -s -q --hypothesis-seed=$(SEED)
+EXAMPLES ?= 2000
+soak: install ## The model of the whole system, thousands of examples: make soak [SEED=n] [EXAMPLES=n]
+	@echo "model soak, seed $(SEED), $(EXAMPLES) examples"
+	MODEL_PROFILE=soak MODEL_EXAMPLES=$(EXAMPLES) $(BIN)/pytest tests/model -n 0 -p no:randomly -p no:logging -s -q --hypothesis-seed=$(SEED)
 
 bench: build-check ## Cold start, DynamoDB round trips, warm latency, layer size, peak RSS -> bench/results.json
 	$(BIN)/python -m bench.run

@@ -70,8 +70,10 @@ _MODEL = settings.get_profile("model")
 settings.register_profile("ci", _MODEL, max_examples=12, stateful_step_count=15, derandomize=True)
 # triage: the ci profile's examples, the first failure reported unshrunk (a quicker look while fixing).
 settings.register_profile("triage", settings.get_profile("ci"), phases=[Phase.generate])
-# soak: a fresh seed each time (pytest --hypothesis-seed), thousands of examples.
-settings.register_profile("soak", _MODEL, max_examples=2000, stateful_step_count=30)
+# soak: a fresh seed each time (pytest --hypothesis-seed), thousands of examples (MODEL_EXAMPLES: another count).
+settings.register_profile(
+    "soak", _MODEL, max_examples=int(os.environ.get("MODEL_EXAMPLES", "2000")), stateful_step_count=30
+)
 # hunt: like soak, but the first failure reported unshrunk.
 settings.register_profile("hunt", settings.get_profile("soak"), phases=[Phase.generate])
 
