@@ -16,7 +16,7 @@ from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
 from robotappel.tokens import meter
-from robotappel.twilio import gateway
+from robotappel.twilio import gateway, retry
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org, top_up
 from tests.fixtures.dynamodb_faults import DynamoDBFaults, applied_answer_lost, writes_table
@@ -407,9 +407,9 @@ def test_buy_logs_the_sid_to_reconcile_when_release_fails_too(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Given DynamoDB fails when the number is recorded, and Twilio fails to release it
+    # Given DynamoDB fails when the number is recorded, and Twilio fails to release it, each time it is asked
     fail_recording(monkeypatch)
-    twilio_layer.inject_fault("DELETE", NUMBER_PATH, status=500, code=20500)
+    twilio_layer.inject_fault("DELETE", NUMBER_PATH, status=500, code=20500, times=retry.DEFAULT_POLICY.max_attempts)
     # When org-a buys a number
     result = buy()
     # Then still 503, the number is left at Twilio with its intent and hold, and an error names it

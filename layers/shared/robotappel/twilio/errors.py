@@ -111,6 +111,16 @@ def is_retryable(exc: Exception) -> bool:
     return is_rate_limited(exc) or failed_before_sending(exc)
 
 
+def is_retryable_when_idempotent(exc: Exception) -> bool:
+    """For a request that does the same whether Twilio saw it once or twice (a DELETE by SID): also an answer lost
+    after sending (read timeout, connection reset) and Twilio's own 5xx. Sent again, a deletion Twilio had applied
+    answers 404, which tells what happened: without the retry, the record would keep a resource already gone."""
+    if is_retryable(exc) or isinstance(exc, RequestException):
+        return True
+    exc = as_rest_exception(exc)
+    return isinstance(exc, TwilioRestException) and exc.status >= 500
+
+
 def to_domain_error(exc: Exception, sent: Collection[str] = ()) -> DomainError:
     """Translate a Twilio SDK or transport exception; messages are ours, never Twilio's text or our URLs.
 

@@ -22,7 +22,7 @@ from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
 from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client
 from robotappel.twilio.credentials import get_twilio_credentials
-from robotappel.twilio.errors import is_retryable, to_domain_error
+from robotappel.twilio.errors import is_retryable, is_retryable_when_idempotent, to_domain_error
 from robotappel.twilio.tags import record_id_of
 
 T = TypeVar("T")
@@ -264,17 +264,22 @@ def fetch_address(sid: str) -> Address | None:
     return Address(sid=str(address.sid), iso_country=str(address.iso_country))
 
 
-def _call(operation: Callable[[Client], T], sent: Collection[str] = ()) -> T:
-    """`sent`: the optional Twilio parameters the operation sends, for errors whose meaning depends on them."""
+def _call(
+    operation: Callable[[Client], T],
+    sent: Collection[str] = (),
+    retryable: Callable[[Exception], bool] = is_retryable,
+) -> T:
+    """`sent`: the optional Twilio parameters the operation sends, for errors whose meaning depends on them;
+    `retryable`: the failures after which the operation is sent again."""
     try:
-        return retry.call_with_retries(lambda: operation(get_twilio_client()), is_retryable, retry.DEFAULT_POLICY)
+        return retry.call_with_retries(lambda: operation(get_twilio_client()), retryable, retry.DEFAULT_POLICY)
     except (TwilioException, RequestException) as exc:
         raise to_domain_error(exc, sent) from exc
 
 
 def _delete(operation: Callable[[Client], object]) -> bool:
     try:
-        _call(operation)
+        _call(operation, retryable=is_retryable_when_idempotent)
     except NotFound:
         return False
     return True
