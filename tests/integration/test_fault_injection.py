@@ -201,9 +201,9 @@ def charged_entries() -> int:
 
 
 TWILIO_ACTED = ("twilio processed, answer lost", "function killed after twilio acted")
-# A release (DELETE by SID) is sent again after these: the second answer (404 if the first was applied) tells what
-# happened, and the delete succeeds.
-SENT_AGAIN_BY_A_DELETE = ("twilio 500", "twilio timeout", "twilio processed, answer lost")
+# A release (DELETE by SID) is sent again after these (not after a timeout: no time for it): the second answer
+# (404 if the first was applied) tells what happened, and the delete succeeds.
+SENT_AGAIN_BY_A_DELETE = ("twilio 500", "twilio processed, answer lost")
 DELETE_ROUTE = "DELETE /phoneNumber/deletePhoneNumber/{id}"
 
 

@@ -8,7 +8,7 @@ from twilio.http.response import Response
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from robotappel.errors import Conflict, InvalidInput, NotFound, RateLimited, UpstreamFailure
-from robotappel.twilio.errors import is_retryable, to_domain_error
+from robotappel.twilio.errors import is_retryable, is_retryable_when_idempotent, to_domain_error
 
 URI = "/Accounts/AC123/IncomingPhoneNumbers.json"
 
@@ -161,6 +161,23 @@ def test_failures_after_the_request_was_sent_are_not_retried(exc: Exception) -> 
     # When we ask whether to retry
     # Then the answer is no: a second POST could buy twice
     assert not is_retryable(exc)
+
+
+@pytest.mark.parametrize(
+    "exc", [reset_after_sending(), twilio_error(500, 20500)], ids=["reset-after-sending", "server-error"]
+)
+def test_a_deletion_whose_answer_was_lost_quickly_is_sent_again(exc: Exception) -> None:
+    # Given a DELETE by SID that failed after it was sent, at once (the same request twice deletes once)
+    # When we ask whether to send it again
+    # Then the answer is yes: a 404 then tells it was done
+    assert is_retryable_when_idempotent(exc)
+
+
+def test_a_deletion_that_timed_out_is_not_sent_again() -> None:
+    # Given a DELETE by SID whose answer never came within REQUEST_TIMEOUT_SECONDS
+    # When we ask whether to send it again
+    # Then the answer is no: three tries of 10 s each would outlast the function's 20 s
+    assert not is_retryable_when_idempotent(ReadTimeout())
 
 
 def test_a_failed_list_page_is_mapped_like_any_twilio_error() -> None:

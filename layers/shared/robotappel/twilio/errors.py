@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import ConnectTimeout, RequestException
+from requests.exceptions import ConnectTimeout, RequestException, Timeout
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from urllib3.exceptions import ConnectTimeoutError
 
@@ -113,10 +113,13 @@ def is_retryable(exc: Exception) -> bool:
 
 def is_retryable_when_idempotent(exc: Exception) -> bool:
     """For a request that does the same whether Twilio saw it once or twice (a DELETE by SID): also an answer lost
-    after sending (read timeout, connection reset) and Twilio's own 5xx. Sent again, a deletion Twilio had applied
-    answers 404, which tells what happened: without the retry, the record would keep a resource already gone."""
-    if is_retryable(exc) or isinstance(exc, RequestException):
+    after sending (connection reset) and Twilio's own 5xx. Sent again, a deletion Twilio had applied answers 404,
+    which tells what happened: without the retry, the record would keep a resource already gone. Not a read
+    timeout: each try may then wait the whole REQUEST_TIMEOUT_SECONDS, and three would outlast the function."""
+    if is_retryable(exc):
         return True
+    if isinstance(exc, RequestException):
+        return not isinstance(exc, Timeout)
     exc = as_rest_exception(exc)
     return isinstance(exc, TwilioRestException) and exc.status >= 500
 
