@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from robotappel.api.context import api_stage, call_context, caller_of, request_id
     from robotappel.api.resolver import create_app, lambda_handler
-    from robotappel.api.webhooks import signed_twilio_params
+    from robotappel.api.webhooks import signed_twilio_callback
 
 __all__ = [
     "api_stage",
@@ -19,7 +19,7 @@ __all__ = [
     "create_app",
     "lambda_handler",
     "request_id",
-    "signed_twilio_params",
+    "signed_twilio_callback",
 ]
 
 _HOME = {
@@ -27,7 +27,7 @@ _HOME = {
     "call_context": "robotappel.api.context",
     "caller_of": "robotappel.api.context",
     "request_id": "robotappel.api.context",
-    "signed_twilio_params": "robotappel.api.webhooks",
+    "signed_twilio_callback": "robotappel.api.webhooks",
     "create_app": "robotappel.api.resolver",
     "lambda_handler": "robotappel.api.resolver",
 }

@@ -22,6 +22,7 @@ from robotappel.numbers.context import CallContext
 from robotappel.numbers.verification import expired
 from robotappel.numbers.webhooks import validation_status_url
 from robotappel.observability import logger
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 
@@ -106,6 +107,7 @@ def _request_validation(ctx: CallContext, record: ClientPhoneRecord, undo: list[
     the record stays pending with its hold."""
     try:
         return gateway.request_caller_id_validation(
+            account_of(record.org_id),
             record.phone_number,
             tagged(record.id, record.friendly_name),
             status_callback=validation_status_url(ctx.public_base_url, record.id),
@@ -121,11 +123,11 @@ def _request_validation(ctx: CallContext, record: ClientPhoneRecord, undo: list[
 
 
 def _as_if_called(record: ClientPhoneRecord) -> gateway.ValidationRequest:
-    """Twilio refused to call because the phone is a caller ID of the account already: another org verified it
-    (all orgs share one Twilio account until #28), or someone by hand. Saying so would tell this org who verified
-    what, so the add answers as any add does and is charged as one; no call comes, and the phone fails once its
-    verification window is over, as an unanswered verification does (the reconciler records it: the caller ID is
-    tagged with another record's id, never this one's)."""
+    """Twilio refused to call because the phone is a caller ID of the org's subaccount already, with no client phone
+    of the org verified for it (one left by a delete whose answer was lost, or made by hand at Twilio's console).
+    The add answers as any add does and is charged as one; no call comes, and the phone fails once its verification
+    window is over, as an unanswered verification does (the reconciler records it: the caller ID is tagged with
+    another record's id, or none, never this one's)."""
     logger.info("validation refused, the phone being a caller ID already: answered as if called")
     return gateway.ValidationRequest(
         validation_code=f"{secrets.randbelow(10**6):06d}", call_sid=NO_CALL, phone_number=record.phone_number
@@ -180,11 +182,11 @@ def delete_client_phone(ctx: CallContext, record: ClientPhoneRecord) -> DeleteRe
     if not caller_id_sid:
         # Only a caller ID tagged with this record is its own (its verification's answer was lost): the number's
         # caller ID may be another org's, or one a person made at the console.
-        found = gateway.find_caller_id(record.phone_number, tagged_for=record.id)
+        found = gateway.find_caller_id(account_of(record.org_id), record.phone_number, tagged_for=record.id)
         caller_id_sid = found.sid if found else None
     if caller_id_sid is None:
         twilio_response = "no outgoing caller ID at Twilio"
-    elif gateway.delete_caller_id(caller_id_sid):
+    elif gateway.delete_caller_id(account_of(record.org_id), caller_id_sid):
         twilio_response = f"outgoing caller ID {caller_id_sid} deleted"
     else:
         twilio_response = f"outgoing caller ID {caller_id_sid} was already deleted"

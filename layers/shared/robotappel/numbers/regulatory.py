@@ -17,6 +17,7 @@ from robotappel.ids import now_iso
 from robotappel.models.phone import FRENCH_REGIONS, NumberType, parse_country
 from robotappel.models.twilio_numbers import RegulatoryDefault, RegulatoryDefaultDto
 from robotappel.numbers.views import regulatory_default
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 
 APPROVED = "twilio-approved"
@@ -37,7 +38,7 @@ def set_regulatory_default(caller: Caller, raw_country_code: str, dto: Regulator
         country_code = parse_country(raw_country_code)
     except ValueError as error:
         raise InvalidInput("countryCode", str(error)) from error
-    _check_bundle(dto.bundleSid, country_code, dto.numberType)
+    _check_bundle(account_of(caller.org_id), dto.bundleSid, country_code, dto.numberType)
     stored = numbers.get_regulatory_default(caller.org_id, country_code, dto.numberType)
     address_sid = dto.addressSid or (stored.address_sid if stored else None)
     if address_sid is None:
@@ -47,7 +48,7 @@ def set_regulatory_default(caller: Caller, raw_country_code: str, dto: Regulator
             "give addressSid, the SID of an address of your Twilio account (AD…).",
             code="address_required",
         )
-    _check_address(address_sid, country_code, dto.numberType)
+    _check_address(account_of(caller.org_id), address_sid, country_code, dto.numberType)
     record = RegulatoryDefaultRecord(
         org_id=caller.org_id,
         country_code=country_code,
@@ -64,8 +65,8 @@ def _needs_address_in_france(country_code: str, number_type: NumberType) -> bool
     return country_code in FRENCH_REGIONS and number_type != "tollFree"
 
 
-def _check_bundle(bundle_sid: str, country_code: str, number_type: NumberType) -> None:
-    bundle = gateway.fetch_bundle(bundle_sid)
+def _check_bundle(account: str, bundle_sid: str, country_code: str, number_type: NumberType) -> None:
+    bundle = gateway.fetch_bundle(account, bundle_sid)
     if bundle is None:
         raise InvalidInput("bundleSid", "Twilio has no regulatory bundle with this SID.", code="bundle_not_found")
     if bundle.status == PROVISIONALLY_APPROVED:
@@ -78,7 +79,7 @@ def _check_bundle(bundle_sid: str, country_code: str, number_type: NumberType) -
     if bundle.status != APPROVED:
         message = f"This regulatory bundle is {bundle.status} at Twilio, not approved."
         raise InvalidInput("bundleSid", message, code="bundle_not_approved")
-    regulation = gateway.fetch_regulation(bundle.regulation_sid)
+    regulation = gateway.fetch_regulation(account, bundle.regulation_sid)
     wanted = TWILIO_NUMBER_TYPES[number_type]
     if (regulation.iso_country, regulation.number_type) != (country_code, wanted):
         raise InvalidInput(
@@ -90,8 +91,8 @@ def _check_bundle(bundle_sid: str, country_code: str, number_type: NumberType) -
         )
 
 
-def _check_address(address_sid: str, country_code: str, number_type: NumberType) -> None:
-    address = gateway.fetch_address(address_sid)
+def _check_address(account: str, address_sid: str, country_code: str, number_type: NumberType) -> None:
+    address = gateway.fetch_address(account, address_sid)
     if address is None:
         raise InvalidInput("addressSid", "Twilio has no address with this SID.", code="address_not_found")
     if _needs_address_in_france(country_code, number_type) and address.iso_country not in FRENCH_REGIONS:

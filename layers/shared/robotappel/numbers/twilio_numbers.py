@@ -23,6 +23,7 @@ from robotappel.numbers.context import CallContext
 from robotappel.numbers.views import twilio_number
 from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import UNNAMED, tagged
@@ -62,7 +63,7 @@ def buy_number(ctx: CallContext, dto: InboundParamsDto, number_id: str | None = 
         _require_client_phone(org_id, dto.clientPhoneNumber)
     order = _order(org_id, dto)
     ctx.meter.hold()
-    candidates = _candidates(dto, order)
+    candidates = _candidates(account_of(ctx.caller.org_id), dto, order)
     number_id = number_id or new_id(numbers.TWILIO_NUMBER)
     intent = numbers.PurchaseIntentRecord(
         id=number_id,
@@ -85,11 +86,11 @@ def _resume(ctx: CallContext, dto: InboundParamsDto, intent: numbers.PurchaseInt
     """Take up a purchase left under way (its answer lost, or its function gone), paid by the intent's hold: the
     number Twilio has under its tag is recorded; if Twilio has none, it is bought now, under the same tag."""
     ctx.meter.adopt(intent.hold)
-    found = gateway.find_numbers(intent.twilio_friendly_name)
+    found = gateway.find_numbers(account_of(intent.org_id), intent.twilio_friendly_name)
     if found:
         return _record(ctx, intent, found[0])
     order = _order(ctx.caller.org_id, dto)
-    return _purchase(ctx, intent, order, _candidates(dto, order))
+    return _purchase(ctx, intent, order, _candidates(account_of(ctx.caller.org_id), dto, order))
 
 
 def _purchase(
@@ -199,7 +200,7 @@ def _order(org_id: str, dto: InboundParamsDto) -> _Order:
     return _Order(country, kind, default.bundle_sid, default.address_sid)
 
 
-def _candidates(dto: InboundParamsDto, order: _Order) -> list[str]:
+def _candidates(account: str, dto: InboundParamsDto, order: _Order) -> list[str]:
     """The numbers to try. For automated calls, a search per range the rule table allows (Twilio's inventories
     hold few of them: a plain search would seldom find one), in random order, until one has numbers; a client's
     own `contains` pattern is searched instead, and what it finds filtered by the rule table."""
@@ -214,7 +215,12 @@ def _candidates(dto: InboundParamsDto, order: _Order) -> list[str]:
         random.shuffle(patterns)  # spreads the org's numbers over the ranges, and the searches over time
     for pattern in patterns:
         found = gateway.search_available_numbers(
-            order.country_code, order.number_type, area_code=dto.areaCode, contains=pattern, limit=MAX_PURCHASE_ATTEMPTS
+            account,
+            order.country_code,
+            order.number_type,
+            area_code=dto.areaCode,
+            contains=pattern,
+            limit=MAX_PURCHASE_ATTEMPTS,
         )
         if dto.automatedCalling:
             found = [number for number in found if assess(number).status == "allowed"]
@@ -229,6 +235,7 @@ def _buy_first_available(
     for attempt, candidate in enumerate(candidates[:MAX_PURCHASE_ATTEMPTS], start=1):
         try:
             return gateway.buy_number(
+                account_of(intent.org_id),
                 candidate,
                 voice_url=intent.voice_url,
                 status_callback=call_status_url(ctx.public_base_url, intent.id),
@@ -264,7 +271,7 @@ def _release_unrecorded(bought: IncomingNumber, org_id: str) -> bool:
     metrics.add_metric(name="CompensationsRun", unit="Count", value=1)
     reconcile = {"phoneNumberSid": bought.sid, "phoneNumber": bought.phone_number, "orgId": org_id}
     try:
-        gateway.release_number(bought.sid)
+        gateway.release_number(account_of(org_id), bought.sid)
     except Exception:
         logger.exception("COMPENSATION_FAILED: bought number could not be recorded nor released", extra=reconcile)
         metrics.add_metric(name="CompensationsFailed", unit="Count", value=1)
@@ -290,7 +297,7 @@ def update_number(ctx: CallContext, number_id: str, dto: UpdatePhoneNumberDto) -
         updated = record.model_copy(update=changes)
         if any(at_twilio.values()):
             try:
-                gateway.update_number(record.phone_number_sid, **at_twilio)
+                gateway.update_number(account_of(record.org_id), record.phone_number_sid, **at_twilio)
             except UpstreamFailure:
                 _restore_at_twilio(record)  # Twilio may have applied it before its answer was lost
                 raise
@@ -358,7 +365,10 @@ def _not_a_client_phone(client_phone: str) -> InvalidInput:
 def _restore_at_twilio(record: TwilioNumberRecord) -> None:
     try:
         gateway.update_number(
-            record.phone_number_sid, friendly_name=tagged(record.id, record.friendly_name), voice_url=record.voice_url
+            account_of(record.org_id),
+            record.phone_number_sid,
+            friendly_name=tagged(record.id, record.friendly_name),
+            voice_url=record.voice_url,
         )
     except Exception:
         logger.exception(
@@ -368,7 +378,7 @@ def _restore_at_twilio(record: TwilioNumberRecord) -> None:
 
 def release_number(ctx: CallContext, record: TwilioNumberRecord) -> DeleteResult:
     ctx.meter.hold()
-    released = gateway.release_number(record.phone_number_sid)
+    released = gateway.release_number(account_of(record.org_id), record.phone_number_sid)
     tombstone = numbers.release_twilio_number(record, now_iso())
     try:
         ctx.meter.commit(tombstone)

@@ -8,9 +8,9 @@ What a failure between us and Twilio can leave behind, and what this step does w
 - `hold_charged`, `hold_refunded`: a client phone its callback verified (or failed) before its add got Twilio's
   answer, and whose add never did: the add's hold is settled (refunded: the person never got the code);
 - `closed`: a settled client phone left in the open work (a callback raced its add): it leaves the index;
-- `unknown_caller_id_deleted`: a caller ID at Twilio that no client phone knows, tagged as ours (its record was
-  deleted meanwhile): deleted, nobody may call with it; `unknown_caller_id_kept`: the same without our tag (added
-  by hand in Twilio's console): counted and logged by SID, never touched;
+- `unknown_caller_id_deleted`: a caller ID in an org's subaccount that no client phone of the org knows, tagged as ours
+  (its record was deleted meanwhile): deleted, nobody may call with it; `unknown_caller_id_kept`: the same without our
+  tag (added by hand in Twilio's console): counted and logged by SID, never touched;
 - `item_failed`, `item_parked`: a caller ID or phone whose work failed (logged with its key), skipped; the next run
   tries it again, unless it failed too often (robotappel.reconcile.isolation).
 
@@ -20,6 +20,7 @@ record as it was read, so a run racing a callback, an add or another run changes
 complete one finds nothing.
 """
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -28,12 +29,15 @@ from functools import partial
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import ClientPhoneRecord
+from robotappel.dal.subaccounts import Subaccount
 from robotappel.ids import now_iso
 from robotappel.numbers.verification import expired
 from robotappel.observability import logger
 from robotappel.reconcile import destroy
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
+from robotappel.reconcile.walk import Position, walk
+from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import CallerId
 from robotappel.twilio.tags import record_id_of
@@ -42,7 +46,7 @@ from robotappel.twilio.tags import record_id_of
 ADD_GRACE = timedelta(minutes=1)
 
 OutOfTime = Callable[[], bool]
-STEP = "caller_ids"  # its key in the run's positions (dal.cursors): the page of Twilio's list to read next
+STEP = "caller_ids"  # its key in the run's positions (dal.cursors): where the walk over the lists reads next
 FINDINGS = (
     "verified_late",
     "expired",
@@ -63,7 +67,8 @@ def reconcile_caller_ids(
     """One pass; stops early, its findings so far, once `out_of_time()` is true. Returns the findings by kind.
     Caller IDs are deleted through `destroy`, on proof and within the run's `brake`; each caller ID and phone is
     worked on its own (`isolation`: the run's, which reports its failures, else one of this pass's own). Twilio's
-    list is read from the page the run before stopped at (`positions[STEP]`, the run's cursors)."""
+    list is read, subaccount after subaccount (reconcile.walk), from the page the run before stopped at
+    (`positions[STEP]`, the run's cursors)."""
     brake = brake or Brake()
     own = isolation is None
     isolation = isolation or Isolation()
@@ -81,18 +86,20 @@ def _pass(
     open_phones = _open_client_phones(out_of_time, isolation)
     at_twilio: set[str] = set()
     known: set[str] | None = None
-    for page in gateway.caller_id_pages(positions.pop(STEP, None)):
+    start = Position.of(json.loads(positions.pop(STEP))) if STEP in positions else None
+    for walked in walk(start, gateway.caller_id_pages):
         # The client phones' caller IDs, read once a run by SID (GSI byTwilioSid), not one query per caller ID.
         known = {live.sid for live in numbers.live_sids("callerId")} if known is None else known
-        for caller_id in page.items:
-            if out_of_time():
-                if page.url:  # this page again next run (the first page is where a run without a cursor starts)
-                    positions[STEP] = page.url
+        subaccount = walked.subaccount
+        org_phones = [phone for phone in open_phones if phone.org_id == subaccount.org_id]
+        for caller_id in walked.page.items:
+            if out_of_time():  # this page again next run
+                positions[STEP] = json.dumps(Position(subaccount.account_sid, walked.page.url).as_dict())
                 return
-            pending = _pending_phone_of(caller_id, open_phones)
+            pending = _pending_phone_of(caller_id, org_phones)
             if pending is None:
                 if caller_id.sid not in known:
-                    _found(findings, isolation.run(caller_id.sid, partial(_unknown, caller_id, brake)))
+                    _found(findings, isolation.run(caller_id.sid, partial(_unknown, subaccount, caller_id, brake)))
             else:
                 at_twilio.add(pending.id)
                 _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))
@@ -158,22 +165,31 @@ def _settled(phone: ClientPhoneRecord) -> str | None:
 
 
 def _expired(phone: ClientPhoneRecord) -> str | None:
-    """Expiring needs to know that Twilio does not have it: asked by its number (the list may span runs)."""
-    caller_id = next((c for c in gateway.caller_ids_of(phone.phone_number) if _pending_phone_of(c, [phone])), None)
+    """Expiring needs to know that Twilio does not have it: asked by its number in the org's subaccount (the list
+    may span runs)."""
+    account = recorded_account_of(phone.org_id)
+    if account is None:
+        return None  # no subaccount to ask: absence there would prove nothing
+    listed = gateway.caller_ids_of(account, phone.phone_number)
+    caller_id = next((c for c in listed if _pending_phone_of(c, [phone])), None)
     if caller_id is not None:
         return _verified_late(phone, caller_id)
     return "expired" if _close(phone, _refund(phone), status="failed") else None
 
 
-def _unknown(caller_id: CallerId, brake: Brake) -> str | None:
-    owners = numbers.find_by_phone_number(caller_id.phone_number)
+def _unknown(subaccount: Subaccount, caller_id: CallerId, brake: Brake) -> str | None:
+    """A caller ID of a subaccount that no client phone of its org knows."""
+    owners = [o for o in numbers.find_by_phone_number(caller_id.phone_number) if o.org_id == subaccount.org_id]
     if any(owner.kind == "client" and owner.status in ("pending", "verified") for owner in owners):
         return None
     if record_id_of(caller_id.friendly_name) is None:
         logger.warning("a caller ID no client phone knows, not ours: kept", extra={"callerIdSid": caller_id.sid})
         return "unknown_caller_id_kept"
     deleted = destroy.delete_orphan_caller_id(
-        fetched=gateway.fetch_caller_id(caller_id.sid), owners=owners, brake=brake
+        subaccount.account_sid,
+        fetched=gateway.fetch_caller_id(subaccount.account_sid, caller_id.sid),
+        owners=owners,
+        brake=brake,
     )
     return "unknown_caller_id_deleted" if deleted else None
 

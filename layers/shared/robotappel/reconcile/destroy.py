@@ -62,9 +62,12 @@ class Brake:
         return {kind: count for kind, count in ((BRAKED, self.refused), (WOULD_DESTROY, self.would)) if count}
 
 
-def release_orphan_number(fetched: IncomingNumber | None, owners: Sequence[NumberRecord], brake: Brake) -> bool:
-    """Release a number of ours that no record owns. `fetched`: the number fetched by SID just now; `owners`: its
-    live records, read again just now. True if released (or already gone)."""
+def release_orphan_number(
+    account: str, fetched: IncomingNumber | None, owners: Sequence[NumberRecord], brake: Brake
+) -> bool:
+    """Release a number of ours in subaccount `account` that no record owns. `fetched`: the number fetched by SID
+    there just now; `owners`: the live records of the subaccount's org for its number, read again just now. True if
+    released (or already gone)."""
     if fetched is None or record_id_of(fetched.friendly_name) is None:
         return False  # gone already, or not (or no longer) ours
     if any(isinstance(owner, TwilioNumberRecord) and owner.phone_number_sid == fetched.sid for owner in owners):
@@ -72,12 +75,15 @@ def release_orphan_number(fetched: IncomingNumber | None, owners: Sequence[Numbe
     if not brake.allows("release_number", fetched.sid):
         return False
     logger.warning("releasing our number that no record knows", extra={"sid": fetched.sid})
-    return gateway.release_number(fetched.sid)
+    return gateway.release_number(account, fetched.sid)
 
 
-def delete_orphan_caller_id(fetched: CallerId | None, owners: Sequence[NumberRecord], brake: Brake) -> bool:
-    """Delete a caller ID of ours that no pending or verified client phone owns. `fetched`: the caller ID fetched
-    by SID just now; `owners`: the live records of its number, read again just now."""
+def delete_orphan_caller_id(
+    account: str, fetched: CallerId | None, owners: Sequence[NumberRecord], brake: Brake
+) -> bool:
+    """Delete a caller ID of ours in subaccount `account` that no pending or verified client phone of the
+    subaccount's org owns. `fetched`: the caller ID fetched by SID there just now; `owners`: the org's live records
+    of its number, read again just now."""
     if fetched is None or record_id_of(fetched.friendly_name) is None:
         return False
     if any(owner.kind == "client" and owner.status in ("pending", "verified") for owner in owners):
@@ -85,7 +91,7 @@ def delete_orphan_caller_id(fetched: CallerId | None, owners: Sequence[NumberRec
     if not brake.allows("delete_caller_id", fetched.sid):
         return False
     logger.warning("deleting a caller ID of ours that no client phone knows", extra={"callerIdSid": fetched.sid})
-    return gateway.delete_caller_id(fetched.sid)
+    return gateway.delete_caller_id(account, fetched.sid)
 
 
 def mark_number_released(record: NumberRecord | None, sid: str, fetched: IncomingNumber | None, brake: Brake) -> bool:

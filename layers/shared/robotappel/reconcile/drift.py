@@ -32,10 +32,10 @@ FINDINGS = (DRIFT_SET_RIGHT,)
 ATTEMPTS = 3
 
 
-def set_right(listed: IncomingNumber, record: TwilioNumberRecord, *, dry_run: bool = False) -> bool:
-    """Set the number `listed` (as Twilio's listing showed it) back to what its `record` implies; True when it had
-    drifted. Nothing is written unless a consistent read of the record and a fetch by SID still disagree; in a
-    `dry_run`, nothing at all (the drift is logged and counted)."""
+def set_right(account: str, listed: IncomingNumber, record: TwilioNumberRecord, *, dry_run: bool = False) -> bool:
+    """Set the number `listed` (as subaccount `account`'s listing showed it) back to what its `record` implies; True
+    when it had drifted. Nothing is written unless a consistent read of the record and a fetch by SID still disagree; in
+    a `dry_run`, nothing at all (the drift is logged and counted)."""
     if not (drifted := _drifted(listed, record)):
         return False
     if dry_run:
@@ -48,11 +48,11 @@ def set_right(listed: IncomingNumber, record: TwilioNumberRecord, *, dry_run: bo
         latest = numbers.get_number(record.org_id, record.id, consistent=True)
         if not isinstance(latest, TwilioNumberRecord) or latest.phone_number_sid != listed.sid:
             break  # released meanwhile: the release is the one to act on Twilio
-        now = gateway.fetch_number(listed.sid)
+        now = gateway.fetch_number(account, listed.sid)
         if now is None or not (drift := _drifted(now, latest)):
             break
         set_back = drift
-        gateway.update_number(listed.sid, **_implied(latest))
+        gateway.update_number(account, listed.sid, **_implied(latest))
         try:
             transact([numbers.count_change(latest)])
             break

@@ -24,11 +24,14 @@ from uuid import uuid4
 from robotappel.dal import cursors, ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Item, transact
 from robotappel.dal.numbers import NumberRecord
+from robotappel.dal.subaccounts import Subaccount
 from robotappel.ids import iso, now_iso
 from robotappel.observability import logger
 from robotappel.reconcile import destroy, drift, holds
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
+from robotappel.reconcile.walk import Position, walk
+from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import record_id_of
@@ -61,9 +64,13 @@ def reconcile_purchases(
     return findings
 
 
-def _settle_intent(item: Item) -> str:
+def _settle_intent(item: Item) -> str | None:
     intent = numbers.purchase_intent(item)
-    found = gateway.find_numbers(intent.twilio_friendly_name)
+    account = recorded_account_of(intent.org_id)
+    if account is None:
+        logger.warning("a purchase intent of an org without a subaccount: left open", extra={"numberId": intent.id})
+        return None
+    found = gateway.find_numbers(account, intent.twilio_friendly_name)
     if found:
         _record_late(intent, found[0])
         return "purchase_recorded_late"
@@ -74,10 +81,11 @@ def _settle_intent(item: Item) -> str:
 def reconcile_numbers(
     out_of_time: Callable[[], bool], brake: Brake, isolation: Isolation, positions: dict[str, str]
 ) -> dict[str, int]:
-    """Twilio's numbers against the records: a number no record knows. A pass over Twilio's list spans runs (its
-    state in `positions[NUMBERS]`: the page to read next); the SIDs of each page are kept (dal.cursors), and a
-    finished pass is handed to `reconcile_gone_numbers` (`positions[GONE]`). What it destroys, it destroys
-    through `destroy`, on proof and within the run's `brake`; each number on its own (`isolation`)."""
+    """Twilio's numbers against the records: a number no record of its subaccount's org knows. A pass over every
+    subaccount's list spans runs (its state in `positions[NUMBERS]`: where to read next, reconcile.walk); the SIDs of
+    each page are kept (dal.cursors), and a finished pass is handed to `reconcile_gone_numbers` (`positions[GONE]`).
+    What it destroys, it destroys through `destroy`, on proof and within the run's `brake`; each number on its own
+    (`isolation`)."""
     findings = dict.fromkeys((*NUMBER_FINDINGS, *drift.FINDINGS), 0)
     listing = json.loads(positions.pop(NUMBERS)) if NUMBERS in positions else _new_pass()
     in_flight = {
@@ -85,18 +93,21 @@ def reconcile_numbers(
     }  # read as stored: one malformed fails alone
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
     recorded: dict[str, numbers.LiveSid] | None = None
-    for page in gateway.number_pages(listing.get("next")):
+    for walked in walk(Position.of(listing.get("at")), gateway.number_pages):
         if out_of_time():
             positions[NUMBERS] = json.dumps(listing)
             return findings
+        page, org_id = walked.page, walked.subaccount.org_id
         recorded = _recorded_by_sid() if recorded is None else recorded
-        owners = _owners(page.items, recorded)
+        owners = _owners(page.items, recorded, org_id)
         for number in page.items:
             if out_of_time():  # this page again next run
                 positions[NUMBERS] = json.dumps(listing)
                 return findings
-            if record := _owning_record(number, owners):
-                set_right = partial(drift.set_right, number, record, dry_run=brake.dry_run)
+            if record := _owning_record(number, owners, org_id):
+                set_right = partial(
+                    drift.set_right, walked.subaccount.account_sid, number, record, dry_run=brake.dry_run
+                )
                 findings[drift.DRIFT_SET_RIGHT] += bool(isolation.run(number.sid, set_right))
                 continue
             record_id = record_id_of(number.friendly_name)
@@ -104,11 +115,11 @@ def reconcile_numbers(
                 logger.warning("a Twilio number no record knows, not ours to release", extra={"sid": number.sid})
                 findings["unknown_number_kept"] += 1
             elif record_id not in in_flight and number.date_created and number.date_created < settled_before:
-                released = isolation.run(number.sid, partial(_release_if_orphan, number, brake))
+                released = isolation.run(number.sid, partial(_release_if_orphan, walked.subaccount, number, brake))
                 findings["orphan_number_released"] += bool(released)
         expires = int(time.time()) + cursors.SEEN_KEPT_SECONDS
         cursors.keep_seen(listing["pass"], listing["page"], [number.sid for number in page.items], expires)
-        listing = {**listing, "next": page.next_url, "page": listing["page"] + 1}
+        listing = {**listing, "at": Position.after(walked).as_dict(), "page": listing["page"] + 1}
     # A judgment under way goes on from where it is, by this newer pass: any whole pass may judge the records older
     # than it, and starting over at each pass would never reach the end of a list longer than a pass.
     judging = {key: value for key, value in json.loads(positions.get(GONE, "{}")).items() if key == "after"}
@@ -157,10 +168,13 @@ def _recorded_by_sid() -> dict[str, numbers.LiveSid]:
 
 
 def _owners(
-    listed: list[IncomingNumber], recorded: dict[str, numbers.LiveSid]
+    listed: list[IncomingNumber], recorded: dict[str, numbers.LiveSid], org_id: str
 ) -> dict[str, numbers.TwilioNumberRecord]:
-    """The records of the listed numbers the index knows, read consistently (a BatchGetItem per 100)."""
-    keys = [recorded[number.sid] for number in listed if number.sid in recorded]
+    """The records of org `org_id` of the listed numbers the index knows, read consistently (a BatchGetItem per
+    100)."""
+    keys = [
+        recorded[number.sid] for number in listed if number.sid in recorded and recorded[number.sid].org_id == org_id
+    ]
     return {
         record.phone_number_sid: record
         for record in numbers.get_numbers(keys)
@@ -168,24 +182,29 @@ def _owners(
     }
 
 
-def _release_if_orphan(number: IncomingNumber, brake: Brake) -> bool:
-    fetched = gateway.fetch_number(number.sid)  # first: a record written after it is among the owners read next
-    return destroy.release_orphan_number(fetched=fetched, owners=_owners_read_again(number.phone_number), brake=brake)
+def _release_if_orphan(subaccount: Subaccount, number: IncomingNumber, brake: Brake) -> bool:
+    # Fetched first: a record written after it is among the owners read next.
+    fetched = gateway.fetch_number(subaccount.account_sid, number.sid)
+    owners = _owners_read_again(number.phone_number, subaccount.org_id)
+    return destroy.release_orphan_number(subaccount.account_sid, fetched=fetched, owners=owners, brake=brake)
 
 
-def _owners_read_again(phone_number: str) -> list[NumberRecord]:
-    """The live records of a number the index knows, each read again consistently: the index may still show one
-    released meanwhile."""
-    indexed = numbers.find_by_phone_number(phone_number)
+def _owners_read_again(phone_number: str, org_id: str) -> list[NumberRecord]:
+    """The org's live records of a number the index knows, each read again consistently: the index may still show
+    one released meanwhile."""
+    indexed = [owner for owner in numbers.find_by_phone_number(phone_number) if owner.org_id == org_id]
     owners = [numbers.get_number(owner.org_id, owner.id, consistent=True) for owner in indexed]
     return [owner for owner in owners if owner]
 
 
 def _mark_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
+    account = recorded_account_of(live.org_id)
+    if account is None:
+        return False  # no subaccount to ask: absence there would prove nothing
     return destroy.mark_number_released(
         record=numbers.get_number(live.org_id, live.number_id, consistent=True),
         sid=live.sid,
-        fetched=gateway.fetch_number(live.sid),
+        fetched=gateway.fetch_number(account, live.sid),
         brake=brake,
     )
 
@@ -235,14 +254,14 @@ def _close_never_made(intent: numbers.PurchaseIntentRecord) -> None:
 
 
 def _owning_record(
-    number: IncomingNumber, owners: dict[str, numbers.TwilioNumberRecord]
+    number: IncomingNumber, owners: dict[str, numbers.TwilioNumberRecord], org_id: str
 ) -> numbers.TwilioNumberRecord | None:
-    """The live record of a listed number: read with its page (`owners`), else (GSI byTwilioSid has not caught up
-    with a recent purchase) found by its phone number."""
+    """The live record of org `org_id` of a number listed in its subaccount: read with its page (`owners`), else
+    (GSI byTwilioSid has not caught up with a recent purchase) found by its phone number."""
     return owners.get(number.sid) or next(
         (
             record
-            for record in _owners_read_again(number.phone_number)
+            for record in _owners_read_again(number.phone_number, org_id)
             if isinstance(record, numbers.TwilioNumberRecord) and record.phone_number_sid == number.sid
         ),
         None,

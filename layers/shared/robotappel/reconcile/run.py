@@ -135,7 +135,7 @@ def _positions() -> dict[str, str]:
     Twilio's credentials unreadable: the cursors as kept (the steps that need Twilio fail on their own)."""
     positions = cursors.positions()
     try:
-        account = gateway.account_sid()
+        account = gateway.parent_account_sid()
     except Exception:  # the steps report it; the cursors wait for a run that can read the credentials
         logger.exception("the Twilio account could not be read")
         return positions
@@ -157,7 +157,7 @@ def _step(name: str, step: Callable[[], dict[str, int]], findings: Counter[str])
 def _same_twilio_account(brake: Brake) -> dict[str, int]:
     """Credentials of another account (rotated wrongly, or another stage's) make every record look gone and every
     number look foreign: the run then destroys nothing, and alarms."""
-    account = gateway.account_sid()
+    account = gateway.parent_account_sid()
     if first_seen(TWILIO_ACCOUNT, account) == account:
         return {}
     brake.stop(ACCOUNT_CHANGED)

@@ -5,11 +5,11 @@ staff, created so) is the only kind whose keys may be admin keys: an admin key a
 
 from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
-from robotappel.errors import Conflict, NotFound
+from robotappel.errors import Conflict, DomainError, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated, OrgUsagePlan
 from robotappel.observability import logger
-from robotappel.tenants import usage_plans
+from robotappel.tenants import subaccounts, usage_plans
 
 OPENING_BALANCE = "opening balance"
 
@@ -31,11 +31,20 @@ def create_org(dto: CreateOrgDto, request_id: str, by_key_id: str | None = None)
         if failure.failed(ledger.ACCOUNT):
             raise Conflict(f"Organisation {dto.orgId} exists already.", code="org_exists") from failure
         raise
+    _open_subaccount(dto.orgId)
     logger.info(
         "organisation created",
         extra={"createdOrgId": dto.orgId, "tokens": dto.tokens, "operator": dto.operator, "byKeyId": by_key_id},
     )
     return OrgCreated(orgId=dto.orgId, balance=dto.tokens)
+
+
+def _open_subaccount(org_id: str) -> None:
+    """The org's Twilio subaccount, opened with the org; when Twilio fails, on the org's first use of Twilio."""
+    try:
+        subaccounts.account_of(org_id)
+    except DomainError:
+        logger.warning("the org's Twilio subaccount will be opened on its first use", extra={"createdOrgId": org_id})
 
 
 def credit_tokens(org_id: str, dto: CreditDto, request_id: str, by_key_id: str | None = None) -> Credited:

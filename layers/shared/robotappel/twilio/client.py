@@ -1,4 +1,5 @@
-"""The Twilio REST client, built on first use from the credentials in Secrets Manager."""
+"""The Twilio REST clients, built on first use from the credentials in Secrets Manager: the platform's (parent)
+account, and one per org subaccount (README: Tenants at Twilio)."""
 
 from functools import cache
 from typing import Any
@@ -33,15 +34,18 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the twilio S
 
 
 @cache
-def get_twilio_client() -> Client:
+def get_twilio_client(account_sid: str | None = None) -> Client:
+    """The parent's credentials, acting in `account_sid` (one of its subaccounts; None: the parent itself). Twilio
+    lets a parent reach its subaccounts' resources of the 2010-04-01 API this way, not those of other APIs
+    (Numbers v2): those need the subaccount's own credentials (`subaccount_client`)."""
     credentials = get_twilio_credentials()
     username, password = credentials.basic_auth()
-    return Client(
-        username,
-        password,
-        account_sid=credentials.account_sid,
-        http_client=_http_client(),
-    )
+    return Client(username, password, account_sid=account_sid or credentials.account_sid, http_client=_http_client())
+
+
+def subaccount_client(account_sid: str, auth_token: str) -> Client:
+    """A subaccount's own credentials: for the APIs a parent cannot reach its subaccounts through (Numbers v2)."""
+    return Client(account_sid, auth_token, http_client=_http_client())
 
 
 after_restore(get_twilio_client.cache_clear)

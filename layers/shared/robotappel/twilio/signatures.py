@@ -2,9 +2,7 @@
 
 from twilio.request_validator import RequestValidator
 
-from robotappel.twilio.credentials import get_twilio_credentials
 
-
-def is_valid_signature(url: str, params: dict[str, str], signature: str) -> bool:
-    validator = RequestValidator(get_twilio_credentials().auth_token)
-    return bool(validator.validate(url, params, signature))
+def is_valid_signature(url: str, params: dict[str, str], signature: str, auth_token: str) -> bool:
+    """`auth_token`: the token of the account that owns the resource Twilio calls back about."""
+    return bool(RequestValidator(auth_token).validate(url, params, signature))
