@@ -414,6 +414,21 @@ def test_an_api_key_of_the_main_account_reaches_its_subaccounts(
     assert listed.status_code == 200
 
 
+def test_an_api_key_of_a_subaccount_reaches_only_that_subaccount(
+    twilio_emulator: TwilioEmulator, sub: dict[str, Any]
+) -> None:
+    # Given an API key of a subaccount
+    key = ("SK" + "8" * 32, "sub-key-secret")
+    twilio_emulator.add_api_key(*key, account_sid=sub["sid"])
+    # When it lists the subaccount's numbers, and the main account's
+    statuses = [
+        call(twilio_emulator, "GET", in_account(account_sid, "/IncomingPhoneNumbers.json"), key).status_code
+        for account_sid in (sub["sid"], twilio_emulator.account_sid)
+    ]
+    # Then only the subaccount's are answered
+    assert statuses == [200, 401]
+
+
 def test_a_subaccounts_own_credentials_act_in_it(twilio_emulator: TwilioEmulator, sub: dict[str, Any]) -> None:
     # Given a subaccount's own credentials
     # When they buy a number in it
