@@ -168,6 +168,16 @@ class TwilioEmulator:
         with self.api.lock:
             return str(self.api.add_address(account_sid or self.account_sid, form, sid)["sid"])
 
+    def every_incoming_number(self) -> list[dict[str, Any]]:
+        """The numbers of every account (each names its `account_sid`)."""
+        with self.api.lock:
+            return [dict(n) for n in self.api.incoming.values()]
+
+    def every_caller_id(self) -> list[dict[str, Any]]:
+        """The caller IDs of every account (each names its `account_sid`)."""
+        with self.api.lock:
+            return [dict(c) for c in self.api.caller_ids.values()]
+
     def incoming_numbers(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         with self.api.lock:
             return [

@@ -1,0 +1,186 @@
+"""Tenants at Twilio (SPEC: a subaccount per org): each org's Twilio resources live in its own subaccount, reached
+with the platform's parent credentials, so that no org can see, use or delete another's."""
+
+from local.twilio_emulator import TwilioEmulator
+from robotappel.dal import numbers
+from robotappel.dal import subaccounts as recorded
+from robotappel.dal.numbers import ClientPhoneRecord
+from robotappel.tenants import subaccounts
+from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_org
+from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.fixtures.twilio import french_documents, org_account, verified_caller_id_sid
+
+
+def add(org: str, phone: str = "+33612345678") -> HttpResult:
+    return call("add_client_phone", org=org, body={"phoneNumber": phone})
+
+
+def phones_of(org: str) -> list[ClientPhoneRecord]:
+    return numbers.list_client_phones(org).records
+
+
+def wait_verified(org: str, emulator: TwilioEmulator, phone: str) -> str:
+    """The caller ID Twilio made in the org's subaccount once the person answered; the phone recorded as verified
+    (the emulator's callback cannot reach the test's handler: it is delivered here)."""
+    account = org_account(emulator, org)
+    caller_id_sid = verified_caller_id_sid(emulator, phone, account["sid"])
+    [record] = [record for record in phones_of(org) if record.phone_number == phone]
+    params = {
+        "AccountSid": account["sid"],
+        "CallSid": str(record.validation_call_sid),
+        "To": phone,
+        "VerificationStatus": "success",
+        "OutgoingCallerIdSid": caller_id_sid,
+    }
+    url = f"{VALIDATION_STATUS_URL}/{record.id}"
+    result = call_webhook("validation_status_webhook", url, account["auth_token"], params)
+    assert result.status == 200
+    return caller_id_sid
+
+
+# ------------------------------------------------------------------ onboarding
+def test_onboarding_opens_the_orgs_subaccount_named_by_stage_and_org(aws: object, twilio_layer: TwilioEmulator) -> None:
+    # When an operator onboards org-a
+    open_org("org-a", 100)
+    # Then Twilio has a subaccount of the platform's account named for the stage and the org, recorded for org-a
+    account = org_account(twilio_layer, "org-a")
+    assert account["friendly_name"] == "ra:dev:org org-a"
+    assert account["owner_account_sid"] == twilio_layer.account_sid
+    assert account["status"] == "active"
+    assert recorded.of_org("org-a") == account["sid"]
+
+
+def test_an_org_onboarded_while_twilio_was_down_gets_its_subaccount_on_first_use(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a onboarded while Twilio refused every request
+    twilio_layer.inject_fault("GET", r"/Accounts\.json", status=503, times=10)
+    open_org("org-a", 100)
+    assert recorded.of_org("org-a") is None
+    twilio_layer.reset()
+    # When it first adds a phone
+    assert add("org-a").status == 201
+    # Then its subaccount was opened then, and the phone's caller ID is asked for there
+    account_sid = recorded.of_org("org-a")
+    assert account_sid is not None
+    [validation] = [r for r in twilio_layer.requests_log if r.path.endswith("/OutgoingCallerIds.json")]
+    assert validation.path == f"/2010-04-01/Accounts/{account_sid}/OutgoingCallerIds.json"
+
+
+def test_a_subaccount_whose_creation_answer_was_lost_is_taken_not_made_twice(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given Twilio made org-a's subaccount but its answer was lost
+    twilio_layer.inject_fault("POST", r"/Accounts\.json$", processed=True, times=1)
+    open_org("org-a", 100)
+    assert recorded.of_org("org-a") is None
+    # When org-a first uses Twilio
+    subaccounts.forget_known()
+    assert add("org-a").status == 201
+    # Then the subaccount Twilio made is org-a's, and no second one exists
+    named = [a for a in twilio_layer.accounts() if a["friendly_name"] == "ra:dev:org org-a"]
+    assert [a["sid"] for a in named] == [recorded.of_org("org-a")]
+
+
+def test_a_long_org_id_still_names_one_subaccount_within_twilios_64_characters(aws: object) -> None:
+    long_id = "org-" + "x" * 60
+    name = subaccounts.friendly_name(long_id)
+    assert len(name) == 64
+    assert name != subaccounts.friendly_name(long_id[:-1] + "y")
+
+
+# ------------------------------------------------------------------ isolation by construction
+def test_two_orgs_verify_the_same_phone_independently(aws: object, twilio_layer: TwilioEmulator) -> None:
+    # Given org-a and org-b, each with tokens
+    open_org("org-a", 100)
+    open_org("org-b", 100)
+    # When both add the same phone and its holder answers both calls
+    assert add("org-a").status == 201
+    assert add("org-b").status == 201
+    a_caller_id = wait_verified("org-a", twilio_layer, "+33612345678")
+    b_caller_id = wait_verified("org-b", twilio_layer, "+33612345678")
+    # Then each has its own verified phone with its own caller ID, in its own subaccount
+    assert a_caller_id != b_caller_id
+    assert [p.status for p in phones_of("org-a")] == ["verified"]
+    assert [p.status for p in phones_of("org-b")] == ["verified"]
+    assert [c["sid"] for c in twilio_layer.caller_ids(org_account(twilio_layer, "org-a")["sid"])] == [a_caller_id]
+    assert [c["sid"] for c in twilio_layer.caller_ids(org_account(twilio_layer, "org-b")["sid"])] == [b_caller_id]
+
+
+def test_one_orgs_delete_leaves_the_other_orgs_caller_id_of_the_same_phone(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a and org-b have both verified the same phone
+    open_org("org-a", 100)
+    open_org("org-b", 100)
+    add("org-a")
+    add("org-b")
+    wait_verified("org-a", twilio_layer, "+33612345678")
+    b_caller_id = wait_verified("org-b", twilio_layer, "+33612345678")
+    # When org-a deletes its phone
+    [a_phone] = phones_of("org-a")
+    assert call("delete_phone_number", org="org-a", path_params={"id": a_phone.id}).status == 200
+    # Then org-b's phone and its caller ID are untouched
+    assert [p.status for p in phones_of("org-b")] == ["verified"]
+    assert [c["sid"] for c in twilio_layer.caller_ids(org_account(twilio_layer, "org-b")["sid"])] == [b_caller_id]
+    assert twilio_layer.caller_ids(org_account(twilio_layer, "org-a")["sid"]) == []
+
+
+def test_an_orgs_bundle_cannot_become_another_orgs_default(aws: object, twilio_layer: TwilioEmulator) -> None:
+    # Given org-a's approved bundle and address, made in its own subaccount
+    open_org("org-a", 100)
+    open_org("org-b", 100)
+    documents = french_documents(twilio_layer, org_account(twilio_layer, "org-a")["sid"])
+    body = {"numberType": "local", "bundleSid": documents.local, "addressSid": documents.address}
+    # When org-b names it as its default
+    result = call("set_regulatory_default", org="org-b", path_params={"countryCode": "FR"}, body=body)
+    # Then Twilio knows no such bundle of org-b's: refused, and org-a may still use it
+    assert result.status == 422
+    assert result.body["error"] == "bundle_not_found"
+    own = call("set_regulatory_default", org="org-a", path_params={"countryCode": "FR"}, body=body)
+    assert own.status == 200
+
+
+# ------------------------------------------------------------------ callbacks
+def test_a_callback_signed_with_the_parents_token_is_refused(aws: object, twilio_layer: TwilioEmulator) -> None:
+    # Given org-a's pending phone
+    open_org("org-a", 100)
+    add("org-a")
+    [phone] = phones_of("org-a")
+    params = {"AccountSid": twilio_layer.account_sid, "To": phone.phone_number, "VerificationStatus": "success"}
+    # When a callback claims the parent account, signed with the parent's token
+    url = f"{VALIDATION_STATUS_URL}/{phone.id}"
+    result = call_webhook("validation_status_webhook", url, twilio_layer.auth_token, params)
+    # Then it is refused: only an org's subaccount calls back
+    assert result.status == 403
+
+
+def test_a_callback_of_one_orgs_subaccount_changes_nothing_of_another_org(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a's pending phone, and org-b
+    open_org("org-a", 100)
+    open_org("org-b", 100)
+    add("org-a")
+    [phone] = phones_of("org-a")
+    b_account = org_account(twilio_layer, "org-b")
+    # When org-b's subaccount (validly signed) reports org-a's phone verified
+    params = {"AccountSid": b_account["sid"], "To": phone.phone_number, "VerificationStatus": "success"}
+    url = f"{VALIDATION_STATUS_URL}/{phone.id}"
+    result = call_webhook("validation_status_webhook", url, b_account["auth_token"], params)
+    # Then org-a's phone is unchanged
+    assert result.status == 200
+    assert result.body == {"updated": 0}
+    assert [p.status for p in phones_of("org-a")] == ["pending"]
+
+
+def test_a_callback_signed_with_another_subaccounts_token_is_refused(aws: object, twilio_layer: TwilioEmulator) -> None:
+    # Given org-a and org-b
+    open_org("org-a", 100)
+    open_org("org-b", 100)
+    a_account, b_account = org_account(twilio_layer, "org-a"), org_account(twilio_layer, "org-b")
+    # When a callback names org-a's subaccount but is signed with org-b's token
+    params = {"AccountSid": a_account["sid"], "CallSid": "CA1", "CallStatus": "completed", "To": "+33900000000"}
+    result = call_webhook("call_status_webhook", CALL_STATUS_URL, b_account["auth_token"], params)
+    # Then it is refused
+    assert result.status == 403
