@@ -5,6 +5,7 @@ A function that dies between its hold and its commit is played by opening a hold
 dated back as the invocation that made it, and never closing it.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -23,7 +24,7 @@ from robotappel.reconcile.run import JOB, TWILIO_ACCOUNT
 from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
-from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import call, run_handler
 from tests.fixtures.reconciler import found, reconcile_now
@@ -368,3 +369,43 @@ def test_a_malformed_intent_is_skipped_then_parked_and_never_blocks_the_rest(
     assert runs[1:PARK_AFTER] == [{ITEM_FAILED: 1}] * (PARK_AFTER - 1)
     assert runs[PARK_AFTER] == {ITEM_PARKED: 1}
     assert ledger.get_balance(org) == 100
+
+
+# ------------------------------------------------------------------ each org's subaccount judged on its own (#28)
+def test_each_orgs_number_is_judged_by_its_own_records_in_its_own_subaccount(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given org-a and org-b, each with a number in its own subaccount that the other org has no record of
+    open_org("org-b", 100)
+    of_a, of_b = bought_number(org), bought_number("org-b")
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then neither is released for the other org's records, and both records stay live
+    assert found(findings) == {}
+    assert at_twilio(twilio_layer, account_of(org)) == {of_a.phone_number_sid}
+    assert at_twilio(twilio_layer, account_of("org-b")) == {of_b.phone_number_sid}
+    assert (numbers.list_twilio_numbers(org).records, numbers.list_twilio_numbers("org-b").records) == ([of_a], [of_b])
+    assert_state_consistent(twilio_layer)
+
+
+def test_a_record_is_not_marked_released_because_another_orgs_subaccount_lacks_its_number(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given org-a's number, which the listing of its subaccount misses this pass, and org-b's subaccount without it
+    open_org("org-b", 100)
+    of_a, of_b = bought_number(org), bought_number("org-b")
+    listed = gateway.number_pages
+
+    def missing_org_as_number(account: str, start: str | None = None) -> Iterator[gateway.Page[gateway.IncomingNumber]]:
+        for page in listed(account, start):
+            kept = [number for number in page.items if number.sid != of_a.phone_number_sid]
+            yield gateway.Page(kept, page.url, page.next_url)
+
+    monkeypatch.setattr(gateway, "number_pages", missing_org_as_number)
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then the proof is fetched in org-a's subaccount, where the number is: the record stays live
+    assert "gone_number_marked_released" not in found(findings)
+    assert numbers.list_twilio_numbers(org).records == [of_a]
+    assert of_a.phone_number_sid in at_twilio(twilio_layer, account_of(org))
+    assert numbers.list_twilio_numbers("org-b").records == [of_b]
