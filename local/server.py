@@ -341,8 +341,9 @@ class DevServer:
                 regulatory.make(self.twilio, org_id, account_sid)
 
     def stage_environment(self) -> dict[str, str]:
-        """What the operators' tool needs to work on this server (`--local`): its tables, moto's endpoint, and this
-        gateway's, for API Gateway's management API (usage plans, the authorizer cache)."""
+        """What the operators' tool needs to work on this server (`--local`): its tables, moto's endpoint, this
+        gateway's, for API Gateway's management API (usage plans, the authorizer cache), and the Twilio emulator with
+        the secret of its credentials (an org it onboards gets its subaccount there)."""
         environment = self.function_environment()
         names = (
             "NUMBERS_TABLE",
@@ -350,7 +351,10 @@ class DevServer:
             "API_KEYS_TABLE",
             "IDEMPOTENCY_TABLE",
             "TWILIO_SECRET_ID",
+            "TWILIO_API_BASE_URL",
+            "TWILIO_NUMBERS_BASE_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             "AWS_ENDPOINT_URL_API_GATEWAY",
             "AWS_REGION",
             "STAGE",
