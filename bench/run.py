@@ -65,6 +65,7 @@ KINDS = {
     "revoke_api_key": "read",
     "credit_tokens": "read",
     "change_usage_plan": "read",
+    "set_org_status": "read",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same
     "reconciler": "stream",  # on a schedule, off the request path too
 }

@@ -53,6 +53,7 @@ IMPORT_BUDGET: dict[str, frozenset[str]] = {
     "revoke_api_key": ADMIN,
     "credit_tokens": ADMIN,
     "change_usage_plan": ADMIN,
+    "set_org_status": ADMIN,
     "token_ledger": NO_RESOLVER - {"asyncio"} | NO_TWILIO | NO_ADMIN,  # Powertools' batch processing loads asyncio
     "reconciler": NO_RESOLVER | NO_ADMIN,
 }
