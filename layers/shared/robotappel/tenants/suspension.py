@@ -13,7 +13,6 @@ from robotappel.ids import now_iso
 from robotappel.models.tenants import OrgStatus, OrgStatusName
 from robotappel.observability import logger
 from robotappel.tenants.orgs import unknown_org
-from robotappel.tenants.subaccounts import recorded_account_of
 
 
 def set_status(org_id: str, status: OrgStatusName, by_key_id: str | None = None) -> OrgStatus:
@@ -40,10 +39,12 @@ def _set_routes(org_id: str, suspended_at: str | None) -> None:
 def _set_subaccount(org_id: str, status: OrgStatusName) -> None:
     """An org without a subaccount yet has nothing at Twilio to suspend (it would be opened on first use, which
     a suspended org cannot make)."""
+    # Import here: the admin routes load no Twilio at init (tests/unit/test_function_imports.py).
+    from robotappel.tenants.subaccounts import recorded_account_of
+    from robotappel.twilio import accounts
+
     account = recorded_account_of(org_id)
     if account is None:
         return
-    # Import here: only this use case and onboarding ask the parent account for anything.
-    from robotappel.twilio import accounts
 
     accounts.set_status(account, status)
