@@ -439,7 +439,7 @@ def _clear_layer_caches() -> None:
 def configure_logging(level: int) -> None:
     """Our lines at `level`; the libraries' only when they go wrong."""
     logging.basicConfig(level=level, format="%(message)s")
-    for noisy in ("samcli", "werkzeug", "botocore", "boto3"):
+    for noisy in ("samcli", "werkzeug", "botocore", "boto3", "twilio"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     # Powertools warns on every request of a route that publishes no metric; that is normal here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
