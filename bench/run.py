@@ -2,10 +2,11 @@
 and the reconciler at scale (bench.reconciler_scale).
 
 Needs `make build-check` first (the Makefile's `bench` target runs it). Prints a table and writes
-bench/results.json. Options: --runs N (rounds of cold starts, every case once a round, default 30),
---importtime-runs N (default 3), --iterations N (warm invocations per route, default 40), --skip-warm /
---skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json), --reconciler-numbers N (an
-account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose (the functions' log lines).
+bench/results.json. Options: --runs N (rounds of cold starts, every function once a round and the floors three
+times, default 30), --importtime-runs N (default 3), --iterations N (warm invocations per route, default 40),
+--skip-warm / --skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json),
+--reconciler-numbers N (an account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose
+(the functions' log lines). How the cold starts are timed, and why two runs on a busy machine agree: bench.coldstart.
 """
 
 from __future__ import annotations
@@ -109,12 +110,17 @@ class Ratio:
 
     @classmethod
     def of(cls, values: Sequence[float], floor: Sequence[float]) -> Ratio:
-        def over(rounds: slice) -> float:
-            return ratio(lower_quartile(values[rounds]), lower_quartile(floor[rounds]))
+        """`values`: one a round; `floor`: as many a round in every round (FLOOR_SAMPLES_PER_ROUND), in round order."""
+        per_round = len(floor) // len(values)
+
+        def over(rounds: range) -> float:
+            floors = [sample for r in rounds for sample in floor[r * per_round : (r + 1) * per_round]]
+            return ratio(lower_quartile([values[r] for r in rounds]), lower_quartile(floors))
 
         if len(values) < 2:
-            return cls(over(slice(None)), 0.0)
-        return cls(over(slice(None)), abs(over(slice(0, None, 2)) - over(slice(1, None, 2))))
+            return cls(over(range(len(values))), 0.0)
+        every = over(range(len(values)))
+        return cls(every, abs(over(range(0, len(values), 2)) - over(range(1, len(values), 2))))
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,14 @@ def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
         yield names[shift:] + names[:shift]
 
 
+def round_order(functions: list[str], floors: tuple[str, ...], times: int) -> list[str]:
+    """The functions in `times` equal parts, each after the floors: every ratio divides by a floor's lower quartile,
+    so an error in a floor's moves every ratio at once; measuring the floors `times` a round, spread over it, gives
+    them `times` as many samples for a few more cold starts a round."""
+    bounds = [len(functions) * part // times for part in range(times + 1)]
+    return [name for part in range(times) for name in (*floors, *functions[bounds[part] : bounds[part + 1]])]
+
+
 def importtime_sum(importtime_stderr: str) -> float:
     """The sum of every module's `-X importtime` self time, in ms."""
     return sum(ms for _, ms in top_packages(importtime_stderr))
@@ -230,6 +244,7 @@ def function_environment() -> dict[str, dict[str, str]]:
 
 Case = tuple[tuple[list[str], list[str]], tuple[str, ...], dict[str, str]]  # sys.path, stages, environment
 FLOOR, FRAMEWORK_FLOOR = "(floor)", "(framework floor)"
+FLOOR_SAMPLES_PER_ROUND = 3
 
 
 def cold_cases(runtime: Path) -> dict[str, Case]:
@@ -267,7 +282,7 @@ def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> ColdRun:
     """The boto3 floor, the framework floor and every function's cold init, interleaved round by round."""
     cases = cold_cases(runtime)
     samples: dict[str, list[ColdSample]] = {name: [] for name in cases}
-    for order in rotations(list(cases), runs):
+    for order in rotations(round_order(list(KINDS), (FLOOR, FRAMEWORK_FLOOR), FLOOR_SAMPLES_PER_ROUND), runs):
         for name in order:
             samples[name].append(coldstart.measure(*cases[name]))
     imported: dict[str, list[float]] = {name: [] for name in cases}

@@ -19,6 +19,7 @@ from bench.run import (
     importtime_sum,
     lower_quartile_sample,
     rotations,
+    round_order,
     table,
     top_packages,
     wall_ratio,
@@ -115,6 +116,16 @@ def test_a_ratios_gap_is_how_far_the_even_and_the_odd_rounds_disagree() -> None:
     assert Ratio.of(function, floor).gap == pytest.approx(0.2)
 
 
+def test_a_floor_measured_several_times_a_round_is_halved_with_its_rounds() -> None:
+    # Given four rounds of a function at 1.5x the floor, the floor measured twice a round, odd rounds 1.5x slower
+    function = [0.30, 0.45, 0.30, 0.45]
+    floor = [0.20, 0.20, 0.30, 0.30, 0.20, 0.20, 0.30, 0.30]
+    # When their ratio is taken
+    found = Ratio.of(function, floor)
+    # Then the even rounds' half and the odd rounds' half each take their own rounds' floors: both say 1.5
+    assert (found.value, found.gap) == pytest.approx((1.5, 0.0))
+
+
 def test_a_ratio_of_one_round_has_no_gap() -> None:
     found = Ratio.of([0.3], [0.2])
     assert (found.value, found.gap) == pytest.approx((1.5, 0.0))
@@ -151,6 +162,14 @@ def test_every_round_measures_every_case_once_starting_one_further() -> None:
         ["b", "floor", "a"],
         ["floor", "a", "b"],
     ]
+
+
+def test_a_round_measures_the_floors_before_each_of_its_equal_parts() -> None:
+    assert round_order(["a", "b", "c", "d", "e", "f"], ("floor", "framework"), 3) == [
+        "floor", "framework", "a", "b",
+        "floor", "framework", "c", "d",
+        "floor", "framework", "e", "f",
+    ]  # fmt: skip
 
 
 def test_importtime_sum_adds_every_modules_self_time() -> None:
