@@ -2,5 +2,6 @@
 
 from local.twilio_emulator.api import RecordedRequest
 from local.twilio_emulator.emulator import TwilioEmulator
+from local.twilio_emulator.exchange import TwilioError
 
-__all__ = ["RecordedRequest", "TwilioEmulator"]
+__all__ = ["RecordedRequest", "TwilioEmulator", "TwilioError"]

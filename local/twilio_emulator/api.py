@@ -1,16 +1,18 @@
 """The emulated Twilio REST API: routing, state and the behaviour of each resource (thread-safe)."""
 
+import dataclasses
 import functools
 import re
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from local.twilio_emulator import numbers, regulations, resources
+from local.twilio_emulator import accounts, numbers, regulations, resources
 from local.twilio_emulator.callbacks import post_signed
+from local.twilio_emulator.exchange import Reply, Request, TwilioError, not_found
 
 # Twilio's test-credential magic numbers (https://www.twilio.com/docs/iam/test-credentials).
 MAGIC_UNAVAILABLE = "+15005550000"
@@ -32,30 +34,6 @@ class RecordedRequest(NamedTuple):
     response_json: Any
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    form: dict[str, str]
-    params: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any = None
-    drop_connection: bool = False
-    # What Twilio does before its answer reaches the client (outside the API's lock): a callback that beats it.
-    before_answering: Callable[[], None] | None = None
-
-
-class TwilioError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.reply = Reply(status, resources.error_body(status, code, message))
-
-
 @dataclass
 class Fault:
     method: str
@@ -73,16 +51,23 @@ class Fault:
 
 
 Handler = Callable[["TwilioApi", Request], Reply]
-T = TypeVar("T")
-_ACCOUNT = r"^/2010-04-01/Accounts/(?P<account>[^/]+)"
+_ACCOUNTS = r"^/2010-04-01/Accounts"
+_ACCOUNT = _ACCOUNTS + r"/(?P<account>[^/]+)"
 _SID = r"(?P<sid>[A-Za-z0-9]+)"
 
 
 class TwilioApi:
-    def __init__(self, account_sid: str, auth_token: str, callback_delay: float) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        callback_delay: float,
+        max_subaccounts: int = accounts.DEFAULT_MAX_SUBACCOUNTS,
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.callback_delay = callback_delay
+        self.accounts = accounts.Accounts(account_sid, auth_token, max_subaccounts)
         # True: the verification callback is delivered before the validation request is answered (a slow answer,
         # a fast callback), so that it arrives while the client has not recorded the answer yet.
         self.calls_back_before_answering = False
@@ -102,6 +87,8 @@ class TwilioApi:
 
     def reset(self) -> None:
         with self.lock:
+            self.accounts.reset()
+            # Each resource names its account (`account_sid`); SIDs are unique across accounts, as at Twilio.
             self.incoming: dict[str, dict[str, Any]] = {}
             self.caller_ids: dict[str, dict[str, Any]] = {}
             self.bundles: dict[str, dict[str, Any]] = {}
@@ -123,34 +110,78 @@ class TwilioApi:
                 RecordedRequest(request.method, request.path, request.query, request.form, reply.status, reply.body)
             )
 
-    def handle(self, request: Request) -> Reply:
+    def handle(self, request: Request, principal: str) -> Reply:
+        """`principal`: the account whose credentials the request carries. A route with an account in its path acts
+        in that account; the others (Numbers v2) in the principal's."""
         for method, pattern, handler in _ROUTES:
             match = pattern.match(request.path)
             if match and method == request.method:
-                if match.groupdict().get("account", self.account_sid) != self.account_sid:
-                    break
+                params = {"account": principal} | match.groupdict()
                 try:
                     with self.lock:
-                        return handler(self, _with_params(request, match.groupdict()))
+                        if "account" in pattern.groupindex:
+                            self.accounts.check_open(principal, params["account"], request.path)
+                        return handler(self, dataclasses.replace(request, params=params, principal=principal))
                 except TwilioError as exc:
                     return exc.reply
                 except ValueError:
                     return TwilioError(400, 20001, "A parameter has an invalid value.").reply
         return not_found(request.path).reply
 
+    def authenticated(self, username: str, password: str) -> str | None:
+        with self.lock:
+            return self.accounts.authenticated(username, password)
+
+    # --- Accounts ---
+
+    def list_accounts(self, request: Request) -> Reply:
+        items = [
+            a
+            for a in self.accounts.visible_to(request.principal)
+            if _matches_filters(a, request.query, _ACCOUNT_FILTERS)
+        ]
+        return Reply(200, resources.page(items, "accounts", request.path, request.query))
+
+    # An account's replies are copies: the requests log keeps what was answered, not what the account became.
+    def create_account(self, request: Request) -> Reply:
+        return Reply(201, dict(self.accounts.create(request.principal, request.form.get("FriendlyName"))))
+
+    def fetch_account(self, request: Request) -> Reply:
+        return Reply(200, dict(self.accounts.reachable(request.principal, request.params["sid"], request.path)))
+
+    def update_account(self, request: Request) -> Reply:
+        changed = self.change_account(request.principal, request.params["sid"], request.form, request.path)
+        return Reply(200, dict(changed))
+
+    def change_account(self, principal: str, sid: str, form: dict[str, str], path: str) -> dict[str, Any]:
+        """FriendlyName and Status, as `principal`'s credentials may change them; a closed account's numbers are
+        released ("Twilio will release all phone numbers assigned to it")."""
+        account = self.accounts.update(principal, sid, form, path)
+        if account["status"] == accounts.CLOSED:
+            for number_sid in [k for k, n in self.incoming.items() if n["account_sid"] == sid]:
+                del self.incoming[number_sid]
+        return account
+
     # --- OutgoingCallerIds / ValidationRequests ---
 
     def create_validation_request(self, request: Request) -> Reply:
         _check_urls(request.form)
+        account_sid = request.params["account"]
         phone_number = _required(request.form, "PhoneNumber")
         if phone_number == MAGIC_INVALID or numbers.parse_valid(phone_number) is None:
             raise TwilioError(400, 21421, "The phone number is invalid.")
-        if self._caller_id_by_number(phone_number) is not None:
+        if self._caller_id_by_number(account_sid, phone_number) is not None:
             raise TwilioError(400, 21450, "Phone number already verified for your account.")
         friendly_name = request.form.get("FriendlyName") or phone_number
         call_sid = resources.new_sid("CA")
         verify = functools.partial(
-            self._verify, self.generation, phone_number, friendly_name, call_sid, request.form.get("StatusCallback")
+            self._verify,
+            self.generation,
+            phone_number,
+            friendly_name,
+            call_sid,
+            request.form.get("StatusCallback"),
+            account_sid=account_sid,  # a keyword: tests/model's stand-in Timer reads the five positional arguments
         )
         if not self.calls_back_before_answering:
             timer = threading.Timer(self.callback_delay, verify)
@@ -159,7 +190,7 @@ class TwilioApi:
         return Reply(
             200,
             {
-                "account_sid": self.account_sid,
+                "account_sid": account_sid,
                 "call_sid": call_sid,
                 "friendly_name": friendly_name,
                 "phone_number": phone_number,
@@ -169,21 +200,21 @@ class TwilioApi:
         )
 
     def list_caller_ids(self, request: Request) -> Reply:
-        items = [c for c in self.caller_ids.values() if _matches_filters(c, request.query)]
+        items = [c for c in _of_account(self.caller_ids, request) if _matches_filters(c, request.query)]
         return Reply(200, resources.page(items, "outgoing_caller_ids", request.path, request.query))
 
     def fetch_caller_id(self, request: Request) -> Reply:
-        return Reply(200, self._caller_id(request))
+        return Reply(200, _by_sid(self.caller_ids, request))
 
     def update_caller_id(self, request: Request) -> Reply:
-        caller_id = self._caller_id(request)
+        caller_id = _by_sid(self.caller_ids, request)
         if "FriendlyName" in request.form:
             caller_id["friendly_name"] = request.form["FriendlyName"]
             caller_id["date_updated"] = resources.rfc2822_now()
         return Reply(200, caller_id)
 
     def delete_caller_id(self, request: Request) -> Reply:
-        self._caller_id(request)
+        _by_sid(self.caller_ids, request)
         del self.caller_ids[request.params["sid"]]
         return Reply(204)
 
@@ -216,31 +247,32 @@ class TwilioApi:
 
     def buy_number(self, request: Request) -> Reply:
         _check_urls(request.form)
+        account_sid = request.params["account"]
         phone_number = self._number_to_buy(request.form)
         regulation = self._regulation_of_number(phone_number)
-        refusal = self._regulatory_refusal(phone_number, regulation, request.form)
+        refusal = self._regulatory_refusal(account_sid, phone_number, regulation, request.form)
         if refusal is not None:
             raise TwilioError(400, refusal.code, refusal.message)
         requirements = regulation.address_requirements if regulation else "none"
-        number = resources.incoming_number(self.account_sid, phone_number, request.form, requirements)
+        number = resources.incoming_number(account_sid, phone_number, request.form, requirements)
         self.incoming[number["sid"]] = number
         return Reply(201, number)
 
     def list_incoming_numbers(self, request: Request) -> Reply:
-        items = [n for n in self.incoming.values() if _matches_filters(n, request.query)]
+        items = [n for n in _of_account(self.incoming, request) if _matches_filters(n, request.query)]
         return Reply(200, resources.page(items, "incoming_phone_numbers", request.path, request.query))
 
     def fetch_incoming_number(self, request: Request) -> Reply:
-        return Reply(200, self._incoming(request))
+        return Reply(200, _by_sid(self.incoming, request))
 
     def update_incoming_number(self, request: Request) -> Reply:
-        number = self._incoming(request)
+        number = _by_sid(self.incoming, request)
         _check_urls(request.form)
         resources.apply_form(number, request.form)
         return Reply(200, number)
 
     def release_incoming_number(self, request: Request) -> Reply:
-        self._incoming(request)
+        _by_sid(self.incoming, request)
         del self.incoming[request.params["sid"]]
         return Reply(204)
 
@@ -251,15 +283,15 @@ class TwilioApi:
         _required(form, "FriendlyName")
         _required(form, "Email")
         regulation = self._regulation_asked(form)
-        bundle = self.add_bundle(regulation, form)
+        bundle = self.add_bundle(request.params["account"], regulation, form)
         return Reply(201, bundle)
 
     def add_bundle(
-        self, regulation: regulations.Regulation, form: dict[str, str], sid: str | None = None
+        self, account_sid: str, regulation: regulations.Regulation, form: dict[str, str], sid: str | None = None
     ) -> dict[str, Any]:
         """A bundle of `regulation`, reviewed at once (its status from its FriendlyName)."""
         status = regulations.bundle_status_of(form["FriendlyName"])
-        bundle = resources.bundle(self.account_sid, sid or resources.new_sid("BU"), regulation.sid, status, form)
+        bundle = resources.bundle(account_sid, sid or resources.new_sid("BU"), regulation.sid, status, form)
         self.bundles[bundle["sid"]] = bundle
         return bundle
 
@@ -267,7 +299,10 @@ class TwilioApi:
         return Reply(200, _by_sid(self.bundles, request))
 
     def fetch_regulation(self, request: Request) -> Reply:
-        return Reply(200, resources.regulation(**vars(_by_sid(self.regulations, request))))
+        regulation = self.regulations.get(request.params["sid"])
+        if regulation is None:
+            raise not_found(request.path)
+        return Reply(200, resources.regulation(**vars(regulation)))
 
     def regulation(self, iso_country: str, number_type: str, end_user_type: str) -> regulations.Regulation | None:
         return next(
@@ -284,10 +319,10 @@ class TwilioApi:
     def create_address(self, request: Request) -> Reply:
         for name in ("CustomerName", "Street", "City", "Region", "PostalCode", "IsoCountry"):
             _required(request.form, name)
-        return Reply(201, self.add_address(request.form))
+        return Reply(201, self.add_address(request.params["account"], request.form))
 
-    def add_address(self, form: dict[str, str], sid: str | None = None) -> dict[str, Any]:
-        address = resources.address(self.account_sid, sid or resources.new_sid("AD"), form)
+    def add_address(self, account_sid: str, form: dict[str, str], sid: str | None = None) -> dict[str, Any]:
+        address = resources.address(account_sid, sid or resources.new_sid("AD"), form)
         self.addresses[address["sid"]] = address
         return address
 
@@ -318,21 +353,22 @@ class TwilioApi:
         return self.regulation(country, number_type, regulations.END_USER_TYPES[0])
 
     def _regulatory_refusal(
-        self, phone_number: str, regulation: regulations.Regulation | None, form: dict[str, str]
+        self, account_sid: str, phone_number: str, regulation: regulations.Regulation | None, form: dict[str, str]
     ) -> regulations.Refusal | None:
+        """The bundle and the address must be the buying account's own: another account's are unknown to it."""
         if regulation is None:
             return None
-        return self._bundle_refusal(phone_number, regulation, form) or self._address_refusal(
-            phone_number, regulation, form
+        return self._bundle_refusal(account_sid, phone_number, regulation, form) or self._address_refusal(
+            account_sid, phone_number, regulation, form
         )
 
     def _bundle_refusal(
-        self, phone_number: str, regulation: regulations.Regulation, form: dict[str, str]
+        self, account_sid: str, phone_number: str, regulation: regulations.Regulation, form: dict[str, str]
     ) -> regulations.Refusal | None:
         bundle_sid = form.get("BundleSid", "")
         if not bundle_sid:
             return regulations.NO_BUNDLE
-        bundle = self.bundles.get(bundle_sid)
+        bundle = _in_account(self.bundles, bundle_sid, account_sid)
         if bundle is None or bundle["status"] != regulations.APPROVED:
             return regulations.Refusal(
                 regulations.BUNDLE_REQUIRED, f"Bundle {bundle_sid} status is not twilio-approved."
@@ -347,12 +383,12 @@ class TwilioApi:
         return None
 
     def _address_refusal(
-        self, phone_number: str, regulation: regulations.Regulation, form: dict[str, str]
+        self, account_sid: str, phone_number: str, regulation: regulations.Regulation, form: dict[str, str]
     ) -> regulations.Refusal | None:
         address_sid = form.get("AddressSid", "")
         if not address_sid:
             return regulations.NO_ADDRESS
-        address = self.addresses.get(address_sid)
+        address = _in_account(self.addresses, address_sid, account_sid)
         if address is None or (
             regulation.address_requirements == "local"
             and not regulations.in_territory(address["iso_country"], regulation.iso_country)
@@ -384,33 +420,38 @@ class TwilioApi:
         return phone_number
 
     def _owned_numbers(self) -> set[str]:
+        """Every account's: a number one account holds is sold to no other."""
         return {n["phone_number"] for n in self.incoming.values()}
 
-    def _caller_id_by_number(self, phone_number: str) -> dict[str, Any] | None:
-        return next((c for c in self.caller_ids.values() if c["phone_number"] == phone_number), None)
-
-    def _caller_id(self, request: Request) -> dict[str, Any]:
-        caller_id = self.caller_ids.get(request.params["sid"])
-        if caller_id is None:
-            raise not_found(request.path)
-        return caller_id
-
-    def _incoming(self, request: Request) -> dict[str, Any]:
-        number = self.incoming.get(request.params["sid"])
-        if number is None:
-            raise not_found(request.path)
-        return number
+    def _caller_id_by_number(self, account_sid: str, phone_number: str) -> dict[str, Any] | None:
+        return next(
+            (
+                c
+                for c in self.caller_ids.values()
+                if c["phone_number"] == phone_number and c["account_sid"] == account_sid
+            ),
+            None,
+        )
 
     def _verify(
-        self, generation: int, phone_number: str, friendly_name: str, call_sid: str, status_callback: str | None
+        self,
+        generation: int,
+        phone_number: str,
+        friendly_name: str,
+        call_sid: str,
+        status_callback: str | None,
+        *,
+        account_sid: str,
     ) -> None:
-        """The person answered the verification call; numbers ending in 0000 never type the right code."""
+        """The person answered the verification call; numbers ending in 0000 never type the right code. The
+        callback is signed with the auth token of the account that asked."""
         with self.lock:
             if generation != self.generation:
                 return  # the emulator was reset meanwhile: this verification belongs to a forgotten test
+            auth_token = self.accounts.by_sid[account_sid]["auth_token"]
             succeeded = not phone_number.endswith("0000")
             params = {
-                "AccountSid": self.account_sid,
+                "AccountSid": account_sid,
                 "CallSid": call_sid,
                 "VerificationStatus": "success" if succeeded else "failed",
                 "To": phone_number,
@@ -419,17 +460,13 @@ class TwilioApi:
                 "ApiVersion": resources.API_VERSION,
             }
             if succeeded:
-                caller_id = self._caller_id_by_number(phone_number) or resources.caller_id(
-                    self.account_sid, phone_number, friendly_name
+                caller_id = self._caller_id_by_number(account_sid, phone_number) or resources.caller_id(
+                    account_sid, phone_number, friendly_name
                 )
                 self.caller_ids[caller_id["sid"]] = caller_id
                 params["OutgoingCallerIdSid"] = caller_id["sid"]
         if status_callback:
-            post_signed(status_callback, params, self.auth_token)
-
-
-def not_found(path: str) -> TwilioError:
-    return TwilioError(404, 20404, f"The requested resource {path} was not found")
+            post_signed(status_callback, params, auth_token)
 
 
 def _check_urls(form: dict[str, str]) -> None:
@@ -443,11 +480,21 @@ def _check_urls(form: dict[str, str]) -> None:
             raise TwilioError(400, code, f"{name} is not a valid URL: {url}")
 
 
-def _by_sid(resources_by_sid: dict[str, T], request: Request) -> T:
-    found = resources_by_sid.get(request.params["sid"])
+def _by_sid(resources_by_sid: dict[str, dict[str, Any]], request: Request) -> dict[str, Any]:
+    """The resource the path names, in the request's account: another account's is not found, as at Twilio."""
+    found = _in_account(resources_by_sid, request.params["sid"], request.params["account"])
     if found is None:
         raise not_found(request.path)
     return found
+
+
+def _in_account(resources_by_sid: dict[str, dict[str, Any]], sid: str, account_sid: str) -> dict[str, Any] | None:
+    found = resources_by_sid.get(sid)
+    return found if found is not None and found["account_sid"] == account_sid else None
+
+
+def _of_account(resources_by_sid: dict[str, dict[str, Any]], request: Request) -> list[dict[str, Any]]:
+    return [r for r in resources_by_sid.values() if r["account_sid"] == request.params["account"]]
 
 
 def _required(form: dict[str, str], name: str) -> str:
@@ -461,16 +508,18 @@ def _page_size(query: dict[str, str]) -> int:
     return min(max(int(query.get("PageSize", 20)), 1), 50)
 
 
-def _matches_filters(resource: dict[str, Any], query: dict[str, str]) -> bool:
-    return all(
-        resource.get(field_name) == query[param]
-        for param, field_name in (("PhoneNumber", "phone_number"), ("FriendlyName", "friendly_name"))
-        if param in query
-    )
+_FILTERS = (("PhoneNumber", "phone_number"), ("FriendlyName", "friendly_name"))
+_ACCOUNT_FILTERS = (("FriendlyName", "friendly_name"), ("Status", "status"))
 
 
-def _with_params(request: Request, params: dict[str, str]) -> Request:
-    return Request(request.method, request.path, request.query, request.form, params)
+def _matches_filters(
+    resource: dict[str, Any], query: dict[str, str], filters: tuple[tuple[str, str], ...] = _FILTERS
+) -> bool:
+    return all(resource.get(field_name) == query[param] for param, field_name in filters if param in query)
+
+
+def _accounts_route(method: str, path: str, handler: Handler) -> tuple[str, re.Pattern[str], Handler]:
+    return method, re.compile(_ACCOUNTS + path + "$"), handler
 
 
 def _route(method: str, path: str, handler: Handler) -> tuple[str, re.Pattern[str], Handler]:
@@ -484,6 +533,10 @@ def _numbers_route(method: str, path: str, handler: Handler) -> tuple[str, re.Pa
 
 _AVAILABLE = r"/AvailablePhoneNumbers/(?P<country>[A-Z]{2})/(?P<kind>Local|Mobile|TollFree|National)\.json"
 _ROUTES = [
+    _accounts_route("GET", r"\.json", TwilioApi.list_accounts),
+    _accounts_route("POST", r"\.json", TwilioApi.create_account),
+    _accounts_route("GET", rf"/{_SID}\.json", TwilioApi.fetch_account),
+    _accounts_route("POST", rf"/{_SID}\.json", TwilioApi.update_account),
     _route("POST", r"/OutgoingCallerIds\.json", TwilioApi.create_validation_request),
     _route("GET", r"/OutgoingCallerIds\.json", TwilioApi.list_caller_ids),
     _route("GET", rf"/OutgoingCallerIds/{_SID}\.json", TwilioApi.fetch_caller_id),

@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import hmac
 import json
 import logging
 import re
@@ -13,15 +12,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from local.twilio_emulator import resources
-from local.twilio_emulator.api import Fault, RecordedRequest, Reply, Request, TwilioApi
+from local.twilio_emulator import accounts, resources
+from local.twilio_emulator.api import Fault, RecordedRequest, TwilioApi
 from local.twilio_emulator.callbacks import post_signed
+from local.twilio_emulator.exchange import Reply, Request
 
 logger = logging.getLogger(__name__)
 _TOO_MANY_REQUESTS = 429
 
 
 class TwilioEmulator:
+    """Twilio's main account `account_sid` (its auth token `auth_token`) and the subaccounts it makes (at most
+    `max_subaccounts`, Twilio's default limit unless a test wants it small).
+
+    The helpers below act as the main account's credentials would; `account_sid=None` means the main account."""
+
     def __init__(
         self,
         account_sid: str,
@@ -29,11 +34,12 @@ class TwilioEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         callback_delay: float = 0.2,
+        *,
+        max_subaccounts: int = accounts.DEFAULT_MAX_SUBACCOUNTS,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.api_keys: dict[str, str] = {}
-        self.api = TwilioApi(account_sid, auth_token, callback_delay)
+        self.api = TwilioApi(account_sid, auth_token, callback_delay, max_subaccounts)
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -60,11 +66,45 @@ class TwilioEmulator:
             self._server = None
 
     def reset(self) -> None:
+        """Only the main account left (with its API keys), and nothing in it."""
         self.api.reset()
 
-    def add_api_key(self, sid: str, secret: str) -> None:
-        """Accept Basic auth with this API key (SK...) and secret, as Twilio does for API keys."""
-        self.api_keys[sid] = secret
+    def add_api_key(self, sid: str, secret: str, *, account_sid: str | None = None) -> None:
+        """Accept Basic auth with this API key (SK...) and secret, as Twilio does for an API key of that account."""
+        with self.api.lock:
+            self.api.accounts.api_keys[sid] = accounts.ApiKey(secret, account_sid or self.account_sid)
+
+    def create_subaccount(self, friendly_name: str | None = None) -> dict[str, Any]:
+        """A new subaccount of the main account, as POST /2010-04-01/Accounts.json returns it (with its auth_token);
+        raises TwilioError (its `code`, e.g. 21480) where Twilio refuses it."""
+        with self.api.lock:
+            return dict(self.api.accounts.create(self.account_sid, friendly_name))
+
+    def account(self, sid: str | None = None) -> dict[str, Any]:
+        """The account as GET /2010-04-01/Accounts/{Sid}.json returns it to the main account's credentials."""
+        with self.api.lock:
+            found = self.api.accounts.by_sid.get(sid or self.account_sid)
+            if found is None:
+                raise LookupError(f"The emulator has no account {sid}")
+            return dict(found)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """The main account, then its subaccounts in the order they were made."""
+        with self.api.lock:
+            return [dict(a) for a in self.api.accounts.by_sid.values()]
+
+    def update_account(
+        self, sid: str, *, status: str | None = None, friendly_name: str | None = None
+    ) -> dict[str, Any]:
+        """POST /2010-04-01/Accounts/{Sid}.json with the main account's credentials (Status: active, suspended,
+        closed; closing releases the account's numbers); raises TwilioError where Twilio refuses it."""
+        form = {"Status": status, "FriendlyName": friendly_name}
+        path = f"{resources.account_path(sid)}.json"
+        with self.api.lock:
+            changed = self.api.change_account(
+                self.account_sid, sid, {k: v for k, v in form.items() if v is not None}, path
+            )
+            return dict(changed)
 
     def inject_fault(
         self,
@@ -100,18 +140,21 @@ class TwilioEmulator:
         friendly_name: str = "RobotAppel",
         email: str = "compliance@robotappel.example",
         sid: str | None = None,
+        account_sid: str | None = None,
     ) -> str:
-        """The SID of a new bundle for that Regulation, as POST /v2/RegulatoryCompliance/Bundles makes it
-        (`number_type` as Twilio spells it: local, mobile, national, toll-free; a `friendly_name` containing
-        "rejected" makes a rejected one)."""
+        """The SID of a new bundle for that Regulation, as POST /v2/RegulatoryCompliance/Bundles makes it with the
+        credentials of `account_sid` (`number_type` as Twilio spells it: local, mobile, national, toll-free; a
+        `friendly_name` containing "rejected" makes a rejected one)."""
         with self.api.lock:
             regulation = self.api.regulation(iso_country, number_type, end_user_type)
             if regulation is None:
                 raise LookupError(f"The emulator has no Regulation for {iso_country} {number_type} {end_user_type}")
             form = {"FriendlyName": friendly_name, "Email": email}
-            return str(self.api.add_bundle(regulation, form, sid)["sid"])
+            return str(self.api.add_bundle(account_sid or self.account_sid, regulation, form, sid)["sid"])
 
-    def add_address(self, iso_country: str = "FR", sid: str | None = None, **fields: str) -> str:
+    def add_address(
+        self, iso_country: str = "FR", sid: str | None = None, *, account_sid: str | None = None, **fields: str
+    ) -> str:
         """The SID of a new address, as POST /2010-04-01/Accounts/{AccountSid}/Addresses.json makes it."""
         form = {
             "CustomerName": "RobotAppel",
@@ -123,15 +166,19 @@ class TwilioEmulator:
             **fields,
         }
         with self.api.lock:
-            return str(self.api.add_address(form, sid)["sid"])
+            return str(self.api.add_address(account_sid or self.account_sid, form, sid)["sid"])
 
-    def incoming_numbers(self) -> list[dict[str, Any]]:
+    def incoming_numbers(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         with self.api.lock:
-            return [dict(n) for n in self.api.incoming.values()]
+            return [
+                dict(n) for n in self.api.incoming.values() if n["account_sid"] == (account_sid or self.account_sid)
+            ]
 
-    def caller_ids(self) -> list[dict[str, Any]]:
+    def caller_ids(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         with self.api.lock:
-            return [dict(c) for c in self.api.caller_ids.values()]
+            return [
+                dict(c) for c in self.api.caller_ids.values() if c["account_sid"] == (account_sid or self.account_sid)
+            ]
 
     @property
     def requests_log(self) -> list[RecordedRequest]:
@@ -139,12 +186,14 @@ class TwilioEmulator:
             return list(self.api.log)
 
     def simulate_call(self, to: str, from_: str, call_sid: str, call_status: str = "completed") -> int:
-        """POST a signed call-status callback to the StatusCallback of the owned number `to` (or `from_`)."""
+        """POST a call-status callback to the StatusCallback of the owned number `to` (or `from_`), signed with the
+        auth token of the account that holds it."""
         number, direction = self._number_in_call(to, from_)
         if not number.get("status_callback"):
             raise LookupError(f"The Twilio number {number['phone_number']} has no StatusCallback.")
+        owner = self.account(number["account_sid"])
         params = {
-            "AccountSid": self.account_sid,
+            "AccountSid": owner["sid"],
             "ApiVersion": resources.API_VERSION,
             "CallSid": call_sid,
             "CallStatus": call_status,
@@ -158,38 +207,39 @@ class TwilioEmulator:
             "CallbackSource": "call-progress-events",
             "SequenceNumber": "0",
         }
-        return post_signed(number["status_callback"], params, self.auth_token)
+        return post_signed(number["status_callback"], params, owner["auth_token"])
 
-    def authenticate(self, header: str | None) -> bool:
+    def principal(self, header: str | None) -> str | None:
+        """The account whose credentials the Authorization header carries, None when it carries none that work."""
         if not header or not header.startswith("Basic "):
-            return False
+            return None
         try:
             username, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return False
-        expected = self.auth_token if username == self.account_sid else self.api_keys.get(username)
-        return expected is not None and hmac.compare_digest(password, expected)
+            return None
+        return self.api.authenticated(username, password)
 
     def dispatch(self, request: Request, authorization: str | None) -> Reply:
-        if not self.authenticate(authorization):
-            reply = Reply(401, resources.error_body(401, 20003, "Authenticate"))
+        principal = self.principal(authorization)
+        if principal is None:
+            reply = accounts.authentication_error().reply
         else:
-            reply = self._faulted(request) or self._carried_out(request)
+            reply = self._faulted(request, principal) or self._carried_out(request, principal)
         self.api.record(request, reply)
         return reply
 
-    def _carried_out(self, request: Request) -> Reply:
-        reply = self.api.handle(request)
+    def _carried_out(self, request: Request, principal: str) -> Reply:
+        reply = self.api.handle(request, principal)
         if reply.before_answering is not None:
             reply.before_answering()
         return reply
 
-    def _faulted(self, request: Request) -> Reply | None:
+    def _faulted(self, request: Request, principal: str) -> Reply | None:
         fault = self.api.take_fault(request.method, request.path)
         if fault is None:
             return None
         if fault.processed:
-            self._carried_out(request)
+            self._carried_out(request, principal)
         time.sleep(fault.delay)
         if fault.drop_connection or fault.processed:
             return Reply(0, drop_connection=True)
@@ -204,7 +254,7 @@ class TwilioEmulator:
                     return dict(number), "inbound"
                 if number["phone_number"] == from_:
                     return dict(number), "outbound-api"
-        raise LookupError(f"Neither {to} nor {from_} is a number of this Twilio account.")
+        raise LookupError(f"Neither {to} nor {from_} is a number of an account at this emulator.")
 
 
 class _Server(ThreadingHTTPServer):

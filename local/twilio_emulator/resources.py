@@ -45,6 +45,47 @@ def account_path(account_sid: str) -> str:
     return f"/{API_VERSION}/Accounts/{account_sid}"
 
 
+# The subresources Twilio lists on an Account (its spec's example), each under the account's path.
+ACCOUNT_SUBRESOURCES = {
+    "available_phone_numbers": "AvailablePhoneNumbers",
+    "calls": "Calls",
+    "conferences": "Conferences",
+    "incoming_phone_numbers": "IncomingPhoneNumbers",
+    "notifications": "Notifications",
+    "outgoing_caller_ids": "OutgoingCallerIds",
+    "recordings": "Recordings",
+    "transcriptions": "Transcriptions",
+    "addresses": "Addresses",
+    "signing_keys": "SigningKeys",
+    "connect_apps": "ConnectApps",
+    "sip": "SIP",
+    "authorized_connect_apps": "AuthorizedConnectApps",
+    "usage": "Usage",
+    "keys": "Keys",
+    "applications": "Applications",
+    "short_codes": "SMS/ShortCodes",
+    "queues": "Queues",
+    "messages": "Messages",
+    "balance": "Balance",
+}
+
+
+def account(sid: str, owner_account_sid: str, auth_token: str, friendly_name: str) -> dict[str, Any]:
+    now = rfc2822_now()
+    return {
+        "sid": sid,
+        "owner_account_sid": owner_account_sid,
+        "auth_token": auth_token,
+        "friendly_name": friendly_name,
+        "status": "active",
+        "type": "Full",
+        "date_created": now,
+        "date_updated": now,
+        "uri": f"{account_path(sid)}.json",
+        "subresource_uris": {name: f"{account_path(sid)}/{path}.json" for name, path in ACCOUNT_SUBRESOURCES.items()},
+    }
+
+
 def error_body(status: int, code: int, message: str) -> dict[str, Any]:
     return {
         "code": code,

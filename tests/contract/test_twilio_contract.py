@@ -240,6 +240,58 @@ def create_regulatory_documents(emulator: TwilioEmulator, session: requests.Sess
     assert session.post(f"{account}/Addresses.json", data=address).status_code == 201
 
 
+def test_accounts_resource_conforms_to_twilio_spec(
+    twilio_emulator: TwilioEmulator,
+    twilio_session: requests.Session,
+    check: Callable[[RecordedRequest], None],
+) -> None:
+    # Given the main account's credentials
+    accounts = f"{twilio_emulator.base_url}/2010-04-01/Accounts"
+    # When they create subaccounts (named, unnamed, a name too long), fetch, list, update and close one, reopen it,
+    # fetch an unknown account, and act in the subaccount
+    created = twilio_session.post(f"{accounts}.json", data={"FriendlyName": "local org-a"})
+    assert created.status_code == 201, created.text
+    sid = created.json()["sid"]
+    twilio_session.post(f"{accounts}.json")
+    twilio_session.post(f"{accounts}.json", data={"FriendlyName": "x" * 65})
+    twilio_session.get(f"{accounts}/{sid}.json")
+    twilio_session.get(f"{accounts}.json", params={"Status": "active", "PageSize": "1"})
+    twilio_session.get(f"{accounts}.json", params={"FriendlyName": "local org-a"})
+    twilio_session.post(f"{accounts}/{sid}.json", data={"Status": "suspended"})
+    twilio_session.post(f"{accounts}/{sid}.json", data={"Status": "active", "FriendlyName": "local org-a2"})
+    twilio_session.post(f"{accounts}/{sid}/IncomingPhoneNumbers.json", data={"AreaCode": "415"})
+    twilio_session.get(f"{accounts}/{sid}/IncomingPhoneNumbers.json")
+    twilio_session.post(f"{accounts}/{sid}.json", data={"Status": "closed"})
+    twilio_session.post(f"{accounts}/{sid}.json", data={"Status": "active"})
+    twilio_session.get(f"{accounts}/{sid}/IncomingPhoneNumbers.json")
+    twilio_session.get(f"{accounts}/AC{'0' * 32}.json")
+    # Then every exchange conforms to Twilio's spec, successes and errors alike
+    records = twilio_emulator.requests_log
+    assert violations(records, check) == []
+    assert {record.status for record in records} == {200, 201, 400, 403, 404}
+    used = {(record.method, re.sub(r"AC[0-9a-f]{32}", "{Sid}", record.path)) for record in records}
+    assert {
+        ("POST", "/2010-04-01/Accounts.json"),
+        ("GET", "/2010-04-01/Accounts.json"),
+        ("GET", "/2010-04-01/Accounts/{Sid}.json"),
+        ("POST", "/2010-04-01/Accounts/{Sid}.json"),
+    } <= used
+
+
+def test_check_rejects_an_account_with_a_status_twilio_does_not_have(
+    twilio_emulator: TwilioEmulator, twilio_session: requests.Session, check: Callable[[RecordedRequest], None]
+) -> None:
+    # Given a conforming subaccount creation whose status is then made up
+    twilio_session.post(f"{twilio_emulator.base_url}/2010-04-01/Accounts.json", data={"FriendlyName": "org-a"})
+    record = twilio_emulator.requests_log[-1]
+    check(record)
+    broken = with_body(record, {**record.response_json, "status": "paused"})
+    # When it is checked
+    # Then the check fails: the spec's Account schema is applied
+    with pytest.raises(InvalidData):
+        check(broken)
+
+
 def test_emulator_refuses_wrong_credentials_with_twilio_error_body(twilio_emulator: TwilioEmulator) -> None:
     # Given a client with a wrong auth token
     url = f"{twilio_emulator.base_url}/2010-04-01/Accounts/{twilio_emulator.account_sid}/IncomingPhoneNumbers.json"
