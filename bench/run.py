@@ -6,7 +6,7 @@ bench/results.json. Options: --runs N (rounds of cold starts, every function onc
 times, default 30), --importtime-runs N (default 3), --iterations N (warm invocations per route, default 40),
 --skip-warm / --skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json),
 --reconciler-numbers N (an account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose
-(the functions' log lines). How the cold starts are timed, and why two runs on a busy machine agree: bench.coldstart.
+(the functions' log lines). How the cold starts are timed on a busy machine: bench.coldstart.
 """
 
 from __future__ import annotations
