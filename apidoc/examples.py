@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.regulatory import LOCAL_ADDRESS, LOCAL_BUNDLES
+from local.regulatory import EXAMPLE_ORG, documents_of
+
+_FRENCH = documents_of(EXAMPLE_ORG)  # what `make run` makes in the subaccount of the org whose key Swagger UI uses
 
 # route key ("METHOD /path") -> example name -> {summary, value}
 REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
@@ -46,7 +48,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "PUT /phoneNumber/regulatory/{countryCode}": {
         "france": {
             "summary": "The bundle and address approved for French local numbers",
-            "value": {"numberType": "local", "bundleSid": LOCAL_BUNDLES["local"], "addressSid": LOCAL_ADDRESS},
+            "value": {"numberType": "local", "bundleSid": _FRENCH.bundles["local"], "addressSid": _FRENCH.address},
         },
     },
     "POST /admin/orgs": {
@@ -63,6 +65,13 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "PUT /admin/orgs/{orgId}/usagePlan": {
         "large": {"summary": "More requests a second and a day", "value": {"plan": "large"}},
+    },
+    "PUT /admin/orgs/{orgId}/status": {
+        "suspend": {
+            "summary": "Stop the organisation's routes and its Twilio subaccount",
+            "value": {"status": "suspended"},
+        },
+        "reactivate": {"summary": "Restore both", "value": {"status": "active"}},
     },
 }
 

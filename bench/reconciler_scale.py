@@ -35,12 +35,14 @@ from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from local.twilio_emulator import resources as twilio_resources
 from robotappel.config import get_settings
-from robotappel.dal import dynamodb, numbers
+from robotappel.dal import dynamodb, numbers, subaccounts
 from robotappel.dal.dynamodb import to_ddb
 from robotappel.ids import new_id
 from robotappel.numbers.webhooks import call_status_url
 from robotappel.observability import logger, metrics
 from robotappel.reconcile import run as reconciler
+from robotappel.tenants.subaccounts import forget_known, friendly_name
+from robotappel.twilio.account_tokens import forget_tokens
 from robotappel.twilio.client import get_twilio_client
 from robotappel.twilio.tags import tagged
 
@@ -54,12 +56,14 @@ PASSES = ("numbers", "gone_numbers", "caller_ids")
 
 
 def seed_account(emulator: TwilioEmulator, count: int, *, org_id: str = "org-scale", age: timedelta) -> None:
-    """`count` numbers and `count` caller IDs at Twilio (tagged as ours), each with its live record made `age` ago:
-    a Twilio number (set at Twilio as its purchase sets it: no drift), a verified client phone."""
+    """`count` numbers and `count` caller IDs in the org's Twilio subaccount (tagged as ours), each with its live
+    record made `age` ago: a Twilio number (set at Twilio as its purchase sets it: no drift), a verified client
+    phone. The subaccount is opened and recorded as onboarding does (tenants.subaccounts)."""
     created_at = (datetime.now(UTC) - age).isoformat()
     base_url = str(get_settings().public_base_url or "").rstrip("/")
     items: list[dict[str, Any]] = []
-    account = emulator.account_sid
+    account = str(emulator.create_subaccount(friendly_name(org_id))["sid"])
+    subaccounts.record(org_id, account, created_at)
     with emulator.api.lock:
         for index in range(count):
             number_id, phone_id = new_id(numbers.TWILIO_NUMBER), new_id(numbers.CLIENT_PHONE)
@@ -262,6 +266,8 @@ def _clear_layer_caches() -> None:
     get_settings.cache_clear()
     dynamodb.client.cache_clear()
     get_twilio_client.cache_clear()
+    forget_tokens()
+    forget_known()
 
 
 def print_run(index: int, run: RunFigures) -> None:

@@ -33,7 +33,7 @@ from local.aws import create_tables, create_usage_plans, table_name
 from local.events import api_event, twilio_callback_event
 from local.lambda_runtime import REGION, FakeLambdaContext, load_function
 from local.twilio_emulator import TwilioEmulator
-from robotappel.dal import dynamodb, numbers
+from robotappel.dal import dynamodb, numbers, subaccounts
 from robotappel.dal.dynamodb import transact
 from robotappel.ids import new_id, now_iso
 
@@ -141,6 +141,12 @@ class World:
                 self.ddb.delete_table(TableName=name)
         create_tables(self.ddb)
         self.emulator.reset()
+        # The org gets a new subaccount with each reset: the ones the layer knows are gone.
+        from robotappel.tenants.subaccounts import forget_known
+        from robotappel.twilio.account_tokens import forget_tokens
+
+        forget_known()
+        forget_tokens()
         # Imported once configure() has set the environment: the layer's Logger and Metrics read theirs (service,
         # metrics namespace) when robotappel.observability is first imported.
         from robotappel.models.tenants import CreateOrgDto, IssueApiKeyDto
@@ -184,13 +190,19 @@ class World:
         body: dict[str, Any] = json.loads(result["body"])
         return body
 
+    def org_account(self) -> dict[str, Any]:
+        """The bench org's Twilio subaccount (its `sid`, its `auth_token`), opened when the org was created."""
+        account_sid = subaccounts.of_org(ORG)
+        assert account_sid is not None, "the bench org was created with its subaccount"
+        return self.emulator.account(account_sid)
+
 
 # ------------------------------------------------------------------ events
 def signed_webhook(world: World, name: str, params: dict[str, str]) -> Event:
-    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token (the
-    path without a record id: the same work, one record found by its number)."""
+    """A Twilio callback as Twilio sends it: form-encoded, signed over the public URL with the auth token of the org's
+    subaccount (the path without a record id: the same work, one record found by its number)."""
     url = PUBLIC_BASE_URL + events.load(name)["resource"].removesuffix("/{id}")
-    return twilio_callback_event(name, url, world.emulator.auth_token, params)
+    return twilio_callback_event(name, url, world.org_account()["auth_token"], params)
 
 
 # ------------------------------------------------------------------ preconditions
@@ -214,12 +226,13 @@ def pending_verification(world: World) -> dict[str, str]:
     """A client phone just added (the emulator verifies it at once): the callback Twilio would post."""
     world.call("add_client_phone", api_event("add_client_phone"))
     [record] = numbers.list_client_phones(ORG).records
+    account_sid = world.org_account()["sid"]
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        sids = [c["sid"] for c in world.emulator.caller_ids() if c["phone_number"] == record.phone_number]
+        sids = [c["sid"] for c in world.emulator.caller_ids(account_sid) if c["phone_number"] == record.phone_number]
         if sids:
             return {
-                "AccountSid": world.emulator.account_sid,
+                "AccountSid": account_sid,
                 "CallSid": str(record.validation_call_sid),
                 "To": record.phone_number,
                 "VerificationStatus": "success",
@@ -231,7 +244,7 @@ def pending_verification(world: World) -> dict[str, str]:
 
 def call_status_params(world: World, to: str) -> dict[str, str]:
     return {
-        "AccountSid": world.emulator.account_sid,
+        "AccountSid": world.org_account()["sid"],
         "ApiVersion": "2010-04-01",
         "CallSid": "CA" + uuid.uuid4().hex,
         "CallStatus": "completed",

@@ -84,6 +84,7 @@ class DevServer:
     host: str = HOST
     api_port: int = 0  # 0: any free one, and so for moto and the Twilio emulator
     orgs: list[SeedOrg] = field(default_factory=list)
+    subaccounts: dict[str, str] = field(default_factory=dict)  # the seed's orgs' Twilio subaccount SIDs, by org id
     twilio: TwilioEmulator | None = None
     aws: LocalAws = field(default_factory=LocalAws)
     gateway: LocalApiGateway | None = None
@@ -142,6 +143,7 @@ class DevServer:
             self._thread.start()
             # Once serving: onboarding creates each org's API key through API Gateway's management API, here.
             self._seed()
+            self._make_regulatory_documents()
             self._deliver_streams()  # the seed's credits are in the ledger before anything else runs
         except BaseException:
             self.stop()
@@ -204,7 +206,6 @@ class DevServer:
             host=self.host,
             port=self._beside_the_api(TWILIO_PORT_OFFSET),
         ).start()
-        regulatory.make(self.twilio)
 
     def _bind(self, port: int) -> None:
         # samcli is imported here, not at module level: it is the heavy part of the start-up.
@@ -329,9 +330,20 @@ class DevServer:
         finally:
             logger.setLevel(level)
 
+    def _make_regulatory_documents(self) -> None:
+        """Each seeded org's French documents, in the subaccount its onboarding opened, when the emulator is this
+        server's (one given by TWILIO_API_BASE_URL is its owner's to fill)."""
+        from robotappel.tenants.subaccounts import account_of  # needs the environment set above
+
+        self.subaccounts = {org.org_id: account_of(org.org_id) for org in self.orgs}
+        if self.twilio is not None:
+            for org_id, account_sid in self.subaccounts.items():
+                regulatory.make(self.twilio, org_id, account_sid)
+
     def stage_environment(self) -> dict[str, str]:
-        """What the operators' tool needs to work on this server (`--local`): its tables, moto's endpoint, and this
-        gateway's, for API Gateway's management API (usage plans, the authorizer cache)."""
+        """What the operators' tool needs to work on this server (`--local`): its tables, moto's endpoint, this
+        gateway's, for API Gateway's management API (usage plans, the authorizer cache), and the Twilio emulator with
+        the secret of its credentials (an org it onboards gets its subaccount there)."""
         environment = self.function_environment()
         names = (
             "NUMBERS_TABLE",
@@ -339,7 +351,10 @@ class DevServer:
             "API_KEYS_TABLE",
             "IDEMPOTENCY_TABLE",
             "TWILIO_SECRET_ID",
+            "TWILIO_API_BASE_URL",
+            "TWILIO_NUMBERS_BASE_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             "AWS_ENDPOINT_URL_API_GATEWAY",
             "AWS_REGION",
             "STAGE",
@@ -358,8 +373,12 @@ class DevServer:
             f"    TWILIO_ACCOUNT_SID={self.twilio_account_sid}",
             f"    TWILIO_AUTH_TOKEN={self.twilio_auth_token}",
             f"  Organisations (seed: {self.seed_file}); more with .venv/bin/python -m robotappel_admin --local --help",
-            *(f"    {org.org_id:<14} {org.role:<7} key {org.api_key:<14} {org.tokens} tokens" for org in self.orgs),
-            *(regulatory.banner_lines() if self.twilio is not None else []),
+            *(
+                f"    {org.org_id:<14} {org.role:<7} key {org.api_key:<14} {org.tokens} tokens, "
+                f"Twilio subaccount {self.subaccounts.get(org.org_id, '-')}"
+                for org in self.orgs
+            ),
+            *(regulatory.banner_lines(self.subaccounts) if self.twilio is not None else []),
             "  Routes",
             *self._route_lines(),
             "",
@@ -420,7 +439,7 @@ def _clear_layer_caches() -> None:
 def configure_logging(level: int) -> None:
     """Our lines at `level`; the libraries' only when they go wrong."""
     logging.basicConfig(level=level, format="%(message)s")
-    for noisy in ("samcli", "werkzeug", "botocore", "boto3"):
+    for noisy in ("samcli", "werkzeug", "botocore", "boto3", "twilio"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     # Powertools warns on every request of a route that publishes no metric; that is normal here.
     warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import Key
 
 from local.twilio_emulator import TwilioEmulator
 from tests.fixtures.ledger import assert_ledger_explains_every_balance
-from tests.fixtures.server import moto_url, server_process, server_table
+from tests.fixtures.server import moto_url, server_process, server_table, subaccount_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 60
@@ -58,6 +58,10 @@ class RaceServer:
 
     def balance(self, org_id: str) -> int:
         return int(self.request("GET", "/tokens/balance", org_id).json()["balance"])
+
+    def numbers_at_twilio(self, org_id: str) -> list[dict[str, Any]]:
+        """The numbers in the org's Twilio subaccount, as the emulator holds them."""
+        return self.twilio.incoming_numbers(subaccount_of(self.moto_url, org_id))
 
     def ledger(self, org_id: str) -> list[dict[str, Any]]:
         """The org's ledger entries (its opening credit included), read straight from the server's DynamoDB."""
@@ -160,7 +164,7 @@ def test_credits_racing_charges_are_all_in_the_ledger_and_explain_the_balance(ra
 def test_parallel_purchases_buy_only_what_the_balance_covers(race_server: RaceServer) -> None:
     # Given an org whose 125 tokens cover three 40-token purchases (and the 5-token listing that checks them)
     assert race_server.balance(BUYS) == 125
-    owned_before = {number["phone_number"] for number in race_server.twilio.incoming_numbers()}
+    owned_before = {number["phone_number"] for number in race_server.numbers_at_twilio(BUYS)}
 
     # When it asks for 20 numbers at the same time
     responses = at_once(20, lambda: race_server.request("POST", BUY_PATH, BUYS, json=BUY_BODY))
@@ -170,7 +174,7 @@ def test_parallel_purchases_buy_only_what_the_balance_covers(race_server: RaceSe
     assert statuses.count(201) == 3, [response.text for response in responses]
     assert statuses.count(402) == 17, statuses
     bought = {response.json()["phoneNumber"] for response in responses if response.status_code == 201}
-    owned_now = {number["phone_number"] for number in race_server.twilio.incoming_numbers()}
+    owned_now = {number["phone_number"] for number in race_server.numbers_at_twilio(BUYS)}
     assert owned_now - owned_before == bought
     assert len(bought) == 3
     assert race_server.balance(BUYS) == 5
@@ -187,7 +191,7 @@ def test_a_purchase_retried_while_in_flight_is_bought_and_charged_once(race_serv
     assert set(
         at_once(2, lambda: race_server.request("POST", BUY_PATH, IDEMPOTENT, json={"areaCode": "x"}).status_code)
     ) == {422}
-    owned_before = len(race_server.twilio.incoming_numbers())
+    owned_before = len(race_server.numbers_at_twilio(IDEMPOTENT))
     # And Twilio slow to sell the next number
     race_server.twilio.inject_fault(
         method="POST", path_pattern=r"IncomingPhoneNumbers\.json$", status=None, delay=1.5, times=1
@@ -209,6 +213,6 @@ def test_a_purchase_retried_while_in_flight_is_bought_and_charged_once(race_serv
     assert replay.json() == first.json()
     assert replay.headers["X-Tokens-Charged"] == "0"
     # And one number was bought and 40 tokens charged, once
-    assert len(race_server.twilio.incoming_numbers()) == owned_before + 1
+    assert len(race_server.numbers_at_twilio(IDEMPOTENT)) == owned_before + 1
     assert race_server.balance(IDEMPOTENT) == 40
     assert charged_tokens(race_server.ledger(IDEMPOTENT)) == 40

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.fixtures.server import LocalServer
+from tests.fixtures.twilio import verified_caller_id_sid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 30
@@ -127,7 +128,7 @@ def test_twilio_number_flow_buy_list_lookup_count_update_delete(local_server: Lo
     assert client.request("DELETE", f"/phoneNumber/deletePhoneNumber/{number['id']}").status_code == 200
     assert number["id"] not in [n["id"] for n in client.twilio_numbers()]
     assert number["id"] not in [row["id"] for row in client.org_list()]
-    assert number["phoneNumber"] not in [n["phone_number"] for n in local_server.twilio.incoming_numbers()]
+    assert number["phoneNumber"] not in [n["phone_number"] for n in local_server.twilio.every_incoming_number()]
     assert client.balance() == start - 40 - 15 - 5 - 5 - 5 - 10
 
 
@@ -148,3 +149,30 @@ def test_parallel_calls_never_overdraw_a_balance(local_server: LocalServer) -> N
     assert statuses.count(200) == start // 5
     assert statuses.count(402) == 50 - start // 5
     assert client.balance() == start % 5
+
+
+def test_two_orgs_resources_land_in_their_own_subaccounts(local_server: LocalServer) -> None:
+    # Given two seeded orgs (org-other topped up: another test spends its balance down)
+    topped_up = requests.post(
+        f"{local_server.url}/admin/orgs/org-other/credits",
+        json={"tokens": 100, "reason": "e2e: subaccounts"},
+        headers=local_server.headers("org-admin"),
+        timeout=TIMEOUT,
+    )
+    assert topped_up.status_code == 200, topped_up.text
+    bought: dict[str, tuple[str, str]] = {}  # org -> (its client phone, its Twilio number)
+    # When each adds a client phone and buys a number
+    for org_id in ("org-demo", "org-other"):
+        client, phone = Client(local_server, org_id), fresh_french_mobile()
+        assert client.request("POST", "/phoneNumber/addClientPhone", json={"phoneNumber": phone}).status_code == 201
+        purchase = client.request("POST", "/phoneNumber/buyTwilioNumberAndActivate", json={"countryCode": "US"})
+        assert purchase.status_code == 201, purchase.text
+        bought[org_id] = (phone, purchase.json()["phoneNumber"])
+    # Then each org's caller ID and number are in its own subaccount, which is neither the other's nor the parent
+    demo, other = local_server.subaccounts["org-demo"], local_server.subaccounts["org-other"]
+    assert len({demo, other, local_server.twilio.account_sid}) == 3
+    for org_id, account_sid in (("org-demo", demo), ("org-other", other)):
+        phone, number = bought[org_id]
+        assert verified_caller_id_sid(local_server.twilio, phone, account_sid)
+        assert number in {n["phone_number"] for n in local_server.twilio.incoming_numbers(account_sid)}
+    assert bought["org-other"][1] not in {n["phone_number"] for n in local_server.twilio.incoming_numbers(demo)}

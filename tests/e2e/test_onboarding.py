@@ -16,7 +16,7 @@ import requests
 from local.aws import FAKE_CREDENTIALS
 from local.lambda_runtime import REGION
 from robotappel.dal.apigateway import api_key_name
-from tests.fixtures.server import ROOT, LocalServer
+from tests.fixtures.server import ROOT, LocalServer, subaccount_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 30
@@ -65,6 +65,16 @@ def test_an_operator_onboards_a_customer_who_then_calls_the_api(local_server: Lo
         (onboarded["apiKey"]["apiKey"][-4:], False),
         (second["apiKey"][-4:], True),
     ]
+
+
+def test_an_org_the_operator_onboards_gets_its_own_twilio_subaccount(local_server: LocalServer) -> None:
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    # When the operator onboards it
+    admin_tool(local_server, "onboard", org_id, "--tokens", "100")
+    # Then its subaccount is recorded, and is one the emulator made under the parent account, named after the org
+    account = local_server.twilio.account(subaccount_of(local_server.moto_url, org_id))
+    assert account["owner_account_sid"] == local_server.twilio.account_sid != account["sid"]
+    assert org_id in account["friendly_name"]
 
 
 def test_the_tool_refuses_an_org_that_exists(local_server: LocalServer) -> None:

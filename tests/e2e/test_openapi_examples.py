@@ -1,5 +1,6 @@
 """Every request example of openapi.json succeeds against the local server: it is what Swagger UI's "Try it out"
-sends. The examples register phones and buy numbers, so they get their own server and organisation."""
+sends. The examples register phones and buy numbers, so they get their own server, seeded with the organisation
+whose French documents they name (local.regulatory.EXAMPLE_ORG: documents are in each org's own subaccount)."""
 
 import json
 from collections.abc import Iterator
@@ -10,12 +11,13 @@ import pytest
 import requests
 
 from apidoc.document import DOCUMENT as DOCUMENT_FILE
+from local.regulatory import EXAMPLE_ORG
 from tests.fixtures.server import server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 
 TIMEOUT = 30
-ORG = {"orgId": "org-examples", "apiKey": "examples-key", "role": "member", "tokens": 1000}
+ORG = {"orgId": EXAMPLE_ORG, "apiKey": "examples-key", "role": "member", "tokens": 1000}
 OPERATORS = {"orgId": "org-operators", "apiKey": "operators-key", "role": "admin", "tokens": 0}
 HEADERS = {"Authorization": f"Bearer {ORG['apiKey']}"}
 ADMIN_HEADERS = {"Authorization": f"Bearer {OPERATORS['apiKey']}"}

@@ -5,8 +5,8 @@ success (2xx); the `"key": "value…"` pairs of such a comment are checked again
 text. The README's placeholders are filled as a reader fills them: `$KEY` with an org's key (a fresh org of this
 test, with its own regulatory defaults), `$ADMIN_KEY` with the seed's admin key, `<the apiKey…>` with the key the
 operators' tool printed just before (its `--local` lines run too: the curls after them need what they did), `BU…`
-and `AD…` with an approved bundle and an address. Commands for a deployed stage (`$API`) run after the local
-walkthrough, which has onboarded the organisations they name by then.
+and `AD…` with an approved bundle and an address in that org's subaccount. Commands for a deployed stage (`$API`) run
+after the local walkthrough, which has onboarded the organisations they name by then.
 """
 
 import json
@@ -21,17 +21,15 @@ import pytest
 import requests
 
 from local import regulatory
-from local.regulatory import LOCAL_ADDRESS, LOCAL_BUNDLES
+from local.regulatory import FrenchDocuments
 from local.template import ROOT
-from tests.fixtures.server import LocalServer
+from tests.fixtures.server import LocalServer, subaccount_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 
 README = ROOT / "README.md"
 README_URL = "http://127.0.0.1:3000"
 ADMIN_TOOL = ".venv/bin/python -m robotappel_admin --local "
-APPROVED_BUNDLE = LOCAL_BUNDLES["local"]
-ADDRESS = LOCAL_ADDRESS
 TIMEOUT = 60
 _FENCE = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _INLINE_CURL = re.compile(r"`(curl [^`]+)`")
@@ -81,6 +79,7 @@ class Reader:
 
     server: LocalServer
     key: str  # $KEY
+    documents: FrenchDocuments  # BU… and AD…: the $KEY org's
     printed_key: str = ""  # the last apiKey the operators' tool printed
 
     def fill(self, line: str) -> list[str]:
@@ -91,19 +90,20 @@ class Reader:
     def _fill(self, word: str) -> str:
         word = word.replace(README_URL, self.server.url).replace("$API", self.server.url)
         word = word.replace("$ADMIN_KEY", self.server.api_keys["org-admin"]).replace("$KEY", self.key)
-        word = word.replace('"BU…"', json.dumps(APPROVED_BUNDLE)).replace('"AD…"', json.dumps(ADDRESS))
+        bundle, address = self.documents.bundles["local"], self.documents.address
+        word = word.replace('"BU…"', json.dumps(bundle)).replace('"AD…"', json.dumps(address))
         return _PRINTED_KEY.sub(self.printed_key, word)
 
 
-def _fresh_org_key(server: LocalServer) -> str:
-    """A member key of a new org with 1000 tokens, made over the admin routes."""
+def _fresh_org(server: LocalServer) -> tuple[str, str]:
+    """A new org with 1000 tokens, made over the admin routes, and a member key of it."""
     admin = server.headers("org-admin")
     org_id = f"org-readme-{uuid.uuid4().hex[:8]}"
     created = requests.post(f"{server.url}/admin/orgs", json={"orgId": org_id, "tokens": 1000}, headers=admin)
     assert created.status_code == 201, created.text
     issued = requests.post(f"{server.url}/admin/orgs/{org_id}/apiKeys", json={}, headers=admin)
     assert issued.status_code == 201, issued.text
-    return str(issued.json()["apiKey"])
+    return org_id, str(issued.json()["apiKey"])
 
 
 def _run_admin_tool(reader: Reader, command: Command) -> None:
@@ -151,9 +151,10 @@ def test_readme_has_curl_commands_to_run() -> None:
 
 
 def test_every_readme_command_answers_what_the_readme_says(local_server: LocalServer) -> None:
-    # Given a reader with an org of their own ($KEY), and the regulatory documents `make run` makes at its Twilio
-    regulatory.make(local_server.twilio)
-    reader = Reader(local_server, key=_fresh_org_key(local_server))
+    # Given a reader with an org of their own ($KEY) and French documents in its subaccount, as the seed's orgs have
+    org_id, key = _fresh_org(local_server)
+    documents = regulatory.make(local_server.twilio, org_id, subaccount_of(local_server.moto_url, org_id))
+    reader = Reader(local_server, key=key, documents=documents)
     # When they run every command of the README, in its order
     for command in readme_commands():
         # Then each answers what the README says

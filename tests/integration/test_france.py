@@ -9,7 +9,7 @@ from robotappel.dal import ledger
 from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from tests.fixtures.lambdas import HttpResult, call
-from tests.fixtures.twilio import FrenchDocuments, french_documents
+from tests.fixtures.twilio import FrenchDocuments, french_documents, org_account
 
 RESERVED_PREFIXES = tuple(
     "+33" + prefix for prefix in ("162", "163", "270", "271", "377", "378", "424", "425", "568", "569", "948", "949")
@@ -358,20 +358,21 @@ def test_a_number_outside_the_rule_table_is_not_assessed(org: str, twilio_layer:
 def test_make_run_makes_an_approved_bundle_per_french_number_type_and_a_french_address(
     org: str, twilio_layer: TwilioEmulator
 ) -> None:
-    # Given the documents `make run` makes at its emulator and prints in its banner
-    regulatory.make(twilio_layer)
-    printed = "\n".join(regulatory.banner_lines())
+    # Given the documents `make run` makes in a seeded org's subaccount and prints in its banner
+    account_sid = org_account(twilio_layer, org)["sid"]
+    documents = regulatory.make(twilio_layer, org, account_sid)
+    printed = "\n".join(regulatory.banner_lines({org: account_sid}))
     # When each becomes the org's default for its French number type
     results = {
         number_type: call(
             "set_regulatory_default",
             path_params={"countryCode": "FR"},
-            body={"numberType": number_type, "bundleSid": bundle, "addressSid": regulatory.LOCAL_ADDRESS},
+            body={"numberType": number_type, "bundleSid": bundle, "addressSid": documents.address},
         )
-        for number_type, bundle in regulatory.LOCAL_BUNDLES.items()
+        for number_type, bundle in documents.bundles.items()
     }
     # Then every one is accepted, and the banner names them all
     assert {number_type: result.status for number_type, result in results.items()} == dict.fromkeys(
         ("local", "national", "tollFree"), 200
     )
-    assert all(sid in printed for sid in (*regulatory.LOCAL_BUNDLES.values(), regulatory.LOCAL_ADDRESS))
+    assert all(sid in printed for sid in (*documents.bundles.values(), documents.address))
