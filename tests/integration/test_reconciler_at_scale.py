@@ -6,7 +6,6 @@ Time is a clock that ticks once each time it is read, so that a run's budget is 
 it before each item): runs cut short at the same places every time.
 """
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from robotappel.reconcile.purchases import reconcile_purchases
 from robotappel.reconcile.run import metric_name, out_of_time_kind, run
 from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
-from tests.fixtures.aws import ledger_entries, open_org
+from tests.fixtures.aws import ledger_entries
 from tests.fixtures.lambdas import call, run_handler
 from tests.iam.calls import made_by
 from tests.integration.test_observability import metric_documents
@@ -54,21 +53,11 @@ class Ticks:
 
 @pytest.fixture
 def large_account(org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch) -> TwilioEmulator:
-    """ACCOUNT numbers and caller IDs of org-a in its subaccount, each with its record made an hour ago; Twilio
-    pages of PAGE."""
-    seed_account(twilio_layer, ACCOUNT, org_id=org, age=timedelta(hours=1))
-    moved_to(twilio_layer, account_of(org))
+    """ACCOUNT numbers and caller IDs of org-scale in its subaccount, each with its record made an hour ago, beside
+    org-a; Twilio pages of PAGE."""
+    seed_account(twilio_layer, ACCOUNT, org_id="org-scale", age=timedelta(hours=1))
     monkeypatch.setattr(gateway, "PAGE_SIZE", PAGE)
     return twilio_layer
-
-
-def moved_to(emulator: TwilioEmulator, account_sid: str) -> None:
-    """What the main account holds, moved to subaccount `account_sid` (bench's seed_account seeds the main one)."""
-    with emulator.api.lock:
-        for held in (emulator.api.incoming, emulator.api.caller_ids):
-            for sid, resource in held.items():
-                if resource["account_sid"] == emulator.account_sid:
-                    held[sid] = json.loads(json.dumps(resource).replace(emulator.account_sid, account_sid))
 
 
 def reconcile(budget: float) -> dict[str, int]:
@@ -142,18 +131,15 @@ def test_the_pass_over_twilios_caller_ids_resumes_at_the_page_it_stopped_at(larg
 
 
 # ------------------------------------------------------------------ a walk across the orgs' subaccounts (#28)
-ORGS, PER_ORG = ("org-a", "org-b", "org-c"), 60
+ORGS, PER_ORG = ("org-scale-a", "org-scale-b", "org-scale-c"), 60
 
 
 @pytest.fixture
-def three_subaccounts(org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def three_subaccounts(aws: object, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """PER_ORG numbers and caller IDs in each of three orgs' subaccounts, their records made an hour ago; Twilio
     pages of PAGE. The subaccounts' SIDs, in the order the walk reads them."""
     for org_id in ORGS:
-        if org_id != org:
-            open_org(org_id, 100)
         seed_account(twilio_layer, PER_ORG, org_id=org_id, age=timedelta(hours=1))
-        moved_to(twilio_layer, account_of(org_id))
     monkeypatch.setattr(gateway, "PAGE_SIZE", PAGE)
     return sorted(account_of(org_id) for org_id in ORGS)
 
