@@ -64,6 +64,13 @@ REQUEST_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "PUT /admin/orgs/{orgId}/usagePlan": {
         "large": {"summary": "More requests a second and a day", "value": {"plan": "large"}},
     },
+    "PUT /admin/orgs/{orgId}/status": {
+        "suspend": {
+            "summary": "Stop the organisation's routes and its Twilio subaccount",
+            "value": {"status": "suspended"},
+        },
+        "reactivate": {"summary": "Restore both", "value": {"status": "active"}},
+    },
 }
 
 

@@ -23,6 +23,7 @@ ROUTE_SUMMARIES: dict[str, str] = {
     "DELETE /admin/apiKeys/{keyId}": "Revoke an API key (admin)",
     "POST /admin/orgs/{orgId}/credits": "Credit tokens to an organisation (admin)",
     "PUT /admin/orgs/{orgId}/usagePlan": "Move an organisation to another usage plan (admin)",
+    "PUT /admin/orgs/{orgId}/status": "Suspend or reactivate an organisation, here and at Twilio (admin)",
     "POST /phoneNumber/twilio/validationStatus": "Twilio's caller-ID verification callback",
     "POST /phoneNumber/twilio/callStatus": "Twilio's call status callback: counts finished calls",
     "POST /phoneNumber/twilio/validationStatus/{id}": "Twilio's caller-ID verification callback, for one phone",

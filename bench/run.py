@@ -2,10 +2,11 @@
 and the reconciler at scale (bench.reconciler_scale).
 
 Needs `make build-check` first (the Makefile's `bench` target runs it). Prints a table and writes
-bench/results.json. Options: --runs N (rounds of cold starts, every case once a round, default 15),
---importtime-runs N (default 3), --iterations N (warm invocations per route, default 40), --skip-warm /
---skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json), --reconciler-numbers N (an
-account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose (the functions' log lines).
+bench/results.json. Options: --runs N (rounds of cold starts, every function once a round and the floors three
+times, default 30), --importtime-runs N (default 3), --iterations N (warm invocations per route, default 40),
+--skip-warm / --skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json),
+--reconciler-numbers N (an account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose
+(the functions' log lines). How the cold starts are timed on a busy machine: bench.coldstart.
 """
 
 from __future__ import annotations
@@ -65,16 +66,27 @@ KINDS = {
     "revoke_api_key": "read",
     "credit_tokens": "read",
     "change_usage_plan": "read",
+    "set_org_status": "read",
     "token_ledger": "stream",  # off the request path: held to the read routes' target all the same
     "reconciler": "stream",  # on a schedule, off the request path too
 }
 
 
+def lower_quartile(values: Sequence[float]) -> float:
+    return statistics.quantiles(values, n=4, method="inclusive")[0] if len(values) > 1 else values[0]
+
+
 @dataclass(frozen=True)
 class Spread:
-    """A measure over the rounds: its median and its interquartile range (how far two runs may disagree)."""
+    """A measure over the rounds: its lower quartile and its interquartile range.
 
-    median: float
+    The lower quartile, not the median: what disturbs a cold init on a shared machine (another process's use of the
+    caches and memory, the host taking the core away) only ever adds to it, in bursts that hit a quarter or more of
+    the samples at load 3. The lower quartile is what the init costs when nothing disturbed it, and the quietest
+    quarter of 30 rounds is steadier from run to run than the median (which moves with how many bursts a run
+    met) or the minimum (one lucky sample)."""
+
+    low: float
     iqr: float
 
     @classmethod
@@ -82,7 +94,34 @@ class Spread:
         if len(values) < 2:
             return cls(values[0], 0.0)
         q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-        return cls(statistics.median(values), q3 - q1)
+        return cls(q1, q3 - q1)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A case over a floor: the ratio of their lower quartiles over the same rounds, and `gap`, how far it moves
+    between the even and the odd rounds: two runs of half as many rounds, within one run.
+
+    Not each round's ratio then their median: a burst on the floor's sample spoils every case's ratio of that round
+    at once, so per-round ratios add the floor's noise to each case's; with the child on a core of its own there is
+    no slow stretch of the machine left for them to cancel (see bench.coldstart)."""
+
+    value: float
+    gap: float
+
+    @classmethod
+    def of(cls, values: Sequence[float], floor: Sequence[float]) -> Ratio:
+        """`values`: one a round; `floor`: as many a round in every round (FLOOR_SAMPLES_PER_ROUND), in round order."""
+        per_round = len(floor) // len(values)
+
+        def over(rounds: range) -> float:
+            floors = [sample for r in rounds for sample in floor[r * per_round : (r + 1) * per_round]]
+            return ratio(lower_quartile([values[r] for r in rounds]), lower_quartile(floors))
+
+        if len(values) < 2:
+            return cls(over(range(len(values))), 0.0)
+        every = over(range(len(values)))
+        return cls(every, abs(over(range(0, len(values), 2)) - over(range(1, len(values), 2))))
 
 
 @dataclass(frozen=True)
@@ -90,23 +129,24 @@ class ColdResult:
     function: str
     logical_id: str
     kind: str
-    import_ms: float
+    import_ms: float  # wall-clock stage marks, lower quartile
     init_ms: float
     first_call_imports_ms: float
-    ratio: float  # vs the boto3 floor, the median of the rounds' ratios: what the targets are about
-    framework_ratio: float  # vs the framework floor, likewise: what the layer's code and other dependencies add
+    ratio: float  # CPU time vs the boto3 floor's: what the targets are about
+    framework_ratio: float  # CPU time vs the framework floor's: what the layer's code and other dependencies add
     target: float
     rss_mb: float
     modules: int
-    cold_ms: float = 0.0  # init + first call imports, median
+    cpu_ms: float = 0.0  # init + first call imports, CPU time of the child, lower quartile
+    cpu_iqr_ms: float = 0.0
+    ratio_gap: float = 0.0  # how far the ratio moves between the even and the odd rounds
+    framework_ratio_gap: float = 0.0
+    cold_ms: float = 0.0  # the same in wall-clock time, lower quartile
     cold_iqr_ms: float = 0.0
-    ratio_iqr: float = 0.0
-    framework_ratio_iqr: float = 0.0
+    wall_ratio: float = 0.0
+    wall_framework_ratio: float = 0.0
     modules_beyond_framework: int = 0  # modules loaded that the framework floor does not load
     importtime_ms: float = 0.0  # -X importtime: the sum of every module's self time, median
-    cpu_ms: float = 0.0  # the child's CPU time for the same stages, median: steady under load
-    cpu_framework_ratio: float = 0.0  # vs the framework floor's CPU time, per round, median
-    cpu_framework_ratio_iqr: float = 0.0
 
     @property
     def met(self) -> bool:
@@ -115,35 +155,39 @@ class ColdResult:
 
 @dataclass(frozen=True)
 class Floor:
-    """A reference cold init (median over the rounds), measured like the functions' own."""
+    """A reference cold init (lower quartile over the rounds), measured like the functions' own."""
 
-    init_ms: float
+    init_ms: float  # wall-clock
     rss_mb: float
     modules: int
     init_iqr_ms: float = 0.0
     importtime_ms: float = 0.0
     cpu_ms: float = 0.0
+    cpu_iqr_ms: float = 0.0
 
     @classmethod
     def of(cls, samples: list[ColdSample], importtime_ms: float = 0.0) -> Floor:
-        spread = Spread.of([s.marks[-1] * 1000 for s in samples])
+        wall = Spread.of([s.marks[-1] * 1000 for s in samples])
+        cpu = Spread.of([s.cpu[-1] * 1000 for s in samples])
         return cls(
-            init_ms=spread.median,
+            init_ms=wall.low,
             rss_mb=max(s.rss_mb for s in samples),
             modules=samples[0].modules,
-            init_iqr_ms=spread.iqr,
+            init_iqr_ms=wall.iqr,
             importtime_ms=importtime_ms,
-            cpu_ms=statistics.median(s.cpu[-1] * 1000 for s in samples) if samples[0].cpu else 0.0,
+            cpu_ms=cpu.low,
+            cpu_iqr_ms=cpu.iqr,
         )
 
 
-def median_sample(samples: list[ColdSample]) -> ColdSample:
-    """The median of each stage's time; the highest peak RSS."""
+def lower_quartile_sample(samples: list[ColdSample]) -> ColdSample:
+    """The lower quartile of each stage's times; the highest peak RSS."""
     return ColdSample(
-        marks=tuple(statistics.median(s.marks[i] for s in samples) for i in range(len(samples[0].marks))),
+        marks=tuple(lower_quartile([s.marks[i] for s in samples]) for i in range(len(samples[0].marks))),
         rss_mb=max(s.rss_mb for s in samples),
         modules=samples[0].modules,
         names=samples[0].names,
+        cpu=tuple(lower_quartile([s.cpu[i] for s in samples]) for i in range(len(samples[0].cpu))),
     )
 
 
@@ -158,15 +202,12 @@ def ratio(value: float, floor: float) -> float:
     return value / floor if floor else float("nan")
 
 
-def round_ratios(samples: list[ColdSample], floors: list[ColdSample], cpu: bool = False) -> Spread:
-    """Each round's cold init over the floor measured in that same round, then their median: a slow moment of the
-    machine weighs on both terms of a ratio, where a ratio of the medians would mix moments. `cpu`: of CPU times."""
-    return Spread.of(
-        [
-            ratio(s.cpu[-1], f.cpu[-1]) if cpu else ratio(s.marks[-1], f.marks[-1])
-            for s, f in zip(samples, floors, strict=True)
-        ]
-    )
+def cpu_ratio(samples: list[ColdSample], floors: list[ColdSample]) -> Ratio:
+    return Ratio.of([s.cpu[-1] for s in samples], [f.cpu[-1] for f in floors])
+
+
+def wall_ratio(samples: list[ColdSample], floors: list[ColdSample]) -> Ratio:
+    return Ratio.of([s.marks[-1] for s in samples], [f.marks[-1] for f in floors])
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -175,6 +216,14 @@ def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
     for number in range(rounds):
         shift = number % len(names)
         yield names[shift:] + names[:shift]
+
+
+def round_order(functions: list[str], floors: tuple[str, ...], times: int) -> list[str]:
+    """The functions in `times` equal parts, each after the floors: every ratio divides by a floor's lower quartile,
+    so an error in a floor's moves every ratio at once; measuring the floors `times` a round, spread over it, gives
+    them `times` as many samples for a few more cold starts a round."""
+    bounds = [len(functions) * part // times for part in range(times + 1)]
+    return [name for part in range(times) for name in (*floors, *functions[bounds[part] : bounds[part + 1]])]
 
 
 def importtime_sum(importtime_stderr: str) -> float:
@@ -196,6 +245,7 @@ def function_environment() -> dict[str, dict[str, str]]:
 
 Case = tuple[tuple[list[str], list[str]], tuple[str, ...], dict[str, str]]  # sys.path, stages, environment
 FLOOR, FRAMEWORK_FLOOR = "(floor)", "(framework floor)"
+FLOOR_SAMPLES_PER_ROUND = 3
 
 
 def cold_cases(runtime: Path) -> dict[str, Case]:
@@ -221,11 +271,19 @@ def cold_cases(runtime: Path) -> dict[str, Case]:
     return cases
 
 
-def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> tuple[Floor, Floor, list[ColdResult]]:
+@dataclass(frozen=True)
+class ColdRun:
+    floor: Floor
+    framework_floor: Floor
+    functions: list[ColdResult]
+    realtime: bool  # every child ran under SCHED_FIFO (bench.coldstart): figures a busy machine barely moves
+
+
+def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> ColdRun:
     """The boto3 floor, the framework floor and every function's cold init, interleaved round by round."""
     cases = cold_cases(runtime)
     samples: dict[str, list[ColdSample]] = {name: [] for name in cases}
-    for order in rotations(list(cases), runs):
+    for order in rotations(round_order(list(KINDS), (FLOOR, FRAMEWORK_FLOOR), FLOOR_SAMPLES_PER_ROUND), runs):
         for name in order:
             samples[name].append(coldstart.measure(*cases[name]))
     imported: dict[str, list[float]] = {name: [] for name in cases}
@@ -239,12 +297,12 @@ def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> tuple[Fl
     logical_ids = {name: env["__logical_id__"] for name, env in function_environment().items()}
     results = []
     for name, kind in KINDS.items():
-        sample = median_sample(samples[name])
+        sample = lower_quartile_sample(samples[name])
         imported_at, ready = sample.marks[0], sample.marks[1]
-        cold = Spread.of([s.marks[-1] * 1000 for s in samples[name]])  # with the SDK a Twilio write imports first
-        vs_floor = round_ratios(samples[name], samples[FLOOR])
-        vs_framework = round_ratios(samples[name], samples[FRAMEWORK_FLOOR])
-        cpu_vs_framework = round_ratios(samples[name], samples[FRAMEWORK_FLOOR], cpu=True)
+        cpu = Spread.of([s.cpu[-1] * 1000 for s in samples[name]])
+        cold = Spread.of([s.marks[-1] * 1000 for s in samples[name]])  # with what a Twilio write's request imports
+        vs_floor = cpu_ratio(samples[name], samples[FLOOR])
+        vs_framework = cpu_ratio(samples[name], samples[FRAMEWORK_FLOOR])
         results.append(
             ColdResult(
                 function=name,
@@ -253,26 +311,28 @@ def measure_cold(runs: int, runtime: Path, importtime_runs: int = 3) -> tuple[Fl
                 import_ms=imported_at * 1000,
                 init_ms=ready * 1000,
                 first_call_imports_ms=(sample.marks[-1] - ready) * 1000,
-                ratio=vs_floor.median,
-                framework_ratio=vs_framework.median,
+                ratio=vs_floor.value,
+                framework_ratio=vs_framework.value,
                 target=COLD_TARGET[kind],
                 rss_mb=sample.rss_mb,
                 modules=sample.modules,
-                cold_ms=cold.median,
+                cpu_ms=cpu.low,
+                cpu_iqr_ms=cpu.iqr,
+                ratio_gap=vs_floor.gap,
+                framework_ratio_gap=vs_framework.gap,
+                cold_ms=cold.low,
                 cold_iqr_ms=cold.iqr,
-                ratio_iqr=vs_floor.iqr,
-                framework_ratio_iqr=vs_framework.iqr,
+                wall_ratio=wall_ratio(samples[name], samples[FLOOR]).value,
+                wall_framework_ratio=wall_ratio(samples[name], samples[FRAMEWORK_FLOOR]).value,
                 modules_beyond_framework=len(sample.names - framework_modules),
                 importtime_ms=importtime_ms[name],
-                cpu_ms=statistics.median(s.cpu[-1] * 1000 for s in samples[name]),
-                cpu_framework_ratio=cpu_vs_framework.median,
-                cpu_framework_ratio_iqr=cpu_vs_framework.iqr,
             )
         )
-    return floor, framework_floor, results
+    realtime = all(sample.realtime for case in samples.values() for sample in case)
+    return ColdRun(floor, framework_floor, results, realtime)
 
 
-def measure_without_pyc(runs: int, runtime: Path, floor_ms: float) -> dict[str, Any]:
+def measure_without_pyc(runs: int, runtime: Path, floor_cpu_ms: float) -> dict[str, Any]:
     """What `sam build` alone ships (no .pyc anywhere in function or layer), for one read and one Twilio route."""
     environments = function_environment()
     found: dict[str, Any] = {}
@@ -283,9 +343,9 @@ def measure_without_pyc(runs: int, runtime: Path, floor_ms: float) -> dict[str, 
             function_dir, layer_dir = coldstart.without_pyc(BUILD, logical_id, Path(tmp))
             path = coldstart.lambda_path(function_dir, layer_dir, runtime)
             env_ = coldstart.lambda_environment(env)
-            sample = median_sample([coldstart.measure(path, stages(KINDS[name]), env_) for _ in range(runs)])
-            cold_ms = sample.marks[-1] * 1000
-            found[name] = {"cold_ms": cold_ms, "ratio": ratio(cold_ms, floor_ms)}
+            samples = [coldstart.measure(path, stages(KINDS[name]), env_) for _ in range(runs)]
+            cpu_ms = lower_quartile_sample(samples).cpu[-1] * 1000
+            found[name] = {"cpu_ms": cpu_ms, "ratio": ratio(cpu_ms, floor_cpu_ms)}
     return found
 
 
@@ -345,17 +405,24 @@ def yes(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult], runs: int) -> None:
+def print_cold(run: ColdRun, runs: int) -> None:
+    floor, framework_floor = run.floor, run.framework_floor
+    scheduling = (
+        "each child under SCHED_FIFO, a core to itself"
+        if run.realtime
+        else "SCHED_FIFO NOT ALLOWED (neither root nor RLIMIT_RTPRIO): shared cores, figures swing with the load"
+    )
     print(
-        f"\nCold init ({runs} rounds, each a fresh interpreter per case, the cases round-robin; median and IQR):"
-        f" floor `import boto3; boto3.client('dynamodb')` = {floor.init_ms:.0f} ms (IQR {floor.init_iqr_ms:.0f}),"
-        f" {floor.modules} modules, importtime {floor.importtime_ms:.0f} ms, CPU {floor.cpu_ms:.0f} ms"
+        f"\nCold init ({runs} rounds, each a fresh interpreter per case, the cases round-robin; {scheduling};"
+        " lower quartile and IQR):"
+        f" floor `import boto3; boto3.client('dynamodb')` = CPU {floor.cpu_ms:.0f} ms (IQR {floor.cpu_iqr_ms:.0f}),"
+        f" wall {floor.init_ms:.0f} ms, {floor.modules} modules, importtime {floor.importtime_ms:.0f} ms"
     )
     print(
         f"Framework floor (the floor + Powertools Logger and APIGatewayRestResolver(enable_validation=True), one"
-        f" pydantic model and route, from the layer) = {framework_floor.init_ms:.0f} ms"
-        f" (IQR {framework_floor.init_iqr_ms:.0f}), {framework_floor.modules} modules,"
-        f" importtime {framework_floor.importtime_ms:.0f} ms, CPU {framework_floor.cpu_ms:.0f} ms"
+        f" pydantic model and route, from the layer) = CPU {framework_floor.cpu_ms:.0f} ms"
+        f" (IQR {framework_floor.cpu_iqr_ms:.0f}), wall {framework_floor.init_ms:.0f} ms,"
+        f" {framework_floor.modules} modules, importtime {framework_floor.importtime_ms:.0f} ms"
     )
     rows = [
         [
@@ -363,29 +430,31 @@ def print_cold(floor: Floor, framework_floor: Floor, results: list[ColdResult], 
             str(r.modules),
             f"+{r.modules_beyond_framework}",
             f"{r.importtime_ms:.0f}",
-            f"{r.cold_ms:.0f} ±{r.cold_iqr_ms / 2:.0f}",
+            f"{r.cpu_ms:.0f} ±{r.cpu_iqr_ms / 2:.0f}",
             f"{r.first_call_imports_ms:.0f}" if r.kind == "write" else "-",
-            f"{r.ratio:.2f}x ±{r.ratio_iqr / 2:.2f}",
+            f"{r.ratio:.2f}x ±{r.ratio_gap:.2f}",
             f"<={r.target}x",
-            f"{r.framework_ratio:.2f}x ±{r.framework_ratio_iqr / 2:.2f}",
-            f"{r.cpu_ms:.0f}",
-            f"{r.cpu_framework_ratio:.2f}x ±{r.cpu_framework_ratio_iqr / 2:.2f}",
+            f"{r.framework_ratio:.2f}x ±{r.framework_ratio_gap:.2f}",
+            f"{r.cold_ms:.0f}",
+            f"{r.wall_ratio:.2f}x",
+            f"{r.wall_framework_ratio:.2f}x",
             f"{r.rss_mb:.0f}",
             yes(r.met),
         ]
-        for r in results
+        for r in run.functions
     ]
     header = [
-        "function", "modules", "vs framework", "importtime ms", "cold ms", "+Twilio ms", "vs floor", "target",
-        "vs framework", "CPU ms", "CPU vs framework", "RSS MB", "",
+        "function", "modules", "vs framework", "importtime ms", "CPU ms", "+Twilio ms", "vs floor", "target",
+        "vs framework", "wall ms", "vs floor", "vs framework", "RSS MB", "",
     ]  # fmt: skip
     print(table(header, rows))
     print(
         "modules: loaded at the end of init (+ those the framework floor does not load); importtime: the sum of the"
-        " modules' -X importtime self times; cold = import app + the layer's DynamoDB client + (Twilio writes) what"
-        " their first request imports; vs floor, vs framework: each round's cold / that round's floor, median of the"
-        " rounds; CPU: the child's CPU time for the same stages (what load changes least); ± half the IQR;"
-        " RSS = peak of the child"
+        " modules' -X importtime self times; CPU: the child's CPU time for import app + the layer's DynamoDB client"
+        " + (Twilio writes) what their first request imports, lower quartile of the rounds, ± half the IQR; vs floor,"
+        " vs framework: CPU time over the floor's (lower quartiles), ± how far that ratio moves between the even and"
+        " the odd rounds; wall: the same stages in wall-clock time, and its ratios (secondary); RSS = peak of the"
+        " child"
     )
 
 
@@ -449,7 +518,7 @@ def quiet(verbose: bool) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15, help="rounds of cold starts (median of the rounds)")
+    parser.add_argument("--runs", type=int, default=30, help="rounds of cold starts (lower quartile of the rounds)")
     parser.add_argument("--importtime-runs", type=int, default=3, help="rounds of -X importtime (median)")
     parser.add_argument("--iterations", type=int, default=40, help="warm invocations per route (median)")
     parser.add_argument("--skip-cold", action="store_true")
@@ -483,21 +552,22 @@ def main() -> None:
 
     if not args.skip_cold:
         runtime = coldstart.runtime_dir(ROOT / "build" / "bench" / "runtime")
-        floor, framework_floor, cold = measure_cold(args.runs, runtime, args.importtime_runs)
-        print_cold(floor, framework_floor, cold, args.runs)
-        without = measure_without_pyc(max(3, args.runs // 4), runtime, floor.init_ms)
+        cold = measure_cold(args.runs, runtime, args.importtime_runs)
+        print_cold(cold, args.runs)
+        without = measure_without_pyc(max(3, args.runs // 4), runtime, cold.floor.cpu_ms)
         print("\nWithout the shipped .pyc (sam build alone; Lambda cannot write them):")
         for name, found in without.items():
-            print(f"  {name}: {found['cold_ms']:.0f} ms ({found['ratio']:.2f}x floor)")
+            print(f"  {name}: CPU {found['cpu_ms']:.0f} ms ({found['ratio']:.2f}x floor)")
         breakdown = import_breakdown(runtime)
         print("\nWhere GetTokenBalanceFunction's init goes (-X importtime self time by package, ms):")
         print("  " + ", ".join(f"{name} {ms:.0f}" for name, ms in breakdown))
         results["cold"] = {
             "rounds": args.runs,
+            "realtime": cold.realtime,
             "load_average_1m_at_end": os.getloadavg()[0],
-            "floor": asdict(floor),
-            "framework_floor": asdict(framework_floor),
-            "functions": [asdict(r) | {"met": r.met} for r in cold],
+            "floor": asdict(cold.floor),
+            "framework_floor": asdict(cold.framework_floor),
+            "functions": [asdict(r) | {"met": r.met} for r in cold.functions],
             "without_pyc": without,
             "importtime_by_package_ms": dict(breakdown),
         }

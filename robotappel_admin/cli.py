@@ -14,9 +14,9 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from robotappel.errors import DomainError
-from robotappel.models.tenants import CreateOrgDto, CreditDto, IssueApiKeyDto, Role
+from robotappel.models.tenants import CreateOrgDto, CreditDto, IssueApiKeyDto, OrgStatusName, Role
 from robotappel.observability import logger
-from robotappel.tenants import api_keys, orgs, usage_plans
+from robotappel.tenants import api_keys, orgs, suspension, usage_plans
 from robotappel_admin import stage
 from robotappel_admin.onboarding import onboard
 
@@ -155,6 +155,34 @@ def revoke_key(context: click.Context, key_id: str) -> None:
         if target.api is None or not api_keys.flush_authorizer_cache(target.api):
             click.echo("warning: authorizer cache not flushed: the key may work for up to 300 s more", err=True)
         return revoked
+
+    _run(context, run)
+
+
+@orgs_group.command("suspend")
+@click.argument("org_id")
+@click.pass_context
+def suspend(context: click.Context, org_id: str) -> None:
+    """Suspend ORG_ID: its routes answer 403 org_suspended and its Twilio subaccount is suspended."""
+    _set_status(context, org_id, "suspended")
+
+
+@orgs_group.command("reactivate")
+@click.argument("org_id")
+@click.pass_context
+def reactivate(context: click.Context, org_id: str) -> None:
+    """Reactivate a suspended ORG_ID: its Twilio subaccount, then its routes."""
+    _set_status(context, org_id, "active")
+
+
+def _set_status(context: click.Context, org_id: str, status: OrgStatusName) -> None:
+    target: stage.Stage = context.obj
+
+    def run() -> BaseModel:
+        changed = suspension.set_status(org_id, status)
+        if target.api is None or not api_keys.flush_authorizer_cache(target.api):
+            click.echo("warning: authorizer cache not flushed: the change may take up to 300 s", err=True)
+        return changed
 
     _run(context, run)
 

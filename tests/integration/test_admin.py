@@ -60,6 +60,7 @@ ADMIN_CALLS: dict[str, dict[str, Any]] = {
     "revoke_api_key": {"path_params": {"keyId": "key_whatever"}},
     "credit_tokens": {"path_params": {"orgId": "org-a"}, "body": {"tokens": 5, "reason": "gift"}},
     "change_usage_plan": {"path_params": {"orgId": "org-a"}, "body": {"plan": "large"}},
+    "set_org_status": {"path_params": {"orgId": "org-a"}, "body": {"status": "suspended"}},
 }
 
 

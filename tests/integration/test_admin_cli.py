@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from local.lambda_runtime import REGION
+from local.twilio_emulator import TwilioEmulator
 from robotappel.config import Settings
-from robotappel.dal import api_keys, apigateway, ledger
+from robotappel.dal import api_keys, apigateway, ledger, subaccounts
 from robotappel.dal.apigateway import ApiStage
 from robotappel_admin.cli import cli
 from robotappel_admin.stage import deployed
@@ -133,6 +134,27 @@ class TestOnADeployedStack:
             {"orgId": "org-acme", "plan": "large"},
             {"orgId": "org-old", "plan": "default"},
         ]
+
+    def test_an_org_is_suspended_and_reactivated_here_and_at_twilio(
+        self, stack: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given org-acme with its Twilio subaccount, and API Gateway's flushes recorded
+        answer(admin("orgs", "create", "org-acme"))
+        account_sid = subaccounts.of_org("org-acme")
+        assert account_sid is not None
+        flushed: list[ApiStage] = []
+        monkeypatch.setattr(apigateway, "flush_authorizer_cache", flushed.append)
+        # When an operator suspends it with the tool
+        suspended = answer(admin("orgs", "suspend", "org-acme"))
+        # Then the org and its subaccount are suspended, and the stage's authorizer cache was flushed
+        assert suspended["status"] == "suspended"
+        assert ledger.suspended_since("org-acme") == suspended["suspendedAt"]
+        assert twilio_layer.account(account_sid)["status"] == "suspended"
+        assert flushed == [ApiStage(API_ID, "dev")]
+        # And reactivating restores both
+        assert answer(admin("orgs", "reactivate", "org-acme"))["status"] == "active"
+        assert ledger.suspended_since("org-acme") is None
+        assert twilio_layer.account(account_sid)["status"] == "active"
 
     def test_a_credit_is_a_ledger_entry_with_its_reason(self, stack: str) -> None:
         answer(admin("orgs", "create", "org-acme", "--tokens", "10"))

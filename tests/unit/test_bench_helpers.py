@@ -1,12 +1,29 @@
 """The benchmark's pure helpers (the benchmark itself is `make bench`, never a test)."""
 
+import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.coldstart import FRAMEWORK, ColdSample, lambda_environment, lambda_path, measure
-from bench.run import KINDS, Floor, Spread, importtime_sum, rotations, round_ratios, table, top_packages
+from bench.run import (
+    KINDS,
+    Floor,
+    Ratio,
+    Spread,
+    cpu_ratio,
+    importtime_sum,
+    lower_quartile_sample,
+    rotations,
+    round_order,
+    table,
+    top_packages,
+    wall_ratio,
+)
 from local import template
 
 IMPORTTIME = """import time: self [us] | cumulative | imported package
@@ -44,44 +61,98 @@ def test_table_aligns_names_left_and_figures_right() -> None:
     ]
 
 
-def test_a_floor_is_the_median_of_its_last_stage_with_its_spread_and_the_highest_rss() -> None:
-    # Given three cold starts of two stages each
+def test_a_floor_is_the_lower_quartile_of_its_last_stage_in_cpu_and_wall_time_with_spreads_and_the_highest_rss() -> (
+    None
+):
+    # Given five cold starts of two stages each, in wall-clock and CPU seconds
     samples = [
-        ColdSample(marks=(0.1, 0.30), rss_mb=40.0, modules=300),
-        ColdSample(marks=(0.2, 0.50), rss_mb=45.0, modules=300),
-        ColdSample(marks=(0.1, 0.25), rss_mb=42.0, modules=300),
+        ColdSample(marks=(0.1, 0.30), rss_mb=40.0, modules=300, cpu=(0.1, 0.20)),
+        ColdSample(marks=(0.1, 0.50), rss_mb=45.0, modules=300, cpu=(0.1, 0.40)),
+        ColdSample(marks=(0.1, 0.25), rss_mb=40.0, modules=300, cpu=(0.1, 0.24)),
+        ColdSample(marks=(0.1, 0.40), rss_mb=40.0, modules=300, cpu=(0.1, 0.22)),
+        ColdSample(marks=(0.1, 0.35), rss_mb=40.0, modules=300, cpu=(0.1, 0.21)),
     ]
     # When they make a floor
     floor = Floor.of(samples, importtime_ms=120.0)
-    # Then it is the median time to the end of the last stage, in ms, its interquartile range, and the peak RSS of all
-    assert floor == Floor(init_ms=300.0, rss_mb=45.0, modules=300, init_iqr_ms=125.0, importtime_ms=120.0)
+    # Then each clock's figure is the lower quartile of the last stage in ms, with its interquartile range
+    assert asdict(floor) == pytest.approx(
+        asdict(
+            Floor(
+                init_ms=300.0,
+                rss_mb=45.0,
+                modules=300,
+                init_iqr_ms=100.0,
+                importtime_ms=120.0,
+                cpu_ms=210.0,
+                cpu_iqr_ms=30.0,
+            )
+        )
+    )
 
 
-def test_a_spread_is_the_median_and_the_interquartile_range() -> None:
-    assert Spread.of([1.0, 2.0, 3.0, 4.0, 100.0]) == Spread(median=3.0, iqr=2.0)
+def test_a_spread_is_the_lower_quartile_and_the_interquartile_range() -> None:
+    assert Spread.of([1.0, 2.0, 3.0, 4.0, 100.0]) == Spread(low=2.0, iqr=2.0)
 
 
 def test_a_spread_of_one_value_has_no_range() -> None:
-    assert Spread.of([7.0]) == Spread(median=7.0, iqr=0.0)
+    assert Spread.of([7.0]) == Spread(low=7.0, iqr=0.0)
 
 
-def test_ratios_are_taken_round_by_round_against_the_floor_of_the_same_round() -> None:
-    # Given a function and the floor over three rounds, the second round on a machine twice as slow
-    function = [ColdSample(marks=(m,), rss_mb=0.0, modules=0) for m in (0.12, 0.24, 0.12)]
-    floor = [ColdSample(marks=(m,), rss_mb=0.0, modules=0) for m in (0.10, 0.20, 0.10)]
-    # When their ratios are taken
-    found = round_ratios(function, floor)
-    # Then the slow round gives the same ratio as the others: the machine's drift cancels out
-    assert found.median == 1.2
-    assert round(found.iqr, 9) == 0.0
+def test_a_ratio_is_of_the_lower_quartiles_so_a_burst_on_the_floor_moves_no_case() -> None:
+    # Given a function at 1.5x the floor over eight rounds, the floor's second round disturbed (twice as slow)
+    function = [0.30] * 8
+    floor = [0.20, 0.40, 0.20, 0.20, 0.20, 0.20, 0.20, 0.20]
+    # When their ratio is taken
+    found = Ratio.of(function, floor)
+    # Then the burst weighs on neither term: the ratio is the undisturbed one, the same in the even and odd rounds
+    assert (found.value, found.gap) == pytest.approx((1.5, 0.0))
 
 
-def test_cpu_ratios_are_taken_round_by_round_from_the_cpu_times() -> None:
+def test_a_ratios_gap_is_how_far_the_even_and_the_odd_rounds_disagree() -> None:
+    # Given a function whose even rounds (0, 2) cost 1.2x the floor and odd rounds (1, 3) 1.4x
+    function = [0.12, 0.14, 0.12, 0.14]
+    floor = [0.10, 0.10, 0.10, 0.10]
+    # When their ratio is taken, then its gap is the difference between the two halves' ratios
+    assert Ratio.of(function, floor).gap == pytest.approx(0.2)
+
+
+def test_a_floor_measured_several_times_a_round_is_halved_with_its_rounds() -> None:
+    # Given four rounds of a function at 1.5x the floor, the floor measured twice a round, odd rounds 1.5x slower
+    function = [0.30, 0.45, 0.30, 0.45]
+    floor = [0.20, 0.20, 0.30, 0.30, 0.20, 0.20, 0.30, 0.30]
+    # When their ratio is taken
+    found = Ratio.of(function, floor)
+    # Then the even rounds' half and the odd rounds' half each take their own rounds' floors: both say 1.5
+    assert (found.value, found.gap) == pytest.approx((1.5, 0.0))
+
+
+def test_a_ratio_of_one_round_has_no_gap() -> None:
+    found = Ratio.of([0.3], [0.2])
+    assert (found.value, found.gap) == pytest.approx((1.5, 0.0))
+
+
+def test_cpu_ratios_come_from_the_cpu_times_and_wall_ratios_from_the_wall_clock() -> None:
     # Given a function and the floor whose wall-clock times swing with the machine's load but whose CPU times do not
     function = [ColdSample(marks=(w,), rss_mb=0.0, modules=0, cpu=(0.375,)) for w in (0.4, 0.9)]
     floor = [ColdSample(marks=(w,), rss_mb=0.0, modules=0, cpu=(0.25,)) for w in (0.5, 0.3)]
-    # When their CPU ratios are taken, then each round's is the CPU times' ratio
-    assert round_ratios(function, floor, cpu=True) == Spread(median=1.5, iqr=0.0)
+    # When their ratios are taken, then the CPU ratio is the CPU times' and the wall ratio the wall times'
+    assert cpu_ratio(function, floor) == Ratio(value=1.5, gap=0.0)
+    assert wall_ratio(function, floor).value == pytest.approx(0.525 / 0.35)
+
+
+def test_a_functions_stages_are_each_the_lower_quartile_of_the_rounds() -> None:
+    # Given three rounds of a two-stage cold init
+    samples = [
+        ColdSample(marks=(0.1, 0.3), rss_mb=50.0, modules=600, cpu=(0.1, 0.2)),
+        ColdSample(marks=(0.3, 0.5), rss_mb=55.0, modules=600, cpu=(0.3, 0.4)),
+        ColdSample(marks=(0.2, 0.4), rss_mb=52.0, modules=600, cpu=(0.2, 0.3)),
+    ]
+    # When they are summed up in one sample
+    found = lower_quartile_sample(samples)
+    # Then each stage's clock is its own lower quartile, and the RSS is the highest
+    assert found.marks == pytest.approx((0.15, 0.35))
+    assert found.cpu == pytest.approx((0.15, 0.25))
+    assert found.rss_mb == 55.0
 
 
 def test_every_round_measures_every_case_once_starting_one_further() -> None:
@@ -91,6 +162,14 @@ def test_every_round_measures_every_case_once_starting_one_further() -> None:
         ["b", "floor", "a"],
         ["floor", "a", "b"],
     ]
+
+
+def test_a_round_measures_the_floors_before_each_of_its_equal_parts() -> None:
+    assert round_order(["a", "b", "c", "d", "e", "f"], ("floor", "framework"), 3) == [
+        "floor", "framework", "a", "b",
+        "floor", "framework", "c", "d",
+        "floor", "framework", "e", "f",
+    ]  # fmt: skip
 
 
 def test_importtime_sum_adds_every_modules_self_time() -> None:
@@ -131,3 +210,13 @@ def test_a_childs_peak_rss_is_its_own_not_the_bigger_benchs(tmp_path: Path) -> N
     # Then its peak RSS is a bare interpreter's, far below what the bench holds
     assert sample.rss_mb < 100
     assert len(held) == 300 * 1024 * 1024
+
+
+def test_a_child_that_says_it_ran_real_time_ran_under_sched_fifo(tmp_path: Path) -> None:
+    # Given a stage that writes down the scheduling policy its interpreter runs under
+    policy = tmp_path / "policy"
+    stage = f"import posix\nopen({str(policy)!r}, 'w').write(str(posix.sched_getscheduler(0)))\n"
+    # When it is measured
+    sample = measure(lambda_path(None, None, tmp_path), (stage,), lambda_environment({}))
+    # Then the child's report matches its policy: SCHED_FIFO, a core to itself, wherever it was allowed
+    assert (int(policy.read_text()) == os.SCHED_FIFO) is sample.realtime

@@ -4,6 +4,9 @@ Whether it may call Twilio is read from the template: only functions granted the
 Twilio's webhooks are granted it for the auth token their signature check needs: they load the SDK's
 RequestValidator, not its REST client (one rare callback may need that client, and loads it then).
 
+Two admin routes reach the parent account's Accounts API on an operator's rare call (onboarding opens the org's
+subaccount, a suspension suspends it): they load the REST client then, not at init (LAZY_TWILIO).
+
 Each function is imported in a fresh interpreter of its own, so that one function's imports never hide another's.
 """
 
@@ -19,6 +22,7 @@ from tests.fixtures.fresh_interpreter import LAYER, run_probe
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 TWILIO_REST_CLIENT = "twilio.rest"
 TWILIO_SIGNATURE_CHECK = "twilio.request_validator"
+LAZY_TWILIO = frozenset({"create_org", "set_org_status"})
 
 # What must not load at a function's init (the import budget), beyond the rules of the template above. Modules the
 # floors load themselves are not listed: boto3 loads multiprocessing (s3transfer) and email (http.client), and
@@ -53,6 +57,7 @@ IMPORT_BUDGET: dict[str, frozenset[str]] = {
     "revoke_api_key": ADMIN,
     "credit_tokens": ADMIN,
     "change_usage_plan": ADMIN,
+    "set_org_status": ADMIN,
     "token_ledger": NO_RESOLVER - {"asyncio"} | NO_TWILIO | NO_ADMIN,  # Powertools' batch processing loads asyncio
     "reconciler": NO_RESOLVER | NO_ADMIN,
 }
@@ -96,6 +101,7 @@ def test_a_function_imports_the_twilio_rest_client_at_init_if_and_only_if_its_re
 ) -> None:
     # Given a function, whether the template lets it read the Twilio credentials, and whether it is a webhook
     calls_twilio = grants_twilio_secret(function) and not is_twilio_webhook(function)
+    calls_twilio = calls_twilio and function.name not in LAZY_TWILIO
     # When its module is imported, as Lambda does at init
     loaded = modules_loaded_by(function)
     # Then the SDK's REST client is loaded at init by exactly the functions whose requests call Twilio's API

@@ -43,6 +43,7 @@ def test_every_route_of_the_template_has_a_cost_and_no_cost_names_a_missing_rout
         ("DELETE /admin/apiKeys/{keyId}", 0),
         ("POST /admin/orgs/{orgId}/credits", 0),
         ("PUT /admin/orgs/{orgId}/usagePlan", 0),
+        ("PUT /admin/orgs/{orgId}/status", 0),
     ],
 )
 def test_costs_are_the_contracts(route_key: str, tokens: int) -> None:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from robotappel.caller import Caller
 from robotappel.config import get_settings
 from robotappel.dal.apigateway import ApiStage
-from robotappel.errors import Unauthenticated
+from robotappel.errors import Forbidden, Unauthenticated
 from robotappel.numbers.context import CallContext
 from robotappel.tokens.meter import TokenMeter
 
@@ -21,6 +21,8 @@ def caller_of(app: APIGatewayRestResolver) -> Caller:
     if not org_id or role not in ("member", "admin"):
         # Only reachable if a route was deployed without the authorizer: fail closed.
         raise Unauthenticated("A valid API key is required: Authorization: Bearer <key>.")
+    if authorizer.get("suspended") == "true":
+        raise Forbidden("This organisation is suspended: ask the operators.", code="org_suspended")
     return Caller(org_id=org_id, role=role, key_id=authorizer.get("keyId") or "")
 
 

@@ -53,6 +53,7 @@ HELD, CHARGED, REFUNDED, CREDITED = "held", "charged", "refunded", "credited"
 CREDIT_ROUTE = "credit"
 # The account attribute of an operator org (true): the only orgs whose keys may be admin keys.
 OPERATOR = "operatorOrg"  # "operator" is a DynamoDB reserved word
+SUSPENDED_AT = "suspendedAt"  # set while the org is suspended (tenants.suspension)
 OPEN_HOLD, OPEN_HOLDS_INDEX = "openHold", "byOpenHold"
 # Names of the writes whose condition a caller may ask about.
 ACCOUNT = "account"
@@ -343,6 +344,25 @@ def make_operator(org_id: str) -> None:
         ConditionExpression="attribute_exists(sk)",
         ExpressionAttributeValues=values(operator=True),
     )
+
+
+def set_suspended(org_id: str, suspended_at: str | None) -> None:
+    """Suspend the org since `suspended_at`, or (None) reactivate it. ACCOUNT fails if it does not exist."""
+    change = (
+        {"UpdateExpression": f"SET {SUSPENDED_AT} = :at", "ExpressionAttributeValues": values(at=suspended_at)}
+        if suspended_at
+        else {"UpdateExpression": f"REMOVE {SUSPENDED_AT}"}
+    )
+    update(ACCOUNT, TableName=_table(), Key=_account_key(org_id), ConditionExpression="attribute_exists(sk)", **change)
+
+
+def suspended_since(org_id: str) -> str | None:
+    """When the org was suspended; None when it is not (or does not exist). The authorizer's read: eventually
+    consistent, like its cached answers."""
+    with unavailable_on_throttling():
+        response = client().get_item(TableName=_table(), Key=_account_key(org_id), ProjectionExpression=SUSPENDED_AT)
+    since = from_ddb(response.get("Item", {})).get(SUSPENDED_AT)
+    return str(since) if since else None
 
 
 def credit(entry: LedgerEntry) -> int:

@@ -94,3 +94,21 @@ class ChangeUsagePlanDto(OperatorModel):
 class OrgUsagePlan(OperatorModel):
     orgId: str
     plan: str
+
+
+OrgStatusName = Literal["active", "suspended"]
+
+
+class OrgStatusDto(OperatorModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrgStatusName = Field(
+        description="suspended: every route of the org answers 403 org_suspended and its Twilio subaccount is "
+        "suspended; active: both restored"
+    )
+
+
+class OrgStatus(OperatorModel):
+    orgId: str
+    status: OrgStatusName
+    suspendedAt: str | None = None

@@ -33,6 +33,7 @@ from robotappel.reconcile.isolation import Isolation
 from robotappel.reconcile.walk import Position, walk
 from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
+from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import record_id_of
 
@@ -201,12 +202,12 @@ def _mark_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
     account = recorded_account_of(live.org_id)
     if account is None:
         return False  # no subaccount to ask: absence there would prove nothing
-    return destroy.mark_number_released(
-        record=numbers.get_number(live.org_id, live.number_id, consistent=True),
-        sid=live.sid,
-        fetched=gateway.fetch_number(account, live.sid),
-        brake=brake,
-    )
+    try:
+        fetched = gateway.fetch_number(account, live.sid)
+    except AccountNotActive:
+        return False  # a suspended org's subaccount: the pass could not list it, nothing is proven
+    record = numbers.get_number(live.org_id, live.number_id, consistent=True)
+    return destroy.mark_number_released(record=record, sid=live.sid, fetched=fetched, brake=brake)
 
 
 def _record_late(intent: numbers.PurchaseIntentRecord, bought: IncomingNumber) -> None:

@@ -2,7 +2,8 @@
 and may span runs; its position is the subaccount it was in and the page there to read (a page URL names its
 subaccount), kept in the run's positions (dal.cursors).
 
-A subaccount the walk reaches is one recorded for an org (dal.subaccounts): one of ours by construction."""
+A subaccount the walk reaches is one recorded for an org (dal.subaccounts): one of ours by construction. A suspended
+one (tenants.suspension, or Twilio's console) is passed over: Twilio lets nothing of it be read."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from robotappel.dal import subaccounts
 from robotappel.dal.subaccounts import Subaccount
+from robotappel.observability import logger
+from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import Page
 
 T = TypeVar("T")
@@ -54,5 +57,9 @@ def walk(start: Position | None, pages: Callable[[str, str | None], Iterator[Pag
         if at_start and start is not None and start.finished:
             continue
         resume = start.page_url if at_start and start is not None else None
-        for page in pages(subaccount.account_sid, resume):
-            yield Walked(subaccount, page)
+        try:
+            for page in pages(subaccount.account_sid, resume):
+                yield Walked(subaccount, page)
+        except AccountNotActive:
+            # A suspended org's: nothing of it can be read, nor needs settling while its routes are stopped.
+            logger.info("a suspended Twilio subaccount skipped", extra={"accountSid": subaccount.account_sid})

@@ -9,7 +9,7 @@ from robotappel.errors import Conflict, DomainError, NotFound
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated, OrgUsagePlan
 from robotappel.observability import logger
-from robotappel.tenants import subaccounts, usage_plans
+from robotappel.tenants import usage_plans
 
 OPENING_BALANCE = "opening balance"
 
@@ -41,6 +41,9 @@ def create_org(dto: CreateOrgDto, request_id: str, by_key_id: str | None = None)
 
 def _open_subaccount(org_id: str) -> None:
     """The org's Twilio subaccount, opened with the org; when Twilio fails, on the org's first use of Twilio."""
+    # Import here: every route that names an org imports this module, and only onboarding talks to Twilio.
+    from robotappel.tenants import subaccounts
+
     try:
         subaccounts.account_of(org_id)
     except DomainError:

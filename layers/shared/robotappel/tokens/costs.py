@@ -33,6 +33,7 @@ ROUTE_COSTS = MappingProxyType(
         "DELETE /admin/apiKeys/{keyId}": 0,
         "POST /admin/orgs/{orgId}/credits": 0,
         "PUT /admin/orgs/{orgId}/usagePlan": 0,
+        "PUT /admin/orgs/{orgId}/status": 0,
     }
 )
 

@@ -13,11 +13,20 @@ from urllib3.exceptions import ConnectTimeoutError
 from robotappel.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     InvalidInput,
     NotFound,
     RateLimited,
     UpstreamFailure,
 )
+
+
+class AccountNotActive(Forbidden):
+    """The org's Twilio subaccount is suspended or closed: nothing of it can be read or changed."""
+
+    def __init__(self) -> None:
+        super().__init__("This organisation's Twilio subaccount is not active.", code="twilio_account_not_active")
+
 
 INVALID_PHONE_NUMBER = 21421
 NUMBER_UNAVAILABLE = 21422
@@ -27,6 +36,7 @@ ADDRESS_REQUIRED = 21631
 BUNDLE_REQUIRED = 21649
 RESOURCE_NOT_FOUND = 20404
 TOO_MANY_REQUESTS = 20429
+ACCOUNT_NOT_ACTIVE = 20005  # the subaccount is suspended or closed (tenants.suspension)
 
 RETRY_AFTER_SECONDS = 2
 
@@ -48,6 +58,7 @@ _KNOWN: dict[int, Callable[[], DomainError]] = {
         "addressSid", "An address is required to buy a number in this country.", code="address_required"
     ),
     RESOURCE_NOT_FOUND: lambda: NotFound("Twilio does not know this resource."),
+    ACCOUNT_NOT_ACTIVE: AccountNotActive,
 }
 # Twilio answers 21649 both when no bundle is sent and when the one sent is not approved ("a compliant BundleSID",
 # changelog of 12 February 2020), and 21631 both when no address is sent and when it is not valid for the number

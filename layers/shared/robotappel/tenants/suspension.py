@@ -1,0 +1,50 @@
+"""Suspending an org (SPEC: Tenants at Twilio): its routes answer 403 `org_suspended` and its Twilio subaccount is
+suspended (it can place no call, buy nothing, and its numbers stop answering); reactivating restores both.
+
+The order makes each step safe to retry: suspending stops the routes first, then Twilio (a failure in between
+leaves an org that can do nothing, and the operator runs it again); reactivating restores Twilio first, then the
+routes (a failure in between leaves the routes stopped). The routes stop at once when the caller flushes the
+stage's authorizer cache (as the route and the CLI do), else within its 300 s.
+"""
+
+from robotappel.dal import ledger
+from robotappel.dal.dynamodb import ConditionFailed
+from robotappel.ids import now_iso
+from robotappel.models.tenants import OrgStatus, OrgStatusName
+from robotappel.observability import logger
+from robotappel.tenants.orgs import unknown_org
+
+
+def set_status(org_id: str, status: OrgStatusName, by_key_id: str | None = None) -> OrgStatus:
+    """`by_key_id`: the admin key doing it (logged); None from the operators' tool."""
+    if status == "suspended":
+        since = ledger.suspended_since(org_id) or now_iso()
+        _set_routes(org_id, since)
+        _set_subaccount(org_id, "suspended")
+    else:
+        since = None
+        _set_subaccount(org_id, "active")
+        _set_routes(org_id, None)
+    logger.info("organisation status set", extra={"statusOrgId": org_id, "status": status, "byKeyId": by_key_id})
+    return OrgStatus(orgId=org_id, status=status, suspendedAt=since)
+
+
+def _set_routes(org_id: str, suspended_at: str | None) -> None:
+    try:
+        ledger.set_suspended(org_id, suspended_at)
+    except ConditionFailed as failure:
+        raise unknown_org(org_id) from failure
+
+
+def _set_subaccount(org_id: str, status: OrgStatusName) -> None:
+    """An org without a subaccount yet has nothing at Twilio to suspend (it would be opened on first use, which
+    a suspended org cannot make)."""
+    # Import here: the admin routes load no Twilio at init (tests/unit/test_function_imports.py).
+    from robotappel.tenants.subaccounts import recorded_account_of
+    from robotappel.twilio import accounts
+
+    account = recorded_account_of(org_id)
+    if account is None:
+        return
+
+    accounts.set_status(account, status)
