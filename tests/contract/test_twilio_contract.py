@@ -114,53 +114,59 @@ def expect_domain_error(call: Callable[[], object]) -> None:
 
 
 def exercise_every_gateway_call(emulator: TwilioEmulator, receiver: CallbackReceiver) -> None:
+    """In a subaccount, as every org's call is made (its SID, with the parent's credentials)."""
+    account = emulator.create_subaccount("ra:dev:org org-contract")["sid"]
     for country, number_type in [("FR", "local"), ("FR", "national"), ("GB", "mobile"), ("US", "tollFree")]:
-        gateway.search_available_numbers(country, number_type, limit=2)  # type: ignore[arg-type]
-    offered = gateway.search_available_numbers("US", "local", area_code="415", contains="77", limit=3)
-    bought = gateway.buy_number(offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid=BUNDLE_SID)
-    gateway.update_number(bought.sid, friendly_name="Sales", voice_url=VOICE_URL + "/sales")
-    gateway.release_number(bought.sid)
-    gateway.release_number(bought.sid)
-    gateway.request_caller_id_validation("+33612345678", "Boss", receiver.url("/validationStatus"))
+        gateway.search_available_numbers(account, country, number_type, limit=2)  # type: ignore[arg-type]
+    offered = gateway.search_available_numbers(account, "US", "local", area_code="415", contains="77", limit=3)
+    bought = gateway.buy_number(account, offered[0], VOICE_URL, STATUS_URL, "Line", bundle_sid=BUNDLE_SID)
+    gateway.update_number(account, bought.sid, friendly_name="Sales", voice_url=VOICE_URL + "/sales")
+    gateway.release_number(account, bought.sid)
+    gateway.release_number(account, bought.sid)
+    gateway.request_caller_id_validation(account, "+33612345678", "Boss", receiver.url("/validationStatus"))
     caller_id_sid = receiver.next().form["OutgoingCallerIdSid"]
-    gateway.find_caller_id("+33612345678")
-    gateway.delete_caller_id(caller_id_sid)
-    gateway.delete_caller_id(caller_id_sid)
-    gateway.find_caller_id("+33612345678")
-    exercise_french_regulations(emulator)
+    gateway.find_caller_id(account, "+33612345678")
+    gateway.delete_caller_id(account, caller_id_sid)
+    gateway.delete_caller_id(account, caller_id_sid)
+    gateway.find_caller_id(account, "+33612345678")
+    exercise_french_regulations(emulator, account)
     for failing in (
-        lambda: gateway.search_available_numbers("US", "local", area_code="533"),
-        lambda: gateway.buy_number("+15005550000", VOICE_URL, STATUS_URL, "x"),
-        lambda: gateway.buy_number("+15005550001", VOICE_URL, STATUS_URL, "x"),
-        lambda: gateway.request_caller_id_validation("+15005550001", "x", STATUS_URL),
+        lambda: gateway.search_available_numbers(account, "US", "local", area_code="533"),
+        lambda: gateway.buy_number(account, "+15005550000", VOICE_URL, STATUS_URL, "x"),
+        lambda: gateway.buy_number(account, "+15005550001", VOICE_URL, STATUS_URL, "x"),
+        lambda: gateway.request_caller_id_validation(account, "+15005550001", "x", STATUS_URL),
     ):
         expect_domain_error(failing)
     emulator.inject_fault("POST", r"IncomingPhoneNumbers\.json$", status=500, code=20500)
     emulator.inject_fault("GET", r"OutgoingCallerIds\.json$", status=429, code=20429, times=5)
-    expect_domain_error(lambda: gateway.buy_number("+15005550006", VOICE_URL, STATUS_URL, "x"))
-    expect_domain_error(lambda: gateway.find_caller_id("+33612345678"))
+    expect_domain_error(lambda: gateway.buy_number(account, "+15005550006", VOICE_URL, STATUS_URL, "x"))
+    expect_domain_error(lambda: gateway.find_caller_id(account, "+33612345678"))
 
 
-def exercise_french_regulations(emulator: TwilioEmulator) -> None:
+def exercise_french_regulations(emulator: TwilioEmulator, account: str) -> None:
     """Bundle, Regulation and Address fetches, and a French purchase refused for each missing, unapproved or
     mismatched piece, then made."""
-    local, national = emulator.add_bundle("FR", "local"), emulator.add_bundle("FR", "national")
-    rejected = emulator.add_bundle("FR", "local", friendly_name="rejected")
-    address, abroad = emulator.add_address("FR"), emulator.add_address("BE", City="Bruxelles", PostalCode="1000")
-    bundle = gateway.fetch_bundle(local)
+    local = emulator.add_bundle("FR", "local", account_sid=account)
+    national = emulator.add_bundle("FR", "national", account_sid=account)
+    rejected = emulator.add_bundle("FR", "local", friendly_name="rejected", account_sid=account)
+    address = emulator.add_address("FR", account_sid=account)
+    abroad = emulator.add_address("BE", City="Bruxelles", PostalCode="1000", account_sid=account)
+    bundle = gateway.fetch_bundle(account, local)
     assert bundle is not None
-    gateway.fetch_regulation(bundle.regulation_sid)
-    gateway.fetch_bundle(rejected)
-    gateway.fetch_bundle(BUNDLE_SID)
-    gateway.fetch_address(address)
-    gateway.fetch_address(ADDRESS_SID)
-    french = gateway.search_available_numbers("FR", "local", limit=1)[0]
+    gateway.fetch_regulation(account, bundle.regulation_sid)
+    gateway.fetch_bundle(account, rejected)
+    gateway.fetch_bundle(account, BUNDLE_SID)
+    gateway.fetch_address(account, address)
+    gateway.fetch_address(account, ADDRESS_SID)
+    french = gateway.search_available_numbers(account, "FR", "local", limit=1)[0]
     for bundle_sid, address_sid in ((None, address), (rejected, address), (national, address), (local, None)):
         with pytest.raises(DomainError):
-            gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=bundle_sid, address_sid=address_sid)
+            gateway.buy_number(
+                account, french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=bundle_sid, address_sid=address_sid
+            )
     with pytest.raises(DomainError):
-        gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=local, address_sid=abroad)
-    gateway.buy_number(french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=local, address_sid=address)
+        gateway.buy_number(account, french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=local, address_sid=abroad)
+    gateway.buy_number(account, french, VOICE_URL, STATUS_URL, "Paris", bundle_sid=local, address_sid=address)
 
 
 @pytest.mark.usefixtures("twilio_layer")
