@@ -19,6 +19,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_server")]
 TIMEOUT = 30
 ORG = {"orgId": EXAMPLE_ORG, "apiKey": "examples-key", "role": "member", "tokens": 1000}
 OPERATORS = {"orgId": "org-operators", "apiKey": "operators-key", "role": "admin", "tokens": 0}
+# The org the status examples suspend and reactivate: suspending the examples' own org would stop its routes for
+# the examples sent after (pytest-randomly's order).
+SUSPENDABLE = {"orgId": "org-suspendable", "apiKey": "suspendable-key", "role": "member", "tokens": 0}
+STATUS_PATH = "/admin/orgs/{orgId}/status"
 HEADERS = {"Authorization": f"Bearer {ORG['apiKey']}"}
 ADMIN_HEADERS = {"Authorization": f"Bearer {OPERATORS['apiKey']}"}
 DOCUMENT: dict[str, Any] = json.loads(DOCUMENT_FILE.read_text())
@@ -55,7 +59,7 @@ EXAMPLES = [
 def examples_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("examples_server")
     seed_file = directory / "seed.json"
-    seed_file.write_text(json.dumps({"orgs": [ORG, OPERATORS]}))
+    seed_file.write_text(json.dumps({"orgs": [ORG, OPERATORS, SUSPENDABLE]}))
     with server_process(seed_file, directory / "server.log") as url:
         yield url
 
@@ -83,7 +87,8 @@ def test_a_request_example_of_the_document_succeeds(
     examples_server: str, path_values: dict[str, str], example: RequestExample
 ) -> None:
     # Given a request example of the document, on a number of the organisation where the path names one
-    url = examples_server + example.path.format(**path_values)
+    values = {**path_values, "orgId": str(SUSPENDABLE["orgId"])} if example.path == STATUS_PATH else path_values
+    url = examples_server + example.path.format(**values)
     # When it is sent as Swagger UI sends it (an operators' route with an admin key)
     headers = ADMIN_HEADERS if example.path.startswith("/admin/") else HEADERS
     response = requests.request(example.method, url, json=example.body, headers=headers, timeout=TIMEOUT)
