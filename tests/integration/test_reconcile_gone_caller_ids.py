@@ -14,8 +14,9 @@ from robotappel.dal.dynamodb import Write
 from robotappel.dal.numbers import ClientPhoneRecord
 from robotappel.reconcile import destroy
 from robotappel.reconcile import run as reconciler
-from robotappel.reconcile.caller_ids import CALLER_ID_GONE
-from robotappel.reconcile.destroy import WOULD_DESTROY
+from robotappel.reconcile.caller_ids import CALLER_ID_GONE, reconcile_caller_ids, reconcile_gone_caller_ids
+from robotappel.reconcile.destroy import WOULD_DESTROY, Brake
+from robotappel.reconcile.isolation import Isolation
 from robotappel.twilio import client as twilio_client
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import CallerId, Page
@@ -108,9 +109,7 @@ def test_a_phone_failed_for_its_caller_id_gone_is_verified_again_when_added_agai
     assert phone.validation_call_sid not in (None, failed.validation_call_sid)
 
 
-def test_a_verified_phone_whose_caller_id_is_at_twilio_is_never_touched(
-    org: str, twilio_layer: TwilioEmulator
-) -> None:
+def test_a_verified_phone_whose_caller_id_is_at_twilio_is_never_touched(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a verified phone, its caller ID at Twilio
     phone = verified_phone(twilio_layer)
     # When the reconciler runs
@@ -187,4 +186,19 @@ def test_a_suspended_subaccount_proves_no_caller_id_gone(
     findings = reconciler.run(RUN_SECONDS)
     # Then nothing failed, and the phone is left as it is until its subaccount can be read
     assert found(findings) == {}
+    assert the_phone() == phone
+
+
+def test_a_phone_added_after_its_pass_started_is_not_judged_by_it(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a whole pass over the caller IDs made before the phone was added
+    positions: dict[str, str] = {}
+    reconcile_caller_ids(lambda: False, positions=positions)
+    # And then the phone, verified, and left without its caller ID by a delete whose answer timed out
+    phone = verified_without_its_caller_id(twilio_layer, monkeypatch)
+    # When that pass judges the verified phones
+    findings = reconcile_gone_caller_ids(lambda: False, Brake(), Isolation(), positions)
+    # Then it leaves the phone to a pass that could have seen its caller ID
+    assert findings == {CALLER_ID_GONE: 0}
     assert the_phone() == phone
