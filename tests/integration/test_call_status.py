@@ -14,6 +14,7 @@ from robotappel.dal import ledger, numbers
 from robotappel.numbers.automated_calling import assess
 from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_operator_org, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, call_webhook, invoke
+from tests.fixtures.twilio import org_account
 from tests.integration.test_twilio_numbers import CLIENT_PHONE, add_client_phone, bought, delete
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
@@ -36,15 +37,16 @@ ORG_LIST_KEYS = {
 
 def call_params(
     emulator: TwilioEmulator,
+    org: str,
     to: str,
     call_sid: str = "CA" + "1" * 32,
     status: str = "completed",
     direction: str = "inbound",
     from_: str = CALLER,
 ) -> dict[str, str]:
-    """What Twilio posts to a number's StatusCallback."""
+    """What Twilio posts to a number's StatusCallback of `org`: from the org's subaccount."""
     return {
-        "AccountSid": emulator.account_sid,
+        "AccountSid": org_account(emulator, org)["sid"],
         "ApiVersion": "2010-04-01",
         "CallSid": call_sid,
         "CallStatus": status,
@@ -58,7 +60,9 @@ def call_params(
 
 
 def call_status(emulator: TwilioEmulator, params: dict[str, str], signature: str | None = None) -> HttpResult:
-    return call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params, signature)
+    """The callback as Twilio sends it: signed with the auth token of the account it names."""
+    auth_token = emulator.account(params["AccountSid"])["auth_token"]
+    return call_webhook("call_status_webhook", CALL_STATUS_URL, auth_token, params, signature)
 
 
 def org_list(org: str = "org-a", of_org: str | None = None, role: str = "member", key_id: str = "") -> HttpResult:
@@ -74,7 +78,7 @@ def total_calls(org: str, number_id: str) -> str:
 def test_completed_call_is_counted_once_whatever_twilio_retries(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a bought number
     number = bought()
-    params = call_params(twilio_layer, to=number["phoneNumber"])
+    params = call_params(twilio_layer, org, to=number["phoneNumber"])
     # When Twilio reports the same completed call twice
     first, second = call_status(twilio_layer, params), call_status(twilio_layer, params)
     # Then the first counted it, the repeat did not, and the list shows one call
@@ -88,7 +92,7 @@ def test_each_completed_call_is_counted(org: str, twilio_layer: TwilioEmulator) 
     number = bought()
     # When Twilio reports two different completed calls to it
     for call_sid in ("CA" + "1" * 32, "CA" + "2" * 32):
-        call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"], call_sid=call_sid))
+        call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"], call_sid=call_sid))
     # Then it has two calls
     assert total_calls(org, number["id"]) == "2"
 
@@ -97,7 +101,7 @@ def test_outbound_call_counts_for_the_number_it_was_placed_from(org: str, twilio
     # Given a bought number
     number = bought()
     # When Twilio reports a completed call placed from it
-    params = call_params(twilio_layer, to=CALLER, from_=number["phoneNumber"], direction="outbound-api")
+    params = call_params(twilio_layer, org, to=CALLER, from_=number["phoneNumber"], direction="outbound-api")
     result = call_status(twilio_layer, params)
     # Then the number has one call
     assert result.body == {"counted": 1}
@@ -108,7 +112,7 @@ def test_ringing_call_is_not_counted(org: str, twilio_layer: TwilioEmulator) -> 
     # Given a bought number
     number = bought()
     # When Twilio reports a call that is ringing
-    result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"], status="ringing"))
+    result = call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"], status="ringing"))
     # Then it is acknowledged but not counted
     assert (result.status, result.body) == (200, {"counted": 0})
     assert total_calls(org, number["id"]) == "0"
@@ -117,9 +121,9 @@ def test_ringing_call_is_not_counted(org: str, twilio_layer: TwilioEmulator) -> 
 def test_a_call_that_ended_after_its_ringing_report_is_counted_once(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a call Twilio reported as ringing
     number = bought()
-    call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"], status="ringing"))
+    call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"], status="ringing"))
     # When the same call is then reported completed
-    result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
+    result = call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"]))
     # Then it counts, once
     assert result.body == {"counted": 1}
     assert total_calls(org, number["id"]) == "1"
@@ -132,7 +136,7 @@ def test_callback_without_a_valid_signature_is_403_and_counts_nothing(
     # Given a bought number
     number = bought()
     # When a completed call is reported without a valid X-Twilio-Signature
-    result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]), signature)
+    result = call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"]), signature)
     # Then 403, and nothing is counted
     assert result.status == 403
     assert result.body["error"] == "forbidden"
@@ -140,10 +144,11 @@ def test_callback_without_a_valid_signature_is_403_and_counts_nothing(
 
 
 def test_callback_signed_for_other_parameters_is_403(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given a signature Twilio computed for a ringing call
+    # Given a signature Twilio computed for a ringing call, with the org's subaccount's token
     number = bought()
-    ringing = call_params(twilio_layer, to=number["phoneNumber"], status="ringing")
-    signature = RequestValidator(twilio_layer.auth_token).compute_signature(CALL_STATUS_URL, ringing)
+    ringing = call_params(twilio_layer, org, to=number["phoneNumber"], status="ringing")
+    auth_token = org_account(twilio_layer, org)["auth_token"]
+    signature = RequestValidator(auth_token).compute_signature(CALL_STATUS_URL, ringing)
     # When the form is changed to a completed call on the way
     result = call_status(twilio_layer, ringing | {"CallStatus": "completed"}, signature)
     # Then 403, and nothing is counted
@@ -156,7 +161,7 @@ def test_callback_is_free(org: str, twilio_layer: TwilioEmulator) -> None:
     number = bought()
     ledger_before = ledger_entries(org)
     # When Twilio reports a completed call
-    result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
+    result = call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"]))
     # Then no token moved and no token header is sent
     assert result.status == 200
     assert ledger.get_balance(org) == 60
@@ -169,7 +174,7 @@ def test_call_to_a_released_number_is_not_counted(org: str, twilio_layer: Twilio
     number = bought()
     delete(number["id"])
     # When a late callback reports a completed call to it
-    result = call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
+    result = call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"]))
     # Then it is acknowledged and nothing is counted on the tombstone
     assert (result.status, result.body) == (200, {"counted": 0})
     table = boto3.resource("dynamodb", region_name=REGION).Table(get_settings().numbers_table)
@@ -239,7 +244,7 @@ def test_every_row_has_the_seeds_keys_and_the_automated_calling_pair_as_strings(
     # Given a client phone and a Twilio number that took a call
     add_client_phone()
     number = bought()
-    call_status(twilio_layer, call_params(twilio_layer, to=number["phoneNumber"]))
+    call_status(twilio_layer, call_params(twilio_layer, org, to=number["phoneNumber"]))
     # When org-a lists its phone numbers
     rows: list[dict[str, Any]] = org_list().body
     # Then every row has exactly the seed's nine keys and automatedCalling(Rule), every value a string

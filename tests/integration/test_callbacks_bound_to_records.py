@@ -13,7 +13,7 @@ from robotappel.errors import DomainError
 from robotappel.twilio import gateway, signatures
 from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
-from tests.fixtures.twilio import CallbackReceiver
+from tests.fixtures.twilio import CallbackReceiver, org_account
 from tests.integration.test_call_status import call_params
 from tests.integration.test_twilio_numbers import add_client_phone, bought
 
@@ -40,16 +40,24 @@ def verified_client_phone(org: str, phone: str) -> numbers.ClientPhoneRecord:
     return record
 
 
-def success(emulator: TwilioEmulator, call_sid: str = UNKNOWN_CALL_SID) -> dict[str, str]:
-    return {"AccountSid": emulator.account_sid, "CallSid": call_sid, "To": PHONE, "VerificationStatus": "success"}
+def success(emulator: TwilioEmulator, org: str, call_sid: str = UNKNOWN_CALL_SID) -> dict[str, str]:
+    """A verification's success, as `org`'s subaccount reports it."""
+    account_sid = org_account(emulator, org)["sid"]
+    return {"AccountSid": account_sid, "CallSid": call_sid, "To": PHONE, "VerificationStatus": "success"}
 
 
 def validation_callback(emulator: TwilioEmulator, url: str, params: dict[str, str]) -> HttpResult:
-    return call_webhook("validation_status_webhook", url, emulator.auth_token, params)
+    """Signed as Twilio signs it: with the auth token of the account it names."""
+    return call_webhook("validation_status_webhook", url, auth_token_of(emulator, params), params)
 
 
 def call_status(emulator: TwilioEmulator, url: str, params: dict[str, str]) -> HttpResult:
-    return call_webhook("call_status_webhook", url, emulator.auth_token, params)
+    """Signed as Twilio signs it: with the auth token of the account it names."""
+    return call_webhook("call_status_webhook", url, auth_token_of(emulator, params), params)
+
+
+def auth_token_of(emulator: TwilioEmulator, params: dict[str, str]) -> str:
+    return str(emulator.account(params["AccountSid"])["auth_token"])
 
 
 def status_of(record: numbers.NumberRecord) -> str:
@@ -76,10 +84,10 @@ def test_a_callback_on_the_path_without_an_id_verifies_no_record_its_call_sid_do
 ) -> None:
     # Given two orgs whose adds of the same phone lost Twilio's answer (both pending, no CallSid)
     records = [added_while_twilios_answer_is_lost(twilio_layer, org) for org in two_orgs]
-    # When a signed success callback for a call neither recorded arrives on the path without an id
-    result = validation_callback(twilio_layer, VALIDATION_STATUS_URL, success(twilio_layer))
+    # When each org's subaccount sends a signed success callback for a call neither recorded, on the path without an id
+    results = [validation_callback(twilio_layer, VALIDATION_STATUS_URL, success(twilio_layer, org)) for org in two_orgs]
     # Then it verifies neither: it cannot tell whose verification it is
-    assert (result.status, result.body) == (200, {"updated": 0})
+    assert [(result.status, result.body) for result in results] == [(200, {"updated": 0})] * 2
     assert [status_of(record) for record in records] == ["pending", "pending"]
 
 
@@ -89,7 +97,8 @@ def test_a_callback_verifies_the_record_its_url_names_and_no_other_orgs(
     # Given two orgs whose adds of the same phone lost Twilio's answer
     org_a_record, org_b_record = (added_while_twilios_answer_is_lost(twilio_layer, org) for org in two_orgs)
     # When the success callback of org-b's verification arrives, its URL naming org-b's record
-    result = validation_callback(twilio_layer, f"{VALIDATION_STATUS_URL}/{org_b_record.id}", success(twilio_layer))
+    url = f"{VALIDATION_STATUS_URL}/{org_b_record.id}"
+    result = validation_callback(twilio_layer, url, success(twilio_layer, org_b_record.org_id))
     # Then org-b's phone is verified, and org-a's is still pending
     assert (result.status, result.body) == (200, {"updated": 1})
     assert (status_of(org_a_record), status_of(org_b_record)) == ("pending", "verified")
@@ -98,7 +107,7 @@ def test_a_callback_verifies_the_record_its_url_names_and_no_other_orgs(
 def test_a_callback_naming_a_record_of_another_phone_changes_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a pending phone whose add lost Twilio's answer, and a callback about another phone naming it
     record = added_while_twilios_answer_is_lost(twilio_layer, org)
-    params = success(twilio_layer) | {"To": "+33612345679"}
+    params = success(twilio_layer, org) | {"To": "+33612345679"}
     # When it arrives, then nothing changes
     assert validation_callback(twilio_layer, f"{VALIDATION_STATUS_URL}/{record.id}", params).body == {"updated": 0}
     assert status_of(record) == "pending"
@@ -113,7 +122,12 @@ def test_a_replayed_failure_changes_nothing_once_the_verification_restarted(
     assert first is not None
     assert first.validation_call_sid
     url = f"{VALIDATION_STATUS_URL}/{created['id']}"
-    failure = {"To": FAILING_PHONE, "CallSid": first.validation_call_sid, "VerificationStatus": "failed"}
+    failure = {
+        "AccountSid": org_account(twilio_layer, org)["sid"],
+        "To": FAILING_PHONE,
+        "CallSid": first.validation_call_sid,
+        "VerificationStatus": "failed",
+    }
     validation_callback(twilio_layer, url, failure)
     assert call("add_client_phone", org=org, body={"phoneNumber": FAILING_PHONE}).status == 201
     # When the first call's failure is delivered again
@@ -130,7 +144,7 @@ def test_a_call_counts_on_the_record_its_url_names_only(
     # Given two orgs that both have the same client phone
     org_a_phone, org_b_phone = (verified_client_phone(org, PHONE) for org in two_orgs)
     # When a completed call placed from it is reported on org-a's record's URL
-    params = call_params(twilio_layer, to="+14155550100", from_=PHONE, direction="outbound-api")
+    params = call_params(twilio_layer, org_a_phone.org_id, to="+14155550100", from_=PHONE, direction="outbound-api")
     result = call_status(twilio_layer, f"{CALL_STATUS_URL}/{org_a_phone.id}", params)
     # Then it counts for org-a's phone only
     assert result.body == {"counted": 1}
@@ -145,7 +159,7 @@ def test_a_call_on_the_path_without_an_id_counts_on_the_twilio_number_only(
     number = bought(org_a)
     org_b_phone = verified_client_phone(org_b, number["phoneNumber"])
     # When the number's StatusCallback from before ids (no record in its URL) reports a completed call to it
-    result = call_status(twilio_layer, CALL_STATUS_URL, call_params(twilio_layer, to=number["phoneNumber"]))
+    result = call_status(twilio_layer, CALL_STATUS_URL, call_params(twilio_layer, org_a, to=number["phoneNumber"]))
     # Then it counts for org-a's number, not for org-b's phone
     assert result.body == {"counted": 1}
     assert (calls_of(numbers.get_number(org_a, number["id"])), calls_of(org_b_phone)) == (1, 0)  # type: ignore[arg-type]
@@ -156,18 +170,24 @@ def test_an_outbound_call_from_a_client_phone_on_the_path_without_an_id_counts_n
 ) -> None:
     # Given two orgs that both have the same client phone
     phones = [verified_client_phone(org, PHONE) for org in two_orgs]
-    # When a completed call from it is reported without a record in the URL
-    params = call_params(twilio_layer, to="+14155550100", from_=PHONE, direction="outbound-api")
-    result = call_status(twilio_layer, CALL_STATUS_URL, params)
-    # Then no org's phone counts it: the callback cannot tell whose call it was
-    assert result.body == {"counted": 0}
+    # When each org's subaccount reports a completed call from it without a record in the URL
+    results = [
+        call_status(
+            twilio_layer,
+            CALL_STATUS_URL,
+            call_params(twilio_layer, org, to="+14155550100", from_=PHONE, direction="outbound-api"),
+        )
+        for org in two_orgs
+    ]
+    # Then no org's phone counts it: the callback cannot tell which record's call it was
+    assert [result.body for result in results] == [{"counted": 0}] * 2
     assert [calls_of(phone) for phone in phones] == [0, 0]
 
 
 def test_a_counted_calls_marker_never_expires(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a completed call counted for a number
     number = bought()
-    params = call_params(twilio_layer, to=number["phoneNumber"])
+    params = call_params(twilio_layer, org, to=number["phoneNumber"])
     assert call_status(twilio_layer, f"{CALL_STATUS_URL}/{number['id']}", params).body == {"counted": 1}
     # When its marker is read, then it has no expiry: DynamoDB's TTL would delete it, and a replay count again
     table = boto3.resource("dynamodb", region_name=REGION).Table(get_settings().numbers_table)
@@ -182,24 +202,31 @@ def test_a_counted_calls_marker_never_expires(org: str, twilio_layer: TwilioEmul
 def test_the_emulator_signs_the_whole_callback_url_with_the_record_id(
     twilio_layer: TwilioEmulator, callback_receiver: CallbackReceiver
 ) -> None:
-    # Given a validation request whose StatusCallback names a record
+    # Given a validation request in a subaccount whose StatusCallback names a record
+    account = twilio_layer.create_subaccount()
     url = callback_receiver.url("/phoneNumber/twilio/validationStatus/cp_0193a1b2c3d4e5f6a7b8c9")
-    gateway.request_caller_id_validation(PHONE, "Boss", url)
-    # When its callback arrives, then it is signed for that URL, not for the one without the record
+    gateway.request_caller_id_validation(account["sid"], PHONE, "Boss", url)
+    # When its callback arrives, then it is signed with the subaccount's token for that URL, not for the one without
+    # the record
     callback = callback_receiver.next()
-    assert signatures.is_valid_signature(url, callback.form, callback.signature)
-    assert not signatures.is_valid_signature(url.rsplit("/", 1)[0], callback.form, callback.signature)
+    assert callback.form["AccountSid"] == account["sid"]
+    assert signatures.is_valid_signature(url, callback.form, callback.signature, account["auth_token"])
+    assert not signatures.is_valid_signature(
+        url.rsplit("/", 1)[0], callback.form, callback.signature, account["auth_token"]
+    )
 
 
 @pytest.mark.parametrize("url", ["/phoneNumber/twilio/callStatus/tn_1", "ftp://api.example.test/x", "https:///x"])
 def test_the_emulator_refuses_a_status_callback_that_is_not_an_absolute_url_as_twilio_does(
     twilio_layer: TwilioEmulator, url: str
 ) -> None:
-    # When the API would give Twilio a callback URL it cannot call, then Twilio refuses the request (21609)
+    # When the API would give Twilio a callback URL it cannot call, in a subaccount, then Twilio refuses the request
+    # (21609)
+    account_sid = twilio_layer.create_subaccount()["sid"]
     with pytest.raises(DomainError):
-        gateway.buy_number("+15005550006", "https://voice.robotappel.com/twilio/inbound", url, "Support")
+        gateway.buy_number(account_sid, "+15005550006", "https://voice.robotappel.com/twilio/inbound", url, "Support")
     with pytest.raises(DomainError):
-        gateway.request_caller_id_validation(PHONE, "Boss", url)
+        gateway.request_caller_id_validation(account_sid, PHONE, "Boss", url)
     codes = [request.response_json["code"] for request in twilio_layer.requests_log if request.status == 400]
     assert codes == [21609, 21609]
-    assert twilio_layer.incoming_numbers() == []
+    assert twilio_layer.every_incoming_number() == []

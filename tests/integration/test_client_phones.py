@@ -16,7 +16,7 @@ from robotappel.twilio.gateway import ValidationRequest
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
-from tests.fixtures.twilio import verified_caller_id_sid
+from tests.fixtures.twilio import org_account, verified_caller_id_sid
 from tests.iam.calls import made_by_the_test
 
 CALLBACK_URL = VALIDATION_STATUS_URL
@@ -27,7 +27,9 @@ def add(org: str = "org-a", phone: str = "06 12 34 56 78", **extra: str) -> Http
 
 
 def verification_callback(emulator: TwilioEmulator, params: dict[str, str], signature: str | None = None) -> HttpResult:
-    return call_webhook("validation_status_webhook", CALLBACK_URL, emulator.auth_token, params, signature)
+    """Signed as Twilio signs it: with the auth token of the account it names."""
+    auth_token = emulator.account(params["AccountSid"])["auth_token"]
+    return call_webhook("validation_status_webhook", CALLBACK_URL, auth_token, params, signature)
 
 
 def pending_record(org: str) -> numbers.ClientPhoneRecord:
@@ -36,14 +38,21 @@ def pending_record(org: str) -> numbers.ClientPhoneRecord:
 
 
 def success_params(emulator: TwilioEmulator, record: numbers.ClientPhoneRecord) -> dict[str, str]:
-    """What Twilio posts when the person typed the code (the emulator's own callback cannot reach the test URL)."""
+    """What the org's subaccount posts when the person typed the code (the emulator's own callback cannot reach the
+    test URL)."""
+    account_sid = org_account(emulator, record.org_id)["sid"]
     return {
-        "AccountSid": emulator.account_sid,
+        "AccountSid": account_sid,
         "CallSid": str(record.validation_call_sid),
         "To": record.phone_number,
         "VerificationStatus": "success",
-        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, record.phone_number),
+        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, record.phone_number, account_sid),
     }
+
+
+def caller_id_sids(emulator: TwilioEmulator, org: str) -> list[str]:
+    """The caller IDs in the org's subaccount."""
+    return [caller_id["sid"] for caller_id in emulator.caller_ids(org_account(emulator, org)["sid"])]
 
 
 # ------------------------------------------------------------------ addClientPhone
@@ -66,12 +75,13 @@ def test_add_registers_the_number_in_e164_as_pending_and_charges_10(org: str, tw
 
 
 def test_add_invalid_number_is_422_naming_the_field_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
+    requests_before = len(twilio_layer.requests_log)
     result = add(phone="12")
     assert result.status == 422
     assert result.body["error"] == "validation_error"
     assert result.body["field"] == "phoneNumber"
     assert ledger.get_balance(org) == 100
-    assert twilio_layer.requests_log == []
+    assert twilio_layer.requests_log[requests_before:] == []
 
 
 def test_add_same_number_twice_is_409_and_charged_once(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -138,6 +148,7 @@ def test_add_with_a_short_balance_is_402_before_calling_twilio(
     aws: dict[str, str], twilio_layer: TwilioEmulator
 ) -> None:
     open_org("org-poor", 9)
+    requests_before = len(twilio_layer.requests_log)
     result = add(org="org-poor")
     assert result.status == 402
     assert result.body == {
@@ -146,14 +157,14 @@ def test_add_with_a_short_balance_is_402_before_calling_twilio(
         "required": 10,
         "balance": 9,
     }
-    assert twilio_layer.requests_log == []
+    assert twilio_layer.requests_log[requests_before:] == []
 
 
 def failed_verification(emulator: TwilioEmulator, org: str) -> numbers.ClientPhoneRecord:
     """The org's pending phone failed: the person never typed the code (Twilio keeps no caller ID)."""
     record = pending_record(org)
     params = {
-        "AccountSid": emulator.account_sid,
+        "AccountSid": org_account(emulator, org)["sid"],
         "CallSid": str(record.validation_call_sid),
         "To": record.phone_number,
         "VerificationStatus": "failed",
@@ -255,16 +266,19 @@ def test_a_callback_before_the_add_recorded_twilios_answer_verifies_the_phone(
     real_request = gateway.request_caller_id_validation
     delivered: list[dict[str, str]] = []
 
-    def answered_after_the_callback(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
-        validation = real_request(phone, friendly_name, status_callback)
+    def answered_after_the_callback(
+        account: str, phone: str, friendly_name: str, status_callback: str
+    ) -> ValidationRequest:
+        validation = real_request(account, phone, friendly_name, status_callback)
         params = {
-            "AccountSid": twilio_layer.account_sid,
+            "AccountSid": account,
             "CallSid": validation.call_sid,
             "To": phone,
             "VerificationStatus": "success",
-            "OutgoingCallerIdSid": verified_caller_id_sid(twilio_layer, phone),
+            "OutgoingCallerIdSid": verified_caller_id_sid(twilio_layer, phone, account),
         }
-        callback = call_webhook("validation_status_webhook", status_callback, twilio_layer.auth_token, params)
+        auth_token = twilio_layer.account(account)["auth_token"]
+        callback = call_webhook("validation_status_webhook", status_callback, auth_token, params)
         assert callback.status == 200
         delivered.append(params)
         return validation
@@ -295,7 +309,7 @@ def test_callback_without_a_valid_signature_is_403_and_changes_nothing(
 def test_callback_signed_for_other_params_is_403(org: str, twilio_layer: TwilioEmulator) -> None:
     add()
     params = success_params(twilio_layer, pending_record(org))
-    signed_for_failure = RequestValidator(twilio_layer.auth_token).compute_signature(
+    signed_for_failure = RequestValidator(org_account(twilio_layer, org)["auth_token"]).compute_signature(
         CALLBACK_URL, params | {"VerificationStatus": "failed"}
     )
     assert verification_callback(twilio_layer, params, signed_for_failure).status == 403
@@ -376,7 +390,7 @@ def test_a_delete_whose_twilio_answer_was_lost_deletes_the_phone(org: str, twili
     assert result.status == 200, result.body
     assert "already deleted" in result.body["twillioResponse"]
     assert numbers.list_numbers(org).records == []
-    assert twilio_layer.caller_ids() == []
+    assert twilio_layer.every_caller_id() == []
     assert ledger.get_balance(org) == 85
 
 
@@ -387,8 +401,8 @@ def test_a_phone_deleted_while_it_is_being_added_is_a_409_and_only_the_delete_is
     real_request = gateway.request_caller_id_validation
     deleted: list[int] = []
 
-    def deleted_meanwhile(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
-        validation = real_request(phone, friendly_name, status_callback)
+    def deleted_meanwhile(account: str, phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
+        validation = real_request(account, phone, friendly_name, status_callback)
         with made_by_the_test():
             number_id = pending_record(org).id
         deleted.append(call("delete_phone_number", org=org, path_params={"id": number_id}).status)
@@ -413,13 +427,13 @@ def test_deleting_a_phone_without_its_caller_id_never_deletes_another_orgs_calle
     open_org("org-b", 100)
     add("org-b")
     verification_callback(twilio_layer, success_params(twilio_layer, pending_record("org-b")))
-    [caller_id_of_b] = twilio_layer.caller_ids()
+    [caller_id_of_b] = twilio_layer.every_caller_id()
     # When org-a deletes its phone
     result = call("delete_phone_number", org=org, path_params={"id": pending_record(org).id})
     # Then org-a's phone is gone, and org-b's caller ID is still at Twilio, its phone still verified
     assert result.status == 200, result.body
     assert numbers.list_client_phones(org).records == []
-    assert twilio_layer.caller_ids() == [caller_id_of_b]
+    assert twilio_layer.every_caller_id() == [caller_id_of_b]
     assert pending_record("org-b").status == "verified"
 
 
@@ -429,13 +443,14 @@ def test_deleting_a_phone_without_its_caller_id_never_deletes_a_caller_id_made_a
     # Given org-a's phone whose add never got Twilio's answer, and a caller ID of that number made by hand (untagged)
     twilio_layer.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=500, code=20500)
     add()
-    by_hand = resources.caller_id(twilio_layer.account_sid, "+33612345678", "Reception, verified in the console")
+    account_sid = org_account(twilio_layer, org)["sid"]
+    by_hand = resources.caller_id(account_sid, "+33612345678", "Reception, verified in the console")
     twilio_layer.api.caller_ids[by_hand["sid"]] = by_hand
     # When org-a deletes its phone
     result = call("delete_phone_number", org=org, path_params={"id": pending_record(org).id})
     # Then the caller ID made by hand is left alone
     assert result.status == 200, result.body
-    assert [caller_id["sid"] for caller_id in twilio_layer.caller_ids()] == [by_hand["sid"]]
+    assert caller_id_sids(twilio_layer, org) == [by_hand["sid"]]
 
 
 def test_delete_of_another_orgs_phone_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -457,11 +472,12 @@ def test_delete_when_twilio_fails_keeps_the_record_and_charges_nothing(org: str,
 
 
 def test_verification_nobody_recorded_deletes_the_caller_id_again(org: str, twilio_layer: TwilioEmulator) -> None:
-    # Given Twilio verified a phone no org recorded (deleted while Twilio called it)
-    request = gateway.request_caller_id_validation("+33612345678", "orphan", CALLBACK_URL)
-    caller_id_sid = verified_caller_id_sid(twilio_layer, "+33612345678")
+    # Given Twilio verified a phone the org did not record (deleted while Twilio called it)
+    account_sid = org_account(twilio_layer, org)["sid"]
+    request = gateway.request_caller_id_validation(account_sid, "+33612345678", "orphan", CALLBACK_URL)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, "+33612345678", account_sid)
     params = {
-        "AccountSid": twilio_layer.account_sid,
+        "AccountSid": account_sid,
         "CallSid": request.call_sid,
         "To": "+33612345678",
         "VerificationStatus": "success",
@@ -470,7 +486,7 @@ def test_verification_nobody_recorded_deletes_the_caller_id_again(org: str, twil
     # When its verification callback arrives
     assert verification_callback(twilio_layer, params).status == 200
     # Then the caller ID nobody may use is deleted at Twilio
-    assert caller_id_sid not in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+    assert caller_id_sid not in caller_id_sids(twilio_layer, org)
 
 
 def test_verification_of_a_phone_another_org_has_keeps_its_caller_id(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -481,7 +497,7 @@ def test_verification_of_a_phone_another_org_has_keeps_its_caller_id(org: str, t
     # When the stray callback arrives
     verification_callback(twilio_layer, params | {"CallSid": "CA" + "9" * 32})
     # Then org-a's caller ID is untouched
-    assert params["OutgoingCallerIdSid"] in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+    assert params["OutgoingCallerIdSid"] in caller_id_sids(twilio_layer, org)
 
 
 def test_delete_reads_everything_before_twilio_acts(
@@ -500,6 +516,6 @@ def test_delete_reads_everything_before_twilio_acts(
     result = call("delete_phone_number", org=org, path_params={"id": created["id"]})
     # Then the call fails before Twilio is touched: the caller ID the record points to still exists
     assert result.status == 503
-    assert params["OutgoingCallerIdSid"] in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+    assert params["OutgoingCallerIdSid"] in caller_id_sids(twilio_layer, org)
     assert pending_record(org).caller_id_sid == params["OutgoingCallerIdSid"]
     assert ledger.get_balance(org) == 90

@@ -11,6 +11,7 @@ from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger
 from tests.fixtures.aws import clear_layer_caches
 from tests.fixtures.lambdas import invoke, load_function
+from tests.fixtures.twilio import org_account
 from tests.integration.test_call_status import call_params
 from tests.integration.test_twilio_numbers import bought
 
@@ -51,13 +52,12 @@ def test_a_callback_behind_the_base_path_is_checked_on_the_url_twilio_signed(
 ) -> None:
     # Given a number bought behind the custom domain: its StatusCallback is the public URL of its record
     number = bought()
-    [owned] = twilio_layer.incoming_numbers()
+    account = org_account(twilio_layer, "org-a")
+    [owned] = twilio_layer.incoming_numbers(account["sid"])
     assert owned["status_callback"] == f"{PUBLIC_BASE_URL}/phoneNumber/twilio/callStatus/{number['id']}"
-    # When Twilio posts a completed call there, signed for that URL
-    params = call_params(twilio_layer, to=number["phoneNumber"])
-    event = events.twilio_callback_event(
-        "call_status_webhook", owned["status_callback"], twilio_layer.auth_token, params
-    )
+    # When the org's subaccount posts a completed call there, signed for that URL
+    params = call_params(twilio_layer, "org-a", to=number["phoneNumber"])
+    event = events.twilio_callback_event("call_status_webhook", owned["status_callback"], account["auth_token"], params)
     result = invoke("call_status_webhook", through_the_custom_domain(event))
     # Then the signature holds and the call counts
     assert (result.status, result.body) == (200, {"counted": 1})

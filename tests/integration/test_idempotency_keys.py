@@ -10,12 +10,18 @@ from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
 from robotappel.config import get_settings
 from robotappel.dal import ledger
+from tests.fixtures.twilio import org_account
 from tests.iam.calls import made_by_the_test
-from tests.integration.test_twilio_numbers import buy, delete, owned_numbers
+from tests.integration.test_twilio_numbers import buy, delete
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
 
 KEY = {"Idempotency-Key": "buy-1"}
+
+
+def owned_numbers(emulator: TwilioEmulator, org: str) -> list[str]:
+    """The numbers in the org's subaccount."""
+    return [str(number["phone_number"]) for number in emulator.incoming_numbers(org_account(emulator, org)["sid"])]
 
 
 def test_a_replay_after_the_number_was_released_is_409_and_buys_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -29,7 +35,7 @@ def test_a_replay_after_the_number_was_released_is_409_and_buys_nothing(org: str
     assert replay.status == 409, replay.body
     assert replay.body["error"] == "conflict"
     assert first.body["id"] in replay.body["message"]
-    assert owned_numbers(twilio_layer) == []
+    assert owned_numbers(twilio_layer, org) == []
     assert ledger.get_balance(org) == balance
 
 
@@ -51,5 +57,5 @@ def test_a_key_past_its_24_hours_not_yet_deleted_by_the_ttl_names_a_new_purchase
     # Then the key is a new one: a second purchase, bought and charged (not the first number replayed for free)
     assert (first.status, again.status) == (201, 201), again.body
     assert again.body["id"] != first.body["id"]
-    assert sorted(owned_numbers(twilio_layer)) == sorted([first.body["phoneNumber"], again.body["phoneNumber"]])
+    assert sorted(owned_numbers(twilio_layer, org)) == sorted([first.body["phoneNumber"], again.body["phoneNumber"]])
     assert again.headers["X-Tokens-Charged"] == "40"

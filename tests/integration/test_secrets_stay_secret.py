@@ -7,6 +7,7 @@ import pytest
 from local.twilio_emulator import TwilioEmulator
 from tests.fixtures.aws import CALL_STATUS_URL, issue_key, open_org
 from tests.fixtures.lambdas import api_event, call, call_webhook, run_handler
+from tests.fixtures.twilio import org_account
 
 API_KEY = "ra_live_7c1f0e9b2d4a6c8e"  # distinctive, so a leak cannot hide behind a common word
 
@@ -26,9 +27,10 @@ def exercise_every_route(emulator: TwilioEmulator) -> list[str]:
     ]
     emulator.inject_fault(method="POST", path_pattern=r"OutgoingCallerIds\.json$", status=401, code=20003)
     results.append(call("add_client_phone", body={"phoneNumber": "+33612345679"}))
-    params = {"CallSid": "CA" + "1" * 32, "CallStatus": "completed", "To": "+14155550100"}
-    results.append(call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params))
-    results.append(call_webhook("call_status_webhook", CALL_STATUS_URL, emulator.auth_token, params, "forged"))
+    account = org_account(emulator, "org-a")
+    params = {"AccountSid": account["sid"], "CallSid": "CA" + "1" * 32, "CallStatus": "completed", "To": "+14155550100"}
+    results.append(call_webhook("call_status_webhook", CALL_STATUS_URL, account["auth_token"], params))
+    results.append(call_webhook("call_status_webhook", CALL_STATUS_URL, account["auth_token"], params, "forged"))
     return [str(result.body) + str(result.headers) for result in results]
 
 
@@ -46,9 +48,9 @@ def test_no_secret_in_any_log_line_or_response(
     caplog.set_level(logging.INFO)
     # When every route runs, through successes and failures
     responses = exercise_every_route(twilio_layer)
-    # Then neither the auth token nor the API key was ever written or answered
+    # Then neither the auth tokens (the parent's, the org's subaccount's) nor the API key was ever written or answered
     captured = capsys.readouterr()
     text = "\n".join([captured.out, captured.err, caplog.text, *responses])
     assert "TokensCharged" in text, "the capture saw nothing: this test would prove nothing"
-    for secret in (twilio_layer.auth_token, API_KEY):
+    for secret in (twilio_layer.auth_token, org_account(twilio_layer, "org-a")["auth_token"], API_KEY):
         assert secret not in text
