@@ -6,6 +6,7 @@ import pytest
 from local import regulatory
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from tests.fixtures.lambdas import HttpResult, call
 from tests.fixtures.twilio import FrenchDocuments, french_documents, org_account
@@ -16,8 +17,9 @@ RESERVED_PREFIXES = tuple(
 
 
 @pytest.fixture
-def documents(twilio_layer: TwilioEmulator) -> FrenchDocuments:
-    return french_documents(twilio_layer)
+def documents(org: str, twilio_layer: TwilioEmulator) -> FrenchDocuments:
+    """org-a's French bundles and addresses, in its subaccount."""
+    return french_documents(twilio_layer, account_of(org))
 
 
 def set_default(documents: FrenchDocuments, country: str = "FR", **body: str) -> HttpResult:
@@ -68,7 +70,9 @@ def test_a_provisionally_approved_bundle_cannot_become_a_default(
     org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given a bundle Twilio approved provisionally (it may still reject it)
-    provisional = twilio_layer.add_bundle("FR", "local", friendly_name="RobotAppel provisional")
+    provisional = twilio_layer.add_bundle(
+        "FR", "local", friendly_name="RobotAppel provisional", account_sid=account_of("org-a")
+    )
     # When the org makes it its default
     result = set_default(documents, bundleSid=provisional)
     # Then it is refused until Twilio approves it
@@ -92,7 +96,7 @@ def test_a_bundle_made_for_another_number_type_cannot_become_a_default(org: str,
 def test_a_bundle_made_for_another_country_cannot_become_a_default(
     org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
-    guadeloupe = twilio_layer.add_bundle("GP", "local")
+    guadeloupe = twilio_layer.add_bundle("GP", "local", account_sid=account_of("org-a"))
     result = set_default(documents, bundleSid=guadeloupe)
     assert result.status == 422
     assert result.body["error"] == "bundle_mismatch"
@@ -169,7 +173,7 @@ def test_a_refusal_for_want_of_a_bundle_names_the_country_the_number_type_and_th
 ) -> None:
     # Given an org with a default for French local numbers only
     set_default(documents)
-    [national] = gateway.search_available_numbers("FR", "national", limit=1)
+    [national] = gateway.search_available_numbers(account_of("org-a"), "FR", "national", limit=1)
     # When it buys a French national number (0948...)
     result = buy(phoneNumber=national)
     # Then the refusal says which number type needs a bundle, and where to set it
@@ -206,7 +210,7 @@ def test_a_national_number_bought_with_a_local_bundle_is_refused_as_twilio_refus
     org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given a French national number (0948...) and a bundle made for French local numbers
-    [national] = gateway.search_available_numbers("FR", "national", limit=1)
+    [national] = gateway.search_available_numbers(account_of("org-a"), "FR", "national", limit=1)
     # When the org buys the number with that bundle
     result = buy(phoneNumber=national, bundleSid=documents.local, addressSid=documents.address)
     # Then Twilio refuses it (21649: the bundle is not valid for the number), and nothing is charged
@@ -260,7 +264,7 @@ def test_an_overseas_number_for_automated_calls_is_bought_in_its_reserved_range(
     org: str, twilio_layer: TwilioEmulator, documents: FrenchDocuments
 ) -> None:
     # Given a bundle for Guadeloupe's national numbers and an address in France
-    guadeloupe = twilio_layer.add_bundle("GP", "national")
+    guadeloupe = twilio_layer.add_bundle("GP", "national", account_sid=account_of("org-a"))
     # When the org buys a Guadeloupe number for automated calls
     result = buy(
         countryCode="GP",
@@ -309,7 +313,7 @@ def test_a_french_mobile_asked_for_by_number_is_refused(
 
 def test_an_explicit_number_is_recorded_with_the_type_it_really_has(org: str, documents: FrenchDocuments) -> None:
     # Given a French 09 number offered by Twilio (a non-geographic number: Twilio's "national" type)
-    [offer] = gateway.search_available_numbers("FR", "national", limit=1)
+    [offer] = gateway.search_available_numbers(account_of("org-a"), "FR", "national", limit=1)
     assert offer.startswith("+339")
     set_default(documents, numberType="national", bundleSid=documents.national)
     # When the org buys it by number, leaving numberType at its default ("local")

@@ -11,8 +11,10 @@ from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.ids import iso
 from robotappel.numbers.call_policy import VERIFICATION_CALL_PERIOD, VERIFICATION_CALLS_PER_PERIOD
+from robotappel.tenants.subaccounts import account_of
 from tests.fixtures.aws import VALIDATION_STATUS_URL, clear_layer_caches, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.fixtures.twilio import org_account
 from tests.integration.test_twilio_numbers import bought, buy, update
 
 pytestmark = pytest.mark.usefixtures("twilio_layer")
@@ -29,7 +31,8 @@ FOREIGN_VOICE_URLS = {
 
 
 def twilio_requests(emulator: TwilioEmulator) -> list[Any]:
-    return [request for request in emulator.requests_log if request.method == "POST"]
+    """What was posted to Twilio but the parent's subaccount creation (an org's onboarding opens one)."""
+    return [r for r in emulator.requests_log if r.method == "POST" and r.path != "/2010-04-01/Accounts.json"]
 
 
 # ------------------------------------------------------------------ voiceUrl
@@ -52,12 +55,12 @@ def test_update_to_a_voice_url_off_the_platforms_hosts_is_422_naming_it_and_chan
 ) -> None:
     # Given a bought number
     number = bought()
-    before = twilio_layer.incoming_numbers()
+    before = twilio_layer.incoming_numbers(account_of(org))
     # When org-a points its calls at a host that is not the platform's
     result: HttpResult = update(number["id"], {"voiceUrl": voice_url})
     # Then 422 naming voiceUrl, Twilio's number is untouched, and nothing more is charged
     assert (result.status, result.body["field"]) == (422, "voiceUrl")
-    assert twilio_layer.incoming_numbers() == before
+    assert twilio_layer.incoming_numbers(account_of(org)) == before
     assert ledger.get_balance(org) == 60
 
 
@@ -65,7 +68,7 @@ def test_a_voice_url_on_the_platforms_host_is_accepted(org: str, twilio_layer: T
     # Given org-a, when it buys a number whose calls go to another path of the platform's voice webhook host
     number = bought(voiceUrl=PLATFORM_VOICE_URL)
     # Then Twilio sends its calls there
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of(org))
     assert (number["voiceUrl"], owned["voice_url"]) == (PLATFORM_VOICE_URL, PLATFORM_VOICE_URL)
 
 
@@ -145,16 +148,19 @@ def test_the_countries_setting_replaces_the_default_countries(
 def validation_callback(
     emulator: TwilioEmulator, record: numbers.ClientPhoneRecord, params: dict[str, str]
 ) -> HttpResult:
-    """Twilio's callback for `record`, to the URL Twilio was given (the emulator's own cannot reach the test URL)."""
+    """Twilio's callback for `record` from its org's subaccount, to the URL Twilio was given (the emulator's own
+    cannot reach the test URL)."""
+    account = org_account(emulator, record.org_id)
     url = f"{VALIDATION_STATUS_URL}/{record.id}"
-    return call_webhook("validation_status_webhook", url, emulator.auth_token, params)
+    return call_webhook(
+        "validation_status_webhook", url, account["auth_token"], {**params, "AccountSid": account["sid"]}
+    )
 
 
 def fail_verification(emulator: TwilioEmulator, org: str = "org-a") -> None:
     """The org's pending phone failed its verification (the person never typed the code)."""
     [record] = numbers.list_client_phones(org).records
     params = {
-        "AccountSid": emulator.account_sid,
         "CallSid": str(record.validation_call_sid),
         "To": record.phone_number,
         "VerificationStatus": "failed",
@@ -213,14 +219,15 @@ def test_a_verification_call_older_than_the_period_no_longer_counts(org: str, tw
 
 
 # ------------------------------------------------------------------ who verified what
-def caller_ids_of(emulator: TwilioEmulator, phone: str) -> list[dict[str, Any]]:
-    return [caller_id for caller_id in emulator.caller_ids() if caller_id["phone_number"] == phone]
+def caller_ids_of(emulator: TwilioEmulator, phone: str, org: str = "org-a") -> list[dict[str, Any]]:
+    """The caller IDs of `phone` in the org's subaccount."""
+    return [caller_id for caller_id in emulator.caller_ids(account_of(org)) if caller_id["phone_number"] == phone]
 
 
 def test_adding_a_phone_another_org_verified_answers_as_any_add_and_tells_nothing(
     org: str, twilio_layer: TwilioEmulator
 ) -> None:
-    # Given org-a verified a phone (a caller ID of the shared Twilio account), and org-b adds a phone nobody has
+    # Given org-a verified a phone (a caller ID of its subaccount), and org-b adds a phone nobody has
     add(VERIFIABLE["French mobile"])
     [record] = numbers.list_client_phones(org).records
     params = {"To": record.phone_number, "CallSid": str(record.validation_call_sid), "VerificationStatus": "success"}
@@ -235,8 +242,11 @@ def test_adding_a_phone_another_org_verified_answers_as_any_add_and_tells_nothin
     assert set(result.body) == set(fresh.body)
     assert (result.body["status"], len(result.body["validationCode"])) == ("pending", 6)
     assert (result.headers["X-Tokens-Charged"], result.headers["X-Tokens-Remaining"]) == ("10", "80")
-    # And org-a's caller ID is untouched, and org-b's phone waits, pending, for a call that never comes
+    # And org-a's caller ID is untouched, and org-b's phone waits, pending, for its own verification: asked for in
+    # org-b's subaccount
     assert caller_ids_of(twilio_layer, VERIFIABLE["French mobile"]) == org_a_caller_id
     phone = numbers.find_client_phone("org-b", VERIFIABLE["French mobile"])
     assert phone is not None
     assert (phone.status, phone.hold) == ("pending", None)
+    [asked] = [r for r in twilio_layer.requests_log if r.form.get("PhoneNumber") == VERIFIABLE["French mobile"]][-1:]
+    assert asked.path == f"/2010-04-01/Accounts/{account_of('org-b')}/OutgoingCallerIds.json"

@@ -6,19 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator import TwilioEmulator, resources
 from robotappel.dal import dynamodb, ledger, numbers
 from robotappel.dal.dynamodb import Write, transact
 from robotappel.numbers.verification import VERIFICATION_WINDOW
 from robotappel.reconcile import caller_ids
 from robotappel.reconcile.caller_ids import ADD_GRACE, reconcile_caller_ids
 from robotappel.reconcile.isolation import ITEM_FAILED
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
 from robotappel.twilio.tags import tagged
-from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries
+from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
-from tests.fixtures.twilio import verified_caller_id_sid
+from tests.fixtures.twilio import org_account, verified_caller_id_sid
 from tests.iam.calls import made_by_the_test
 
 PHONE = "+33612345678"
@@ -53,18 +54,24 @@ def add_whose_answer_is_lost(emulator: TwilioEmulator, phone: str = PHONE) -> Ht
     return add(phone)
 
 
+def account() -> str:
+    """org-a's subaccount, where its caller IDs live."""
+    return account_of("org-a")
+
+
 def callback(emulator: TwilioEmulator, status: str, phone: str = PHONE) -> None:
-    """Twilio's callback for the org's phone (the emulator's own cannot reach the test URL)."""
+    """Twilio's callback for the org's phone from its subaccount (the emulator's own cannot reach the test URL)."""
+    subaccount = org_account(emulator, "org-a")
     params = {
-        "AccountSid": emulator.account_sid,
+        "AccountSid": subaccount["sid"],
         "CallSid": the_phone().validation_call_sid or "CA" + "1" * 32,  # the CallSid of an answer lost is unknown
         "To": phone,
         "VerificationStatus": status,
     }
     if status == "success":
-        params["OutgoingCallerIdSid"] = verified_caller_id_sid(emulator, phone)
+        params["OutgoingCallerIdSid"] = verified_caller_id_sid(emulator, phone, subaccount["sid"])
     url = f"{VALIDATION_STATUS_URL}/{the_phone().id}"  # the URL Twilio was given names the record
-    assert call_webhook("validation_status_webhook", url, emulator.auth_token, params).status == 200
+    assert call_webhook("validation_status_webhook", url, subaccount["auth_token"], params).status == 200
 
 
 def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
@@ -72,7 +79,7 @@ def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
 ) -> None:
     # Given a pending phone Twilio verified, whose callback was lost
     add()
-    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE, account())
     # When the reconciler runs
     findings = reconcile_caller_ids(in_time)
     # Then the phone is verified with its caller ID, and no longer open work
@@ -85,7 +92,7 @@ def test_a_pending_phone_twilio_verified_is_verified_and_leaves_the_open_work(
 def test_a_second_run_finds_nothing(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a run that set a verified phone right
     add()
-    verified_caller_id_sid(twilio_layer, PHONE)
+    verified_caller_id_sid(twilio_layer, PHONE, account())
     reconcile_caller_ids(in_time)
     # When the reconciler runs again
     # Then there is nothing left to find
@@ -97,7 +104,7 @@ def test_an_add_whose_answer_was_lost_is_verified_and_charged_once_twilio_verifi
 ) -> None:
     # Given an add Twilio carried out but whose answer was lost: pending, the add's hold open (a 502 to the client)
     assert add_whose_answer_is_lost(twilio_layer).status == 502
-    verified_caller_id_sid(twilio_layer, PHONE)
+    verified_caller_id_sid(twilio_layer, PHONE, account())
     aged(by=ADD_GRACE * 2)
     assert [entry["status"] for entry in ledger_entries(org)] == ["held"]
     # When the reconciler runs
@@ -112,7 +119,7 @@ def test_an_add_whose_answer_was_lost_is_verified_and_charged_once_twilio_verifi
 def test_a_hold_its_add_may_still_settle_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given an add Twilio carried out, its hold younger than any add runs
     add_whose_answer_is_lost(twilio_layer)
-    verified_caller_id_sid(twilio_layer, PHONE)
+    verified_caller_id_sid(twilio_layer, PHONE, account())
     # When the reconciler runs
     # Then it leaves the phone to its add
     assert reconcile_caller_ids(in_time) == {}
@@ -171,22 +178,22 @@ def test_a_phone_its_callback_settled_before_its_add_got_twilios_answer_has_its_
 
 def test_a_caller_id_of_ours_that_no_client_phone_knows_is_deleted(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a caller ID tagged as ours whose client phone is gone (deleted while Twilio called it)
-    gateway.request_caller_id_validation(PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
-    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE)
+    gateway.request_caller_id_validation(account(), PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE, account())
     # When the reconciler runs
     assert reconcile_caller_ids(in_time) == {"unknown_caller_id_deleted": 1}
     # Then nobody can call with it any more
-    assert caller_id_sid not in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+    assert caller_id_sid not in [caller_id["sid"] for caller_id in twilio_layer.caller_ids(account())]
 
 
 def test_a_caller_id_we_did_not_make_is_kept(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a caller ID added by hand in Twilio's console (no tag of ours)
-    gateway.request_caller_id_validation(PHONE, "Added by hand", VALIDATION_STATUS_URL)
-    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE)
+    gateway.request_caller_id_validation(account(), PHONE, "Added by hand", VALIDATION_STATUS_URL)
+    caller_id_sid = verified_caller_id_sid(twilio_layer, PHONE, account())
     # When the reconciler runs
     # Then it is counted, and left as it is
     assert reconcile_caller_ids(in_time) == {"unknown_caller_id_kept": 1}
-    assert caller_id_sid in [caller_id["sid"] for caller_id in twilio_layer.caller_ids()]
+    assert caller_id_sid in [caller_id["sid"] for caller_id in twilio_layer.caller_ids(account())]
 
 
 def test_a_verified_phones_caller_id_is_left_alone(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -196,13 +203,13 @@ def test_a_verified_phones_caller_id_is_left_alone(org: str, twilio_layer: Twili
     # When the reconciler runs
     # Then its caller ID is known: nothing to do
     assert reconcile_caller_ids(in_time) == {}
-    assert len(twilio_layer.caller_ids()) == 1
+    assert len(twilio_layer.caller_ids(account())) == 1
 
 
 def test_a_run_out_of_time_stops_before_changing_anything(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a pending phone Twilio verified
     add()
-    verified_caller_id_sid(twilio_layer, PHONE)
+    verified_caller_id_sid(twilio_layer, PHONE, account())
     # When the reconciler runs with no time left
     findings = reconcile_caller_ids(lambda: True)
     # Then it stops at once, and the next run does the work
@@ -217,8 +224,10 @@ def test_a_phone_its_callback_verified_while_its_add_was_committing_leaves_the_o
     # Given a phone whose callback came between Twilio's answer and its add's commit: verified, still marked open
     real_request = gateway.request_caller_id_validation
 
-    def answered_after_the_callback(phone: str, friendly_name: str, status_callback: str) -> ValidationRequest:
-        validation = real_request(phone, friendly_name, status_callback)
+    def answered_after_the_callback(
+        account: str, phone: str, friendly_name: str, status_callback: str
+    ) -> ValidationRequest:
+        validation = real_request(account, phone, friendly_name, status_callback)
         with made_by_the_test():  # the test reads the record to sign the callback; the add does not
             callback(twilio_layer, "success")
         return validation
@@ -237,7 +246,7 @@ def every_caller_id_belongs_to_a_client_phone(emulator: TwilioEmulator) -> bool:
     phones = {phone.phone_number: phone for phone in numbers.list_client_phones("org-a").records}
     return all(
         caller_id["phone_number"] in phones and phones[caller_id["phone_number"]].status in ("pending", "verified")
-        for caller_id in emulator.caller_ids()
+        for caller_id in emulator.every_caller_id()
     )
 
 
@@ -253,7 +262,7 @@ def test_after_an_add_whose_answer_was_lost_one_run_leaves_every_caller_id_to_a_
     if then == "callback":
         callback(twilio_layer, "success")
     else:
-        verified_caller_id_sid(twilio_layer, PHONE)
+        verified_caller_id_sid(twilio_layer, PHONE, account())
     aged(by=ADD_GRACE * 2)
     # When the reconciler runs once
     reconcile_caller_ids(in_time)
@@ -268,14 +277,14 @@ def test_a_caller_id_deleted_by_the_reconciler_whose_answer_was_lost_is_gone_aft
     org: str, twilio_layer: TwilioEmulator
 ) -> None:
     # Given a caller ID of ours no client phone knows, and Twilio's answer to its deletion lost
-    gateway.request_caller_id_validation(PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
-    verified_caller_id_sid(twilio_layer, PHONE)
+    gateway.request_caller_id_validation(account(), PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
+    verified_caller_id_sid(twilio_layer, PHONE, account())
     twilio_layer.inject_fault(method="DELETE", path_pattern=r"OutgoingCallerIds/\w+\.json$", processed=True)
     # When the reconciler runs, then again
     first = reconcile_caller_ids(in_time)
     # Then the deletion, sent again, finds the caller ID gone: no item failed, and the next run finds nothing
     assert ITEM_FAILED not in first
-    assert twilio_layer.caller_ids() == []
+    assert twilio_layer.caller_ids(account()) == []
     assert reconcile_caller_ids(in_time) == {}
 
 
@@ -316,11 +325,12 @@ def test_a_callback_racing_the_expiry_of_its_phone_leaves_nothing_open(
 
     def callback_first(writes: list[Write]) -> None:
         monkeypatch.setattr(caller_ids, "transact", write)
-        params = {"AccountSid": twilio_layer.account_sid, "CallSid": "CA" + "1" * 32, "To": PHONE}
+        subaccount = org_account(twilio_layer, "org-a")
+        params = {"AccountSid": subaccount["sid"], "CallSid": "CA" + "1" * 32, "To": PHONE}
         result = call_webhook(
             "validation_status_webhook",
             url,
-            twilio_layer.auth_token,
+            subaccount["auth_token"],
             {**params, "VerificationStatus": "success"},
         )
         assert result.status == 200
@@ -335,3 +345,36 @@ def test_a_callback_racing_the_expiry_of_its_phone_leaves_nothing_open(
     assert (phone.status, phone.hold, phone.open_work) == ("verified", None, None)
     assert [entry["status"] for entry in ledger_entries(org)] == ["charged"]
     assert reconcile_caller_ids(in_time) == {}
+
+
+# ------------------------------------------------------------------ each org's subaccount on its own (#28)
+def org_b_phone(emulator: TwilioEmulator, status: str) -> str:
+    """org-b's client phone, `status` (pending: Twilio still calling; verified: its caller ID in org-b's subaccount)."""
+    open_org("org-b", 100)
+    phone = NEVER_VERIFIED if status == "pending" else PHONE
+    assert call("add_client_phone", org="org-b", body={"phoneNumber": phone}).status == 201
+    if status == "verified":
+        verified_caller_id_sid(emulator, phone, account_of("org-b"))
+        assert reconcile_caller_ids(in_time) == {"verified_late": 1}
+    [record] = numbers.list_client_phones("org-b").records
+    assert record.status == status
+    return phone
+
+
+@pytest.mark.parametrize("status", ["pending", "verified"])
+def test_a_caller_id_of_ours_in_one_orgs_subaccount_is_deleted_though_another_org_has_its_phone(
+    org: str, twilio_layer: TwilioEmulator, status: str
+) -> None:
+    # Given org-b's client phone, pending or verified, and a caller ID of the same number tagged as ours in org-a's
+    # subaccount whose client phone is gone (before #28, org-b's phone kept it: all orgs shared one account)
+    phone = org_b_phone(twilio_layer, status)
+    of_org_b = [caller_id["sid"] for caller_id in twilio_layer.caller_ids(account_of("org-b"))]
+    orphan = resources.caller_id(account(), phone, tagged("cp_gone", "Front desk"))
+    twilio_layer.api.caller_ids[orphan["sid"]] = orphan
+    # When the reconciler runs
+    findings = reconcile_caller_ids(in_time)
+    # Then org-a's orphan is deleted, and org-b's phone and caller ID are as they were
+    assert findings == {"unknown_caller_id_deleted": 1}
+    assert twilio_layer.caller_ids(account()) == []
+    assert [caller_id["sid"] for caller_id in twilio_layer.caller_ids(account_of("org-b"))] == of_org_b
+    assert [record.status for record in numbers.list_client_phones("org-b").records] == [status]

@@ -7,6 +7,7 @@ import pytest
 
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import numbers
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import CALL_STATUS_URL
@@ -23,7 +24,7 @@ OWN_CALLBACK = CALL_STATUS_URL + "/{id}"
 
 def at_twilio(emulator: TwilioEmulator, sid: str) -> tuple[str, str, str]:
     """What Twilio holds of number `sid`: its FriendlyName, VoiceUrl and StatusCallback."""
-    [number] = [number for number in emulator.incoming_numbers() if number["sid"] == sid]
+    [number] = [number for number in emulator.every_incoming_number() if number["sid"] == sid]
     return number["friendly_name"], number["voice_url"], number["status_callback"]
 
 
@@ -39,7 +40,11 @@ def test_a_number_changed_at_twilio_behind_its_records_back_is_set_back_to_the_r
     # Twilio's change, or the console)
     record = bought_number(org)
     gateway.update_number(
-        record.phone_number_sid, friendly_name="hijacked", voice_url=ELSEWHERE, status_callback=ELSEWHERE
+        account_of(org),
+        record.phone_number_sid,
+        friendly_name="hijacked",
+        voice_url=ELSEWHERE,
+        status_callback=ELSEWHERE,
     )
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
@@ -54,7 +59,7 @@ def test_a_number_set_right_is_not_touched_by_the_next_run(
 ) -> None:
     # Given a drifted number, set right by a run
     record = bought_number(org)
-    gateway.update_number(record.phone_number_sid, voice_url=ELSEWHERE)
+    gateway.update_number(account_of(org), record.phone_number_sid, voice_url=ELSEWHERE)
     reconcile_now(monkeypatch)
     # When the reconciler runs again
     findings = reconcile_now(monkeypatch)
@@ -67,7 +72,7 @@ def test_a_number_on_the_callback_path_without_its_id_is_moved_to_its_own(
 ) -> None:
     # Given a number bought before callbacks named their record (its StatusCallback is the path without an id)
     record = bought_number(org)
-    gateway.update_number(record.phone_number_sid, status_callback=CALL_STATUS_URL)
+    gateway.update_number(account_of(org), record.phone_number_sid, status_callback=CALL_STATUS_URL)
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then its StatusCallback names its record, as a purchase now sets it
@@ -80,7 +85,7 @@ def test_a_dry_run_counts_drift_and_changes_nothing(
 ) -> None:
     # Given a drifted number, and the reconciler in dry run
     record = bought_number(org)
-    gateway.update_number(record.phone_number_sid, voice_url=ELSEWHERE)
+    gateway.update_number(account_of(org), record.phone_number_sid, voice_url=ELSEWHERE)
     with_setting(monkeypatch, "RECONCILE_DRY_RUN", "true")
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)

@@ -5,6 +5,7 @@ A function that dies between its hold and its commit is played by opening a hold
 dated back as the invocation that made it, and never closing it.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -20,9 +21,10 @@ from robotappel.ids import iso, new_id, now_iso
 from robotappel.reconcile.holds import HOLD_EXPIRY
 from robotappel.reconcile.isolation import ITEM_FAILED, ITEM_PARKED, PARK_AFTER
 from robotappel.reconcile.run import JOB, TWILIO_ACCOUNT
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
-from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries
+from tests.fixtures.aws import CALL_STATUS_URL, ledger_entries, open_org
 from tests.fixtures.invariants import assert_state_consistent
 from tests.fixtures.lambdas import call, run_handler
 from tests.fixtures.reconciler import found, reconcile_now
@@ -125,11 +127,11 @@ def test_a_lease_whose_holder_ran_out_of_time_is_taken_over(org: str) -> None:
 
 
 # ------------------------------------------------------------------ numbers at Twilio and in the table
-def buy_at_twilio(emulator: TwilioEmulator, friendly_name: str) -> str:
-    """A number bought at Twilio behind the table's back (its SID)."""
-    [candidate] = gateway.search_available_numbers("US", "local", area_code="415", limit=1)
-    bought = gateway.buy_number(candidate, "https://voice.example.test", CALL_STATUS_URL, friendly_name)
-    assert bought.sid in {number["sid"] for number in emulator.incoming_numbers()}
+def buy_at_twilio(emulator: TwilioEmulator, friendly_name: str, account: str) -> str:
+    """A number bought at Twilio in subaccount `account` behind the table's back (its SID)."""
+    [candidate] = gateway.search_available_numbers(account, "US", "local", area_code="415", limit=1)
+    bought = gateway.buy_number(account, candidate, "https://voice.example.test", CALL_STATUS_URL, friendly_name)
+    assert bought.sid in at_twilio(emulator, account)
     return bought.sid
 
 
@@ -140,37 +142,40 @@ def bought_number(org: str) -> numbers.TwilioNumberRecord:
     return record
 
 
-def orphans(emulator: TwilioEmulator, count: int) -> set[str]:
-    """`count` numbers at Twilio tagged as ours, with neither record nor purchase under way."""
-    return {buy_at_twilio(emulator, tagged(new_id(numbers.TWILIO_NUMBER), "lost")) for _ in range(count)}
+def orphans(emulator: TwilioEmulator, count: int, org: str) -> set[str]:
+    """`count` numbers in the org's subaccount tagged as ours, with neither record nor purchase under way."""
+    return {
+        buy_at_twilio(emulator, tagged(new_id(numbers.TWILIO_NUMBER), "lost"), account_of(org)) for _ in range(count)
+    }
 
 
-def at_twilio(emulator: TwilioEmulator) -> set[str]:
-    return {number["sid"] for number in emulator.incoming_numbers()}
+def at_twilio(emulator: TwilioEmulator, account: str) -> set[str]:
+    """The SIDs of the numbers in subaccount `account`."""
+    return {number["sid"] for number in emulator.incoming_numbers(account)}
 
 
 def test_a_number_of_ours_that_no_record_knows_is_released(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a number at Twilio tagged as ours, with neither record nor purchase under way (its purchase is over)
-    orphan = buy_at_twilio(twilio_layer, tagged(new_id(numbers.TWILIO_NUMBER), "lost"))
+    [orphan] = orphans(twilio_layer, 1, org)
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it is released: nobody pays for it, nobody can use it
     assert found(findings) == {"orphan_number_released": 1}
-    assert orphan not in {number["sid"] for number in twilio_layer.incoming_numbers()}
+    assert orphan not in {number["sid"] for number in twilio_layer.every_incoming_number()}
 
 
 def test_a_number_that_is_not_ours_is_kept_and_counted(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a number in the Twilio account bought by something else (no tag)
-    foreign = buy_at_twilio(twilio_layer, "Bought by hand in the console")
+    # Given a number in the org's subaccount bought by something else (no tag)
+    foreign = buy_at_twilio(twilio_layer, "Bought by hand in the console", account_of(org))
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it is left alone, and counted for an operator (metric and alarm)
     assert found(findings) == {"unknown_number_kept": 1}
-    assert foreign in {number["sid"] for number in twilio_layer.incoming_numbers()}
+    assert foreign in at_twilio(twilio_layer, account_of(org))
 
 
 def test_a_record_whose_number_is_gone_at_twilio_is_marked_released(
@@ -179,7 +184,7 @@ def test_a_record_whose_number_is_gone_at_twilio_is_marked_released(
     # Given a bought number that Twilio no longer has (released in the console, or a release whose answer was lost)
     kept = bought_number(org)
     gone = bought_number(org)
-    gateway.release_number(gone.phone_number_sid)
+    gateway.release_number(account_of(org), gone.phone_number_sid)
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then the record is released too: no live record points to a number Twilio does not have
@@ -196,7 +201,7 @@ def test_a_purchase_still_running_is_left_alone(org: str, twilio_layer: TwilioEm
     findings = reconcile()
     # Then it neither records nor releases the number, nor refunds the hold: that is the purchase's to do
     assert findings == {}
-    assert len(twilio_layer.incoming_numbers()) == 1
+    assert len(twilio_layer.incoming_numbers(account_of(org))) == 1
     assert ledger.get_balance(org) == 60
 
 
@@ -221,18 +226,31 @@ def test_a_purchase_recorded_late_is_not_linked_to_a_client_phone_deleted_meanwh
 def test_another_stages_numbers_and_caller_ids_are_never_touched(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a Twilio account shared by mistake with another stage, which has a number and a caller ID of its own
+    # Given a parent account shared by mistake with another stage: a number and a caller ID of that stage in the
+    # org's subaccount, and more of them in the other stage's own subaccount for the org
+    ours = account_of(org)
     in_stage(monkeypatch, "prod")
-    theirs = buy_at_twilio(twilio_layer, tagged(new_id(numbers.TWILIO_NUMBER), "theirs"))
-    gateway.request_caller_id_validation(CLIENT_PHONE, tagged(new_id(numbers.CLIENT_PHONE), "theirs"), CALL_STATUS_URL)
-    their_caller_id = verified_caller_id_sid(twilio_layer, CLIENT_PHONE)
+    their_subaccount = twilio_layer.create_subaccount("ra:prod:org org-a")["sid"]
+    theirs = {
+        account: buy_at_twilio(twilio_layer, tagged(new_id(numbers.TWILIO_NUMBER), "theirs"), account)
+        for account in (ours, their_subaccount)
+    }
+    for account in (ours, their_subaccount):
+        gateway.request_caller_id_validation(
+            account, CLIENT_PHONE, tagged(new_id(numbers.CLIENT_PHONE), "theirs"), CALL_STATUS_URL
+        )
+    their_caller_ids = {account: verified_caller_id_sid(twilio_layer, CLIENT_PHONE, account) for account in theirs}
     in_stage(monkeypatch, "dev")
+    before = len(twilio_layer.requests_log)
     # When this stage's reconciler runs
     findings = reconcile_now(monkeypatch)
-    # Then it keeps both, and counts them for an operator (a metric and an alarm each)
+    # Then it keeps those in the org's subaccount and counts them for an operator (a metric and an alarm each), and
+    # never reads the other stage's subaccount, which is no org's of this stage
     assert found(findings) == {"unknown_number_kept": 1, "unknown_caller_id_kept": 1}
-    assert theirs in {number["sid"] for number in twilio_layer.incoming_numbers()}
-    assert their_caller_id in {caller_id["sid"] for caller_id in twilio_layer.caller_ids()}
+    for account, number_sid in theirs.items():
+        assert number_sid in at_twilio(twilio_layer, account)
+        assert their_caller_ids[account] in {caller_id["sid"] for caller_id in twilio_layer.caller_ids(account)}
+    assert not [request for request in twilio_layer.requests_log[before:] if their_subaccount in request.path]
 
 
 # ------------------------------------------------------------------ destroy only on proof, within the brake (#22)
@@ -240,13 +258,13 @@ def test_past_the_brake_a_run_destroys_nothing_more_and_says_so(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given three numbers of ours that no record knows, and a brake of one destructive action a run
-    three = orphans(twilio_layer, 3)
+    three = orphans(twilio_layer, 3, org)
     with_setting(monkeypatch, "RECONCILE_MAX_DESTRUCTIVE", "1")
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it releases one, refuses the others, and counts the refusals (metric and alarm)
     assert found(findings) == {"orphan_number_released": 1, "destruction_braked": 2}
-    assert len(three & at_twilio(twilio_layer)) == 2
+    assert len(three & at_twilio(twilio_layer, account_of(org))) == 2
 
 
 def test_credentials_of_another_account_destroy_nothing_and_alarm(
@@ -254,12 +272,12 @@ def test_credentials_of_another_account_destroy_nothing_and_alarm(
 ) -> None:
     # Given a stack that first saw another Twilio account (its credentials rotated to the wrong one)
     first_seen(TWILIO_ACCOUNT, "AC" + "0" * 32)
-    [orphan] = orphans(twilio_layer, 1)
+    [orphan] = orphans(twilio_layer, 1, org)
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it destroys nothing, and says why
     assert found(findings) == {"twilio_account_changed": 1, "destruction_braked": 1}
-    assert orphan in at_twilio(twilio_layer)
+    assert orphan in at_twilio(twilio_layer, account_of(org))
 
 
 def test_twilio_listing_nothing_while_we_hold_live_numbers_marks_nothing_released(
@@ -267,7 +285,7 @@ def test_twilio_listing_nothing_while_we_hold_live_numbers_marks_nothing_release
 ) -> None:
     # Given a live number, and Twilio listing no number at all (a failed listing, an emptied account)
     number = bought_number(org)
-    gateway.release_number(number.phone_number_sid)
+    gateway.release_number(account_of(org), number.phone_number_sid)
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then the record stays live, and the run alarms
@@ -279,24 +297,24 @@ def test_a_dry_run_reports_what_it_would_destroy_and_destroys_nothing(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given two numbers of ours that no record knows, and the reconciler in dry run
-    two = orphans(twilio_layer, 2)
+    two = orphans(twilio_layer, 2, org)
     with_setting(monkeypatch, "RECONCILE_DRY_RUN", "true")
     # When the reconciler runs
     findings = reconcile_now(monkeypatch)
     # Then it reports both, and releases neither
     assert found(findings) == {"dry_run_would_destroy": 2}
-    assert two <= at_twilio(twilio_layer)
+    assert two <= at_twilio(twilio_layer, account_of(org))
 
 
 def test_a_number_recorded_after_the_listing_is_not_released(
     org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a number of ours that no record knows when Twilio's list is read, and whose record appears just after
-    [orphan] = orphans(twilio_layer, 1)
+    [orphan] = orphans(twilio_layer, 1, org)
     fetch = gateway.fetch_number
 
-    def recorded_meanwhile(sid: str) -> gateway.IncomingNumber | None:
-        fetched = fetch(sid)
+    def recorded_meanwhile(account: str, sid: str) -> gateway.IncomingNumber | None:
+        fetched = fetch(account, sid)
         assert fetched is not None
         recorded = numbers.TwilioNumberRecord(
             id=new_id(numbers.TWILIO_NUMBER),
@@ -318,7 +336,7 @@ def test_a_number_recorded_after_the_listing_is_not_released(
     findings = reconcile_now(monkeypatch)
     # Then the proof read just before releasing finds its record: it is kept
     assert found(findings) == {}
-    assert orphan in at_twilio(twilio_layer)
+    assert orphan in at_twilio(twilio_layer, account_of(org))
 
 
 def test_a_number_whose_record_the_index_still_shows_after_its_release_is_released(
@@ -332,7 +350,7 @@ def test_a_number_whose_record_the_index_still_shows_after_its_release_is_releas
     findings = reconcile_now(monkeypatch)
     # Then its owner, read again consistently, is gone: the number is released
     assert found(findings) == {"orphan_number_released": 1}
-    assert record.phone_number_sid not in at_twilio(twilio_layer)
+    assert record.phone_number_sid not in at_twilio(twilio_layer, account_of(org))
 
 
 # ------------------------------------------------------------------ one bad item never stops a run (#22)
@@ -351,3 +369,43 @@ def test_a_malformed_intent_is_skipped_then_parked_and_never_blocks_the_rest(
     assert runs[1:PARK_AFTER] == [{ITEM_FAILED: 1}] * (PARK_AFTER - 1)
     assert runs[PARK_AFTER] == {ITEM_PARKED: 1}
     assert ledger.get_balance(org) == 100
+
+
+# ------------------------------------------------------------------ each org's subaccount judged on its own (#28)
+def test_each_orgs_number_is_judged_by_its_own_records_in_its_own_subaccount(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given org-a and org-b, each with a number in its own subaccount that the other org has no record of
+    open_org("org-b", 100)
+    of_a, of_b = bought_number(org), bought_number("org-b")
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then neither is released for the other org's records, and both records stay live
+    assert found(findings) == {}
+    assert at_twilio(twilio_layer, account_of(org)) == {of_a.phone_number_sid}
+    assert at_twilio(twilio_layer, account_of("org-b")) == {of_b.phone_number_sid}
+    assert (numbers.list_twilio_numbers(org).records, numbers.list_twilio_numbers("org-b").records) == ([of_a], [of_b])
+    assert_state_consistent(twilio_layer)
+
+
+def test_a_record_is_not_marked_released_because_another_orgs_subaccount_lacks_its_number(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given org-a's number, which the listing of its subaccount misses this pass, and org-b's subaccount without it
+    open_org("org-b", 100)
+    of_a, of_b = bought_number(org), bought_number("org-b")
+    listed = gateway.number_pages
+
+    def missing_org_as_number(account: str, start: str | None = None) -> Iterator[gateway.Page[gateway.IncomingNumber]]:
+        for page in listed(account, start):
+            kept = [number for number in page.items if number.sid != of_a.phone_number_sid]
+            yield gateway.Page(kept, page.url, page.next_url)
+
+    monkeypatch.setattr(gateway, "number_pages", missing_org_as_number)
+    # When the reconciler runs
+    findings = reconcile_now(monkeypatch)
+    # Then the proof is fetched in org-a's subaccount, where the number is: the record stays live
+    assert "gone_number_marked_released" not in found(findings)
+    assert numbers.list_twilio_numbers(org).records == [of_a]
+    assert of_a.phone_number_sid in at_twilio(twilio_layer, account_of(org))
+    assert numbers.list_twilio_numbers("org-b").records == [of_b]

@@ -25,6 +25,7 @@ from robotappel.reconcile.holds import HOLD_EXPIRY, sweep_stale_holds
 from robotappel.reconcile.isolation import Isolation
 from robotappel.reconcile.purchases import reconcile_purchases
 from robotappel.reconcile.run import WEIGHTS, metric_name, out_of_time_kind, run
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from tests.fixtures.aws import ledger_entries
 from tests.fixtures.lambdas import call, run_handler
@@ -52,8 +53,9 @@ class Ticks:
 
 @pytest.fixture
 def large_account(org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch) -> TwilioEmulator:
-    """ACCOUNT numbers and caller IDs of org-a, each with its record made an hour ago; Twilio pages of PAGE."""
-    seed_account(twilio_layer, ACCOUNT, org_id=org, age=timedelta(hours=1))
+    """ACCOUNT numbers and caller IDs of org-scale in its subaccount, each with its record made an hour ago, beside
+    org-a; Twilio pages of PAGE."""
+    seed_account(twilio_layer, ACCOUNT, org_id="org-scale", age=timedelta(hours=1))
     monkeypatch.setattr(gateway, "PAGE_SIZE", PAGE)
     return twilio_layer
 
@@ -128,6 +130,64 @@ def test_the_pass_over_twilios_caller_ids_resumes_at_the_page_it_stopped_at(larg
     assert pages_listed(large_account, before, path=LIST_CALLER_IDS)[0] == first[-1] > 0
 
 
+# ------------------------------------------------------------------ a walk across the orgs' subaccounts (#28)
+ORGS, PER_ORG = ("org-scale-a", "org-scale-b", "org-scale-c"), 60
+
+
+@pytest.fixture
+def three_subaccounts(aws: object, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """PER_ORG numbers and caller IDs in each of three orgs' subaccounts, their records made an hour ago; Twilio
+    pages of PAGE. The subaccounts' SIDs, in the order the walk reads them."""
+    for org_id in ORGS:
+        seed_account(twilio_layer, PER_ORG, org_id=org_id, age=timedelta(hours=1))
+    monkeypatch.setattr(gateway, "PAGE_SIZE", PAGE)
+    return sorted(account_of(org_id) for org_id in ORGS)
+
+
+def listed(emulator: TwilioEmulator, since: int = 0) -> list[tuple[str, int]]:
+    """The (subaccount, page) of each page of numbers listed since the `since`-th request."""
+    return [
+        (request.path.split("/")[3], int(request.query.get("Page", 0)))
+        for request in emulator.requests_log[since:]
+        if request.method == "GET" and request.path.endswith(LIST_NUMBERS)
+    ]
+
+
+def test_the_walk_over_the_subaccounts_resumes_at_the_subaccount_and_page_it_stopped_at(
+    twilio_layer: TwilioEmulator, three_subaccounts: list[str]
+) -> None:
+    # Given three orgs' subaccounts, and a run out of time in the middle of the walk
+    assert reconcile(budget=300)[out_of_time_kind("numbers")] == 1
+    stopped_at = listed(twilio_layer)[-1]
+    assert stopped_at not in ((three_subaccounts[0], 0), (three_subaccounts[-1], PER_ORG // PAGE))
+    # When the next run comes
+    before = len(twilio_layer.requests_log)
+    reconcile(budget=300)
+    # Then it lists from the subaccount and the page the first one stopped at
+    assert listed(twilio_layer, before)[0] == stopped_at
+
+
+def test_a_walk_across_runs_reads_every_page_of_every_subaccount_then_judges_the_records(
+    twilio_layer: TwilioEmulator, three_subaccounts: list[str]
+) -> None:
+    # Given one number of each org gone at Twilio, and runs too short for a whole walk
+    gone = set()
+    with twilio_layer.api.lock:
+        for account in three_subaccounts:
+            sid = next(sid for sid, n in twilio_layer.api.incoming.items() if n["account_sid"] == account)
+            del twilio_layer.api.incoming[sid]
+            gone.add(sid)
+    # When the reconciler runs, again and again
+    runs = [reconcile(budget=300) for _ in range(8)]
+    # Then every page of every subaccount was listed, and only the three gone numbers' records are marked released
+    pages = {(account, page) for account in three_subaccounts for page in range(-(-(PER_ORG - 1) // PAGE))}
+    assert pages <= set(listed(twilio_layer))
+    assert runs[0]["gone_number_marked_released"] == 0
+    assert sum(found["gone_number_marked_released"] for found in runs) == 3
+    assert live_sids().isdisjoint(gone)
+    assert len(live_sids()) == len(ORGS) * PER_ORG - 3
+
+
 def test_cursors_kept_for_another_twilio_account_are_not_followed(large_account: TwilioEmulator) -> None:
     # Given cursors kept while the credentials opened another Twilio account
     reconcile(budget=300)
@@ -162,7 +222,7 @@ def test_a_run_that_cannot_read_the_twilio_account_still_sweeps_the_holds(
     def unreadable() -> str:
         raise ServiceUnavailable("Twilio's credentials could not be read.")
 
-    monkeypatch.setattr(gateway, "account_sid", unreadable)
+    monkeypatch.setattr(gateway, "parent_account_sid", unreadable)
     # When the reconciler runs
     findings = run_handler("reconciler", {})
     # Then the account check fails alone, and the hold is refunded all the same

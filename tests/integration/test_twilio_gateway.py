@@ -22,25 +22,30 @@ BUY_PATH = r"IncomingPhoneNumbers\.json$"
 BUNDLE_SID, ADDRESS_SID = "BU" + "1" * 32, "AD" + "2" * 32
 
 
+def main() -> str:
+    """The main account: the gateway alone, as any account's resources are reached (the credentials' own)."""
+    return gateway.parent_account_sid()
+
+
 @pytest.fixture
 def french(twilio_emulator: TwilioEmulator) -> FrenchDocuments:
     return french_documents(twilio_emulator)
 
 
 def buy(phone_number: str = "+15005550006") -> gateway.IncomingNumber:
-    return gateway.buy_number(phone_number, VOICE_URL, STATUS_URL, "Support line")
+    return gateway.buy_number(main(), phone_number, VOICE_URL, STATUS_URL, "Support line")
 
 
 def buy_regulated(phone_number: str, bundle_sid: str | None, address_sid: str | None) -> gateway.IncomingNumber:
     return gateway.buy_number(
-        phone_number, VOICE_URL, STATUS_URL, "Support line", bundle_sid=bundle_sid, address_sid=address_sid
+        main(), phone_number, VOICE_URL, STATUS_URL, "Support line", bundle_sid=bundle_sid, address_sid=address_sid
     )
 
 
 def test_search_offers_distinct_valid_numbers_of_the_country(twilio_emulator: TwilioEmulator) -> None:
     # Given Twilio has numbers in France
     # When we search five local numbers
-    found = gateway.search_available_numbers("FR", "local", limit=5)
+    found = gateway.search_available_numbers(main(), "FR", "local", limit=5)
     # Then five different numbers come back, each valid for France
     assert len(set(found)) == 5
     assert all(phonenumbers.region_code_for_number(phonenumbers.parse(n)) == "FR" for n in found)
@@ -50,7 +55,7 @@ def test_search_offers_distinct_valid_numbers_of_the_country(twilio_emulator: Tw
 def test_search_honours_area_code_and_contains(twilio_emulator: TwilioEmulator) -> None:
     # Given US numbers in area code 415
     # When we search for ones containing 77
-    found = gateway.search_available_numbers("US", "local", area_code="415", contains="77", limit=3)
+    found = gateway.search_available_numbers(main(), "US", "local", area_code="415", contains="77", limit=3)
     # Then every number offered is in that area code and contains 77
     assert found
     assert all(n.startswith("+1415") and "77" in n[2:] for n in found)
@@ -62,7 +67,7 @@ def test_search_with_a_character_twilio_does_not_allow_in_contains_is_refused_no
     # Given a Contains pattern with "+", which Twilio's spec does not allow (digits, letters and "*" only)
     # When we search with it
     with pytest.raises(UpstreamFailure) as raised:
-        gateway.search_available_numbers("FR", "local", contains="+33162")
+        gateway.search_available_numbers(main(), "FR", "local", contains="+33162")
     # Then Twilio answers that a parameter is invalid
     assert raised.value.details == {"twilioCode": 20001}
 
@@ -71,14 +76,14 @@ def test_search_in_magic_area_code_533_finds_no_numbers(twilio_emulator: TwilioE
     # Given Twilio's test area code that has no numbers
     # When we search in it
     with pytest.raises(Conflict) as raised:
-        gateway.search_available_numbers("US", "local", area_code="533")
+        gateway.search_available_numbers(main(), "US", "local", area_code="533")
     # Then the caller is told no numbers are available
     assert raised.value.error_code == "no_numbers_available"
 
 
 def test_buying_a_number_activates_it_with_our_webhooks(twilio_emulator: TwilioEmulator) -> None:
     # Given a number offered by Twilio
-    phone_number = gateway.search_available_numbers("FR", "national", limit=1)[0]
+    phone_number = gateway.search_available_numbers(main(), "FR", "national", limit=1)[0]
     # When we buy it, with the bundle and address France requires
     bundle, address = twilio_emulator.add_bundle("FR", "national"), twilio_emulator.add_address("FR")
     bought = buy_regulated(phone_number, bundle, address)
@@ -91,14 +96,16 @@ def test_buying_a_number_activates_it_with_our_webhooks(twilio_emulator: TwilioE
 def test_bundle_and_address_are_passed_through_when_buying(twilio_emulator: TwilioEmulator) -> None:
     # Given a regulatory bundle and address
     # When we buy a number with them
-    gateway.buy_number("+15005550006", VOICE_URL, STATUS_URL, "x", bundle_sid=BUNDLE_SID, address_sid=ADDRESS_SID)
+    gateway.buy_number(
+        main(), "+15005550006", VOICE_URL, STATUS_URL, "x", bundle_sid=BUNDLE_SID, address_sid=ADDRESS_SID
+    )
     # Then Twilio received them
     [owned] = twilio_emulator.incoming_numbers()
     assert (owned["bundle_sid"], owned["address_sid"]) == (BUNDLE_SID, ADDRESS_SID)
 
 
 def french_number(number_type: NumberType = "local") -> str:
-    return gateway.search_available_numbers("FR", number_type, limit=1)[0]
+    return gateway.search_available_numbers(main(), "FR", number_type, limit=1)[0]
 
 
 @pytest.mark.parametrize("number_type", ["local", "national", "tollFree"])
@@ -156,7 +163,7 @@ def test_buying_a_french_number_with_an_approved_bundle_and_an_address_succeeds(
 def test_a_contains_pattern_as_long_as_the_number_finds_a_reserved_range(twilio_emulator: TwilioEmulator) -> None:
     # Given Twilio's FrenchDocuments local numbers
     # When we search with a pattern for the reserved range 0162 that spans the whole national number
-    found = gateway.search_available_numbers("FR", "local", contains="162******", limit=5)
+    found = gateway.search_available_numbers(main(), "FR", "local", contains="162******", limit=5)
     # Then every number starts with it, is valid and may place automated calls
     assert len(found) == 5
     assert all(number.startswith("+33162") for number in found)
@@ -167,7 +174,7 @@ def test_a_contains_pattern_as_long_as_the_number_finds_a_reserved_range(twilio_
 def test_no_plus_33_number_of_the_overseas_range_is_offered(twilio_emulator: TwilioEmulator) -> None:
     # Given 09475-09479, the overseas departments' range (+590, +594, +596, +262 numbers)
     # When FrenchDocuments national numbers in 0947 are searched
-    found = gateway.search_available_numbers("FR", "national", contains="947******", limit=20)
+    found = gateway.search_available_numbers(main(), "FR", "national", contains="947******", limit=20)
     # Then none of the overseas range is offered as a +33 number
     assert found
     assert not any(number.startswith(("+339475", "+339476", "+339477", "+339478", "+339479")) for number in found)
@@ -176,20 +183,20 @@ def test_no_plus_33_number_of_the_overseas_range_is_offered(twilio_emulator: Twi
 def test_fetch_bundle_tells_its_status_and_regulation(twilio_emulator: TwilioEmulator, french: FrenchDocuments) -> None:
     # Given an approved and a rejected bundle of the account, made for FrenchDocuments local numbers
     # When we fetch them
-    approved, rejected = gateway.fetch_bundle(french.local), gateway.fetch_bundle(french.rejected)
+    approved, rejected = gateway.fetch_bundle(main(), french.local), gateway.fetch_bundle(main(), french.rejected)
     # Then each has Twilio's status, and its Regulation says what it is valid for
     assert approved is not None
     assert rejected is not None
     assert (approved.status, rejected.status) == ("twilio-approved", "twilio-rejected")
-    regulation = gateway.fetch_regulation(approved.regulation_sid)
+    regulation = gateway.fetch_regulation(main(), approved.regulation_sid)
     assert (regulation.iso_country, regulation.number_type) == ("FR", "local")
 
 
 def test_fetch_address_tells_its_country(twilio_emulator: TwilioEmulator, french: FrenchDocuments) -> None:
-    address = gateway.fetch_address(french.address)
+    address = gateway.fetch_address(main(), french.address)
     assert address is not None
     assert address.iso_country == "FR"
-    assert gateway.fetch_address("AD" + "9" * 32) is None
+    assert gateway.fetch_address(main(), "AD" + "9" * 32) is None
 
 
 def test_fetch_bundle_does_not_import_the_sdks_numbers_domain(
@@ -197,9 +204,9 @@ def test_fetch_bundle_does_not_import_the_sdks_numbers_domain(
 ) -> None:
     # Given the Lambda build ships no compiled modules of the SDK's domains other than `api`
     # When we fetch a bundle and its Regulation
-    bundle = gateway.fetch_bundle(french.local)
+    bundle = gateway.fetch_bundle(main(), french.local)
     assert bundle is not None
-    gateway.fetch_regulation(bundle.regulation_sid)
+    gateway.fetch_regulation(main(), bundle.regulation_sid)
     # Then the SDK's `numbers` domain was not imported for it
     assert "twilio.rest.numbers" not in sys.modules
 
@@ -208,7 +215,7 @@ def test_fetch_bundle_of_an_unknown_bundle_is_none(twilio_emulator: TwilioEmulat
     # Given a bundle SID the account does not have
     # When we fetch it
     # Then there is none
-    assert gateway.fetch_bundle("BUnope") is None
+    assert gateway.fetch_bundle(main(), "BUnope") is None
 
 
 def test_fetch_bundle_retries_a_rate_limit(
@@ -217,7 +224,7 @@ def test_fetch_bundle_retries_a_rate_limit(
     # Given Twilio throttles the next bundle fetch
     twilio_emulator.inject_fault("GET", r"/Bundles/", status=429, code=20429)
     # When we fetch a bundle
-    bundle = gateway.fetch_bundle(french.local)
+    bundle = gateway.fetch_bundle(main(), french.local)
     # Then the retry got it
     assert bundle is not None
     assert (bundle.status, len(fast_twilio_retries)) == ("twilio-approved", 1)
@@ -230,7 +237,7 @@ def test_fetch_bundle_when_twilio_fails_is_an_upstream_failure_with_the_code(
     twilio_emulator.inject_fault("GET", r"/Bundles/", status=500, code=20500)
     # When we fetch a bundle
     with pytest.raises(UpstreamFailure) as raised:
-        gateway.fetch_bundle(BUNDLE_SID)
+        gateway.fetch_bundle(main(), BUNDLE_SID)
     # Then Twilio's code is carried
     assert raised.value.details == {"twilioCode": 20500}
 
@@ -257,7 +264,7 @@ def test_update_changes_friendly_name_and_voice_url(twilio_emulator: TwilioEmula
     # Given a number we own
     sid = buy().sid
     # When we update its name and voice URL
-    updated = gateway.update_number(sid, friendly_name="Sales", voice_url="https://voice.example.test/sales")
+    updated = gateway.update_number(main(), sid, friendly_name="Sales", voice_url="https://voice.example.test/sales")
     # Then Twilio has the new values
     assert (updated.friendly_name, updated.voice_url) == ("Sales", "https://voice.example.test/sales")
 
@@ -268,7 +275,7 @@ def test_release_removes_the_number_and_a_second_release_says_already_gone(
     # Given a number we own
     sid = buy().sid
     # When we release it twice
-    first, second = gateway.release_number(sid), gateway.release_number(sid)
+    first, second = gateway.release_number(main(), sid), gateway.release_number(main(), sid)
     # Then the first released it and the second found it already gone (20404)
     assert (first, second) == (True, False)
     assert twilio_emulator.incoming_numbers() == []
@@ -277,7 +284,7 @@ def test_release_removes_the_number_and_a_second_release_says_already_gone(
 def test_validation_request_returns_a_six_digit_code(twilio_emulator: TwilioEmulator) -> None:
     # Given a FrenchDocuments mobile number to verify
     # When we ask Twilio to verify it
-    request = gateway.request_caller_id_validation("+33612345678", "Boss", STATUS_URL)
+    request = gateway.request_caller_id_validation(main(), "+33612345678", "Boss", STATUS_URL)
     # Then Twilio gives the 6-digit code the person will type, and the call it places
     assert request.validation_code.isdigit()
     assert len(request.validation_code) == 6
@@ -290,7 +297,7 @@ def test_validation_request_for_magic_invalid_number_is_invalid_input(twilio_emu
     # When we ask to verify it
     # Then the phone number is refused
     with pytest.raises(InvalidInput):
-        gateway.request_caller_id_validation("+15005550001", "x", STATUS_URL)
+        gateway.request_caller_id_validation(main(), "+15005550001", "x", STATUS_URL)
 
 
 def test_verified_number_gets_a_signed_success_callback_and_becomes_a_caller_id(
@@ -298,14 +305,14 @@ def test_verified_number_gets_a_signed_success_callback_and_becomes_a_caller_id(
 ) -> None:
     # Given a validation request with our status callback
     url = callback_receiver.url("/phoneNumber/twilio/validationStatus")
-    request = gateway.request_caller_id_validation("+33612345678", "Boss", url)
+    request = gateway.request_caller_id_validation(main(), "+33612345678", "Boss", url)
     # When the person completes the verification call
     callback = callback_receiver.next()
     # Then we receive a success callback signed with our auth token, and the caller ID exists
     assert callback.form["VerificationStatus"] == "success"
     assert callback.form["CallSid"] == request.call_sid
-    assert signatures.is_valid_signature(url, callback.form, callback.signature)
-    caller_id = gateway.find_caller_id("+33612345678")
+    assert signatures.is_valid_signature(url, callback.form, callback.signature, twilio_emulator.auth_token)
+    caller_id = gateway.find_caller_id(main(), "+33612345678")
     assert caller_id is not None
     assert caller_id.sid == callback.form["OutgoingCallerIdSid"]
 
@@ -315,12 +322,12 @@ def test_tampered_callback_fails_signature_check(
 ) -> None:
     # Given a signed validation callback
     url = callback_receiver.url("/phoneNumber/twilio/validationStatus")
-    gateway.request_caller_id_validation("+33612345678", "Boss", url)
+    gateway.request_caller_id_validation(main(), "+33612345678", "Boss", url)
     callback = callback_receiver.next()
     # When one parameter is changed on the way
     tampered = {**callback.form, "VerificationStatus": "failed"}
     # Then the signature no longer matches
-    assert not signatures.is_valid_signature(url, tampered, callback.signature)
+    assert not signatures.is_valid_signature(url, tampered, callback.signature, twilio_emulator.auth_token)
 
 
 def test_number_ending_in_0000_fails_verification_and_is_no_caller_id(
@@ -328,23 +335,23 @@ def test_number_ending_in_0000_fails_verification_and_is_no_caller_id(
 ) -> None:
     # Given a number whose owner never types the code
     url = callback_receiver.url("/cb")
-    gateway.request_caller_id_validation("+33612340000", "Nobody", url)
+    gateway.request_caller_id_validation(main(), "+33612340000", "Nobody", url)
     # When the verification call ends
     callback = callback_receiver.next()
     # Then the callback says failed and no caller ID exists
     assert callback.form["VerificationStatus"] == "failed"
-    assert gateway.find_caller_id("+33612340000") is None
+    assert gateway.find_caller_id(main(), "+33612340000") is None
 
 
 def test_validating_an_already_verified_number_is_a_conflict(
     twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
 ) -> None:
     # Given a verified caller ID
-    gateway.request_caller_id_validation("+33612345678", "Boss", callback_receiver.url("/cb"))
+    gateway.request_caller_id_validation(main(), "+33612345678", "Boss", callback_receiver.url("/cb"))
     callback_receiver.next()
     # When we ask to verify it again
     with pytest.raises(Conflict) as raised:
-        gateway.request_caller_id_validation("+33612345678", "Boss", callback_receiver.url("/cb"))
+        gateway.request_caller_id_validation(main(), "+33612345678", "Boss", callback_receiver.url("/cb"))
     # Then Twilio says it is already verified
     assert raised.value.error_code == "already_verified"
 
@@ -353,10 +360,10 @@ def test_delete_caller_id_removes_it_and_a_second_delete_says_already_gone(
     twilio_emulator: TwilioEmulator, callback_receiver: CallbackReceiver
 ) -> None:
     # Given a verified caller ID
-    gateway.request_caller_id_validation("+33612345678", "Boss", callback_receiver.url("/cb"))
+    gateway.request_caller_id_validation(main(), "+33612345678", "Boss", callback_receiver.url("/cb"))
     sid = callback_receiver.next().form["OutgoingCallerIdSid"]
     # When we delete it twice
-    first, second = gateway.delete_caller_id(sid), gateway.delete_caller_id(sid)
+    first, second = gateway.delete_caller_id(main(), sid), gateway.delete_caller_id(main(), sid)
     # Then it is gone, and the second delete is not an error
     assert (first, second) == (True, False)
     assert twilio_emulator.caller_ids() == []
@@ -368,11 +375,11 @@ def test_caller_id_pages_list_every_caller_id_a_page_at_a_time(
     # Given three verified caller IDs, and pages of two
     phones = ["+33612345671", "+33612345672", "+33612345673"]
     for phone in phones:
-        gateway.request_caller_id_validation(phone, f"ra:cp_{phone[-1]} Desk", callback_receiver.url("/cb"))
+        gateway.request_caller_id_validation(main(), phone, f"ra:cp_{phone[-1]} Desk", callback_receiver.url("/cb"))
         callback_receiver.next()
     monkeypatch.setattr(gateway, "PAGE_SIZE", 2)
     # When we list them
-    pages = [page.items for page in gateway.caller_id_pages()]
+    pages = [page.items for page in gateway.caller_id_pages(main())]
     # Then two pages hold all three, with their FriendlyName
     assert [len(page) for page in pages] == [2, 1]
     listed = [caller_id for page in pages for caller_id in page]
@@ -384,7 +391,7 @@ def test_find_caller_id_of_unknown_number_is_none(twilio_emulator: TwilioEmulato
     # Given no caller ID for this number
     # When we look it up
     # Then there is none
-    assert gateway.find_caller_id("+33698765432") is None
+    assert gateway.find_caller_id(main(), "+33698765432") is None
 
 
 def test_twilio_server_error_is_an_upstream_failure_with_the_twilio_code(twilio_emulator: TwilioEmulator) -> None:
@@ -444,9 +451,9 @@ def test_each_twilio_host_has_its_own_base_url(
     get_twilio_client.cache_clear()
     # When we call each host
     # Then the API's calls reach the emulator, and the Numbers API's go where its own setting says
-    assert gateway.search_available_numbers("US", "local", limit=1)
+    assert gateway.search_available_numbers(main(), "US", "local", limit=1)
     with pytest.raises(UpstreamFailure):
-        gateway.fetch_bundle(BUNDLE_SID)
+        gateway.fetch_bundle(main(), BUNDLE_SID)
 
 
 def test_unreachable_twilio_is_retried_then_an_upstream_failure(

@@ -10,11 +10,13 @@ import pytest
 
 from local.lambda_runtime import REGION
 from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator.api import RecordedRequest
 from robotappel.config import get_settings
 from robotappel.dal import ledger, numbers
 from robotappel.dal.dynamodb import transact
 from robotappel.errors import ServiceUnavailable
 from robotappel.ids import new_id, now_iso
+from robotappel.tenants.subaccounts import account_of
 from robotappel.tokens import meter
 from robotappel.twilio import gateway, retry
 from robotappel.twilio.tags import tagged
@@ -82,13 +84,22 @@ def stored_tombstone(org: str, number_id: str) -> dict[str, Any]:
     return item
 
 
-def owned_numbers(emulator: TwilioEmulator) -> list[str]:
-    return [str(number["phone_number"]) for number in emulator.incoming_numbers()]
+SUBACCOUNTS_PATH = "/2010-04-01/Accounts.json"
+
+
+def owned_numbers(emulator: TwilioEmulator, org: str = "org-a") -> list[str]:
+    """The numbers in the org's subaccount."""
+    return [str(number["phone_number"]) for number in emulator.incoming_numbers(account_of(org))]
+
+
+def twilio_calls(emulator: TwilioEmulator) -> list[RecordedRequest]:
+    """The requests Twilio received but the parent's about its subaccounts (an org's onboarding opens one)."""
+    return [request for request in emulator.requests_log if request.path != SUBACCOUNTS_PATH]
 
 
 def purchase_requests(emulator: TwilioEmulator) -> list[dict[str, str]]:
     return [
-        r.form for r in emulator.requests_log if r.method == "POST" and r.path.endswith("/IncomingPhoneNumbers.json")
+        r.form for r in twilio_calls(emulator) if r.method == "POST" and r.path.endswith("/IncomingPhoneNumbers.json")
     ]
 
 
@@ -138,7 +149,7 @@ def test_buy_activates_a_number_with_our_webhooks_and_charges_40(org: str, twili
         None,
     )
     # And Twilio owns it for us with the platform's voice URL and our call-status callback, naming the number
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of(org))
     assert (owned["sid"], owned["phone_number"]) == (number["phoneNumberSid"], number["phoneNumber"])
     assert (owned["voice_url"], owned["status_callback"]) == (DEFAULT_VOICE_URL, f"{CALL_STATUS_URL}/{number['id']}")
     # And 40 tokens were charged once, as the headers say
@@ -171,7 +182,7 @@ def test_buy_records_the_number_in_the_table(org: str, twilio_layer: TwilioEmula
         key: number[key] for key in STORED_TWILIO_NUMBER_KEYS
     }
     assert record.voice_url == "https://voice.robotappel.com/twilio/custom"
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of(org))
     assert owned["voice_url"] == "https://voice.robotappel.com/twilio/custom"
 
 
@@ -237,7 +248,7 @@ def test_buy_with_an_invalid_field_is_422_naming_it_before_any_twilio_call(
     assert result.status == 422
     assert result.body["error"] == "validation_error"
     assert result.body["field"] == field
-    assert twilio_layer.requests_log == []
+    assert twilio_calls(twilio_layer) == []
     assert ledger.get_balance(org) == 100
 
 
@@ -249,7 +260,7 @@ def test_buy_with_another_orgs_client_phone_is_422(org: str, twilio_layer: Twili
     # Then the link is refused before Twilio is called
     assert result.status == 422
     assert result.body["field"] == "clientPhoneNumber"
-    assert twilio_layer.requests_log == []
+    assert twilio_calls(twilio_layer) == []
 
 
 def test_buy_linked_to_a_client_phone_of_the_org_records_the_link(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -300,9 +311,9 @@ def test_a_number_linked_while_its_client_phone_is_deleted_loses_the_link_with_t
     phone_id = add_client_phone()
     find_caller_id = gateway.find_caller_id
 
-    def linked_meanwhile(phone_number: str, tagged_for: str | None = None) -> Any:
+    def linked_meanwhile(account: str, phone_number: str, tagged_for: str | None = None) -> Any:
         assert update(number["id"], {"clientPhoneNumber": CLIENT_PHONE}).status == 200
-        return find_caller_id(phone_number, tagged_for)
+        return find_caller_id(account, phone_number, tagged_for)
 
     monkeypatch.setattr(gateway, "find_caller_id", linked_meanwhile)
     # When the delete commits
@@ -330,7 +341,7 @@ def test_buy_with_a_short_balance_is_402_before_calling_twilio(
         "required": 40,
         "balance": 39,
     }
-    assert twilio_layer.requests_log == []
+    assert twilio_calls(twilio_layer) == []
     assert ledger.get_balance("org-poor") == 39
     assert ledger_entries("org-poor") == []
 
@@ -373,8 +384,8 @@ def test_buy_releases_the_number_when_recording_fails(
     # Then 503 JSON, the number was bought then released again, and nothing is charged or recorded
     assert result.status == 503
     assert result.body["error"] == "service_unavailable"
-    [purchase] = [r for r in twilio_layer.requests_log if r.method == "POST"]
-    [release] = [r for r in twilio_layer.requests_log if r.method == "DELETE"]
+    [purchase] = [r for r in twilio_calls(twilio_layer) if r.method == "POST"]
+    [release] = [r for r in twilio_calls(twilio_layer) if r.method == "DELETE"]
     assert release.path.endswith(f"/IncomingPhoneNumbers/{purchase.response_json['sid']}.json")
     assert release.status == 204
     assert owned_numbers(twilio_layer) == []
@@ -393,7 +404,7 @@ def test_buy_whose_commit_applied_but_reported_a_failure_keeps_the_number_it_cha
     # Then the purchase stands as committed: answered, recorded, charged once, and not released at Twilio
     assert result.status == 201, result.body
     assert owned_numbers(twilio_layer) == [result.body["phoneNumber"]]
-    assert [r.method for r in twilio_layer.requests_log if r.method == "DELETE"] == []
+    assert [r.method for r in twilio_calls(twilio_layer) if r.method == "DELETE"] == []
     [recorded] = numbers.list_twilio_numbers(org).records
     assert recorded.phone_number_sid == result.body["phoneNumberSid"]
     assert result.headers["X-Tokens-Charged"] == "40"
@@ -415,7 +426,7 @@ def test_buy_logs_the_sid_to_reconcile_when_release_fails_too(
     # Then still 503, the number is left at Twilio with its intent and hold, and an error names it
     assert result.status == 503
     assert ledger_statuses(org) == ["held"]
-    [left_over] = twilio_layer.incoming_numbers()
+    [left_over] = twilio_layer.incoming_numbers(account_of(org))
     [failure] = [record for record in caplog.records if "COMPENSATION_FAILED" in record.getMessage()]
     assert failure.levelno == logging.ERROR
     reconcile = {key: getattr(failure, key, None) for key in ("phoneNumberSid", "phoneNumber", "orgId")}
@@ -470,7 +481,8 @@ def test_the_same_key_used_by_two_orgs_buys_two_numbers(org: str, twilio_layer: 
     # Then each got its own number and paid for it
     assert (for_a.status, for_b.status) == (201, 201)
     assert (for_a.body["orgId"], for_b.body["orgId"]) == ("org-a", "org-b")
-    assert sorted(owned_numbers(twilio_layer)) == sorted([for_a.body["phoneNumber"], for_b.body["phoneNumber"]])
+    assert owned_numbers(twilio_layer, "org-a") == [for_a.body["phoneNumber"]]
+    assert owned_numbers(twilio_layer, "org-b") == [for_b.body["phoneNumber"]]
     assert for_a.body["phoneNumber"] != for_b.body["phoneNumber"]
     assert (ledger.get_balance("org-a"), ledger.get_balance("org-b")) == (60, 60)
 
@@ -502,7 +514,7 @@ def test_a_key_retried_after_twilio_sold_the_number_but_its_answer_was_lost_answ
     key = {"Idempotency-Key": "buy-1"}
     twilio_layer.inject_fault("POST", BUY_PATH, processed=True)
     assert buy(headers=key).status == 502
-    [sold] = twilio_layer.incoming_numbers()
+    [sold] = twilio_layer.incoming_numbers(account_of(org))
     # When the client retries it with the same key
     retried = buy(headers=key)
     # Then it answers with the number Twilio sold, buys nothing more, and charges once, even once reconciled
@@ -645,7 +657,7 @@ def test_update_renames_and_reroutes_at_twilio_and_in_the_table(org: str, twilio
     # Then the TwilioNumber says so, Twilio and the table too, and 5 tokens are charged
     assert result.status == 200
     assert result.body == number | {"friendlyName": "Sales", "voiceUrl": "https://voice.robotappel.com/twilio/sales"}
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of(org))
     assert (owned["friendly_name"], owned["voice_url"]) == (
         tagged(number["id"], "Sales"),
         "https://voice.robotappel.com/twilio/sales",
@@ -677,7 +689,7 @@ def test_two_updates_racing_leave_the_record_and_twilio_with_the_later_one(
     result = update(number["id"], first)
     # Then neither was lost silently: the first applied on top of the second, at Twilio and in the table alike
     assert (meanwhile[0].status, result.status) == (200, 200), result.body
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of(org))
     [listed] = listed_by_org()
     assert (owned["friendly_name"], owned["voice_url"]) == (tagged(number["id"], "First"), first["voiceUrl"])
     assert (listed["friendlyName"], listed["voiceUrl"]) == ("First", first["voiceUrl"])
@@ -702,7 +714,7 @@ def test_update_links_then_unlinks_a_client_phone_without_calling_twilio(
     # Given a bought number and a client phone of org-a
     number = bought()
     add_client_phone()
-    requests_before = len(twilio_layer.requests_log)
+    requests_before = len(twilio_calls(twilio_layer))
     # When org-a links them
     linked = update(number["id"], {"clientPhoneNumber": "06 12 34 56 78"})
     # Then the number is linked and found by the client phone
@@ -718,7 +730,7 @@ def test_update_links_then_unlinks_a_client_phone_without_calling_twilio(
     record = numbers.get_number(org, number["id"])
     assert isinstance(record, numbers.TwilioNumberRecord)
     assert record.client_phone_number is None
-    assert len(twilio_layer.requests_log) == requests_before
+    assert len(twilio_calls(twilio_layer)) == requests_before
     assert ledger.get_balance(org) == 100 - 40 - 5 - 5 - 5
 
 
@@ -748,7 +760,7 @@ def test_update_linking_a_client_phone_deleted_meanwhile_is_422_and_keeps_the_nu
     assert isinstance(record, numbers.TwilioNumberRecord)
     assert record.client_phone_number is None
     assert record.friendly_name == number["friendlyName"]
-    [at_twilio] = twilio_layer.incoming_numbers()
+    [at_twilio] = twilio_layer.incoming_numbers(account_of(org))
     assert at_twilio["friendly_name"] == tagged(number["id"], number["friendlyName"])
     assert ledger.get_balance(org) == 60
 
@@ -784,7 +796,7 @@ def test_update_with_an_empty_body_is_422_and_free(org: str, twilio_layer: Twili
     assert result.body["error"] == "validation_error"
     assert ledger.get_balance(org) == 60
     assert len(purchase_requests(twilio_layer)) == 1
-    assert len(twilio_layer.requests_log) == 2  # the search and the purchase
+    assert len(twilio_calls(twilio_layer)) == 2  # the search and the purchase
 
 
 def test_update_of_another_orgs_number_is_404_and_free(org: str, twilio_layer: TwilioEmulator) -> None:
@@ -824,7 +836,7 @@ def test_update_restores_twilio_when_recording_fails(
     result = update(number["id"], {"friendlyName": "Sales", "voiceUrl": "https://voice.robotappel.com/twilio/sales"})
     # Then 503, Twilio has the old values back, and nothing is charged
     assert result.status == 503
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of(org))
     assert (owned["friendly_name"], owned["voice_url"]) == (
         tagged(number["id"], number["friendlyName"]),
         number["voiceUrl"],
@@ -879,7 +891,7 @@ def test_deleted_number_is_gone_from_both_lists(org: str, twilio_layer: TwilioEm
 def test_delete_of_a_number_already_released_at_twilio_is_200(org: str, twilio_layer: TwilioEmulator) -> None:
     # Given a number Twilio no longer has (released outside the API)
     number = bought()
-    assert gateway.release_number(number["phoneNumberSid"])
+    assert gateway.release_number(account_of(org), number["phoneNumberSid"])
     # When org-a deletes it
     result = delete(number["id"])
     # Then 200, saying it was already released, and it is marked released
@@ -910,7 +922,7 @@ def test_delete_of_another_orgs_number_is_404_and_free(org: str, twilio_layer: T
     assert result.status == 404
     assert result.body["error"] == "not_found"
     assert ledger.get_balance(org) == 100
-    assert owned_numbers(twilio_layer) == [theirs["phoneNumber"]]
+    assert owned_numbers(twilio_layer, "org-b") == [theirs["phoneNumber"]]
 
 
 def test_deleting_a_client_phone_unlinks_the_twilio_number_linked_to_it(org: str, twilio_layer: TwilioEmulator) -> None:

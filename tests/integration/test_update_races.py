@@ -8,6 +8,7 @@ import pytest
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger
 from robotappel.numbers.twilio_numbers import UPDATE_RACE_ATTEMPTS
+from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.tags import tagged
 from tests.fixtures.lambdas import HttpResult
@@ -51,5 +52,5 @@ def test_an_update_that_loses_every_race_is_409_conflict_and_puts_twilio_back_as
     last = f"Other {UPDATE_RACE_ATTEMPTS}"
     [listed] = listed_by_org()
     assert (listed["friendlyName"], listed["voiceUrl"]) == (last, VOICE_URL.format(UPDATE_RACE_ATTEMPTS))
-    [owned] = twilio_layer.incoming_numbers()
+    [owned] = twilio_layer.incoming_numbers(account_of("org-a"))
     assert (owned["friendly_name"], owned["voice_url"]) == (tagged(number["id"], last), listed["voiceUrl"])

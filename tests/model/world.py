@@ -71,6 +71,7 @@ class VerificationCall:
     phone: str
     friendly_name: str
     call_sid: str
+    account_sid: str  # the subaccount that asked for it (its org's)
     placed_at: datetime
 
 
@@ -118,20 +119,21 @@ class World:
         return read_snapshot(self.emulator, self.clock.now(), self.dynamodb)
 
     # ---------------------------------------------------------------- what Twilio does on its own
-    def placed(self, phone: str, friendly_name: str, call_sid: str) -> None:
-        self.calls.append(VerificationCall(phone, friendly_name, call_sid, self.clock.now()))
+    def placed(self, phone: str, friendly_name: str, call_sid: str, account_sid: str) -> None:
+        self.calls.append(VerificationCall(phone, friendly_name, call_sid, account_sid, self.clock.now()))
 
     def answer(self, which: int, right_code: bool) -> dict[str, str] | None:
-        """The person answers a verification call: Twilio verifies the phone if they typed the right code (and
-        it has no caller ID for that number yet: one per number and account), and makes its callback. A call is
-        over long before VERIFICATION_WINDOW: one placed earlier is no longer answered."""
+        """The person answers a verification call: Twilio verifies the phone in the subaccount that asked if they
+        typed the right code (and that subaccount has no caller ID for that number yet: one per number and
+        account), and makes its callback, signed with that subaccount's token. A call is over long before
+        VERIFICATION_WINDOW: one placed earlier is no longer answered."""
         self.calls = [call for call in self.calls if self.clock.now() - call.placed_at < VERIFICATION_WINDOW]
         if not self.calls:
             return None
         call = self.calls.pop(which % len(self.calls))
         api = self.emulator.api
         params = {
-            "AccountSid": api.account_sid,
+            "AccountSid": call.account_sid,
             "CallSid": call.call_sid,
             "To": call.phone,
             "Called": call.phone,
@@ -140,16 +142,20 @@ class World:
             "VerificationStatus": "failed",
         }
         with api.lock:
-            taken = any(caller_id["phone_number"] == call.phone for caller_id in api.caller_ids.values())
+            taken = any(
+                caller_id["phone_number"] == call.phone and caller_id["account_sid"] == call.account_sid
+                for caller_id in api.caller_ids.values()
+            )
             if right_code and not taken:
-                caller_id = resources.caller_id(api.account_sid, call.phone, call.friendly_name)
+                caller_id = resources.caller_id(call.account_sid, call.phone, call.friendly_name)
                 api.caller_ids[caller_id["sid"]] = caller_id
                 params |= {"VerificationStatus": "success", "OutgoingCallerIdSid": caller_id["sid"]}
         self.callbacks.append(params)
         return params
 
     def call_back(self, params: dict[str, str]) -> str:
-        result = call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, self.emulator.auth_token, params)
+        auth_token = self.emulator.account(params["AccountSid"])["auth_token"]
+        result = call_webhook("validation_status_webhook", VALIDATION_STATUS_URL, auth_token, params)
         return f"{result.status} {result.body}"
 
     # ---------------------------------------------------------------- requests
@@ -382,7 +388,7 @@ def capture_verification_calls(world_of: "WorldRef") -> types.SimpleNamespace:
     class PlacedCall:
         def __init__(self, _: float, verify: functools.partial[None]) -> None:
             _generation, phone, friendly_name, call_sid, _callback = verify.args
-            world_of.world.placed(phone, friendly_name, call_sid)
+            world_of.world.placed(phone, friendly_name, call_sid, verify.keywords["account_sid"])
 
         def start(self) -> None:
             pass
