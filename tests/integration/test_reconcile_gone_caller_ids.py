@@ -26,32 +26,32 @@ from tests.fixtures.reconciler import found
 from tests.fixtures.twilio import org_account, verified_caller_id_sid
 from tests.iam.calls import made_by_the_test
 
-ORG, PHONE = "org-a", "+33612345678"
+ORG, PHONE, OTHER_PHONE = "org-a", "+33612345678", "+33612345679"
 CALLER_ID_DELETE = r"OutgoingCallerIds/\w+\.json$"
 USUAL_TIMEOUT_SECONDS = twilio_client.REQUEST_TIMEOUT_SECONDS
 RUN_SECONDS = 60.0
 
 
-def the_phone() -> ClientPhoneRecord:
-    [phone] = numbers.list_client_phones(ORG).records
+def the_phone(number: str = PHONE) -> ClientPhoneRecord:
+    [phone] = [phone for phone in numbers.list_client_phones(ORG).records if phone.phone_number == number]
     return phone
 
 
-def verified_phone(emulator: TwilioEmulator) -> ClientPhoneRecord:
+def verified_phone(emulator: TwilioEmulator, number: str = PHONE) -> ClientPhoneRecord:
     """The org's phone, added and verified: Twilio's callback (signed by the org's subaccount) delivered here, as
     the emulator's own cannot reach the test's handler."""
-    assert call("add_client_phone", org=ORG, body={"phoneNumber": PHONE}).status == 201
+    assert call("add_client_phone", org=ORG, body={"phoneNumber": number}).status == 201
     account = org_account(emulator, ORG)
     params = {
         "AccountSid": account["sid"],
-        "CallSid": str(the_phone().validation_call_sid),
-        "To": PHONE,
+        "CallSid": str(the_phone(number).validation_call_sid),
+        "To": number,
         "VerificationStatus": "success",
-        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, PHONE, account["sid"]),
+        "OutgoingCallerIdSid": verified_caller_id_sid(emulator, number, account["sid"]),
     }
-    url = f"{VALIDATION_STATUS_URL}/{the_phone().id}"
+    url = f"{VALIDATION_STATUS_URL}/{the_phone(number).id}"
     assert call_webhook("validation_status_webhook", url, account["auth_token"], params).status == 200
-    phone = the_phone()
+    phone = the_phone(number)
     assert phone.status == "verified"
     return phone
 
@@ -202,3 +202,20 @@ def test_a_phone_added_after_its_pass_started_is_not_judged_by_it(
     # Then it leaves the phone to a pass that could have seen its caller ID
     assert findings == {CALLER_ID_GONE: 0}
     assert the_phone() == phone
+
+
+def test_a_pass_cut_short_judges_nothing_and_the_run_that_ends_it_does(
+    org: str, twilio_layer: TwilioEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a phone verified without its caller ID, and another whose caller ID Twilio lists
+    gone = verified_without_its_caller_id(twilio_layer, monkeypatch)
+    verified_phone(twilio_layer, OTHER_PHONE)
+    # When a run's pass over the caller IDs runs out of time before the end of the list, then a run's pass ends it
+    positions: dict[str, str] = {}
+    reconcile_caller_ids(lambda: True, positions=positions)
+    cut_short = reconcile_gone_caller_ids(lambda: False, Brake(), Isolation(), positions)
+    reconcile_caller_ids(lambda: False, positions=positions)
+    whole = reconcile_gone_caller_ids(lambda: False, Brake(), Isolation(), positions)
+    # Then only the whole pass judges the phone: it fails then, the other phone is left verified
+    assert (cut_short, whole) == ({CALLER_ID_GONE: 0}, {CALLER_ID_GONE: 1})
+    assert (the_phone(gone.phone_number).status, the_phone(OTHER_PHONE).status) == ("failed", "verified")
