@@ -1,7 +1,7 @@
-"""The judgment of verified client phones against a whole pass over Twilio's caller IDs (robotappel.reconcile
-.caller_ids.reconcile_gone_caller_ids), run as the reconciler runs it, against moto and the Twilio emulator: a phone
-whose caller ID Twilio no longer has (its delete's answer timed out after Twilio applied it) fails, and nothing
-else is touched."""
+"""The reconciler's judgment of verified client phones against a whole pass over Twilio's caller IDs
+(`reconcile_gone_caller_ids` in robotappel.reconcile.caller_ids), against moto and the Twilio emulator: a phone whose
+caller ID Twilio no longer has (its delete's answer timed out after Twilio applied it) fails, and nothing else is
+touched."""
 
 from collections.abc import Iterator
 from dataclasses import replace
