@@ -51,8 +51,9 @@ SIZES = (10_000, 100_000)
 SCHEDULE_MINUTES = 5
 GOAL_RUNS = {10_000: 1, 100_000: 60 // SCHEDULE_MINUTES}  # one run; an hour of runs
 MAX_RUNS = GOAL_RUNS[SIZES[-1]] + 3
-# The steps that read a whole list: a pass is done when each has finished one (the gone step after the listing).
-PASSES = ("numbers", "gone_numbers", "caller_ids")
+# The steps that read a whole list, each judgment by the listing it judges after: a pass is done when each has
+# finished one (a judgment, once its listing has finished too).
+PASSES = {"numbers": None, "gone_numbers": "numbers", "caller_ids": None, "gone_caller_ids": "caller_ids"}
 
 
 def seed_account(emulator: TwilioEmulator, count: int, *, org_id: str = "org-scale", age: timedelta) -> None:
@@ -211,8 +212,8 @@ def runs_until_a_pass(emulator: TwilioEmulator, budget: float, max_runs: int) ->
         ran_out = [step for step in reconciler.WEIGHTS if findings.get(reconciler.out_of_time_kind(step))]
         figures.append(RunFigures(time.monotonic() - started, dict(clock.calls), *clock.twilio_requests(), ran_out))
         print_run(len(figures), figures[-1])
-        listed = "numbers" in done or "numbers" not in ran_out
-        done |= {step for step in PASSES if step not in ran_out and (step != "gone_numbers" or listed)}
+        finished = {step for step in PASSES if step not in ran_out}
+        done |= {step for step, listing in PASSES.items() if step in finished and listing in {None, *done, *finished}}
         if done >= set(PASSES):
             return figures, len(figures)
     return figures, None

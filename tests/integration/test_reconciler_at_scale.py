@@ -24,7 +24,7 @@ from robotappel.reconcile import holds
 from robotappel.reconcile.holds import HOLD_EXPIRY, sweep_stale_holds
 from robotappel.reconcile.isolation import Isolation
 from robotappel.reconcile.purchases import reconcile_purchases
-from robotappel.reconcile.run import metric_name, out_of_time_kind, run
+from robotappel.reconcile.run import WEIGHTS, metric_name, out_of_time_kind, run
 from robotappel.tenants.subaccounts import account_of
 from robotappel.twilio import gateway
 from tests.fixtures.aws import ledger_entries
@@ -270,7 +270,7 @@ def test_whether_each_step_ran_out_of_time_is_published_every_run(org: str, caps
     run_handler("reconciler", {})
     # Then each step's out-of-time metric is published, at 0
     output = capsys.readouterr().out
-    for step in ("purchases", "numbers", "gone_numbers", "caller_ids", "holds"):
+    for step in WEIGHTS:
         name = metric_name(out_of_time_kind(step))
         [document] = metric_documents(output, name)
         assert document[name] == [0.0]

@@ -87,7 +87,8 @@ class World:
         # Numbers an update that met a fault was changing: Twilio may hold the update and the record not (it died
         # after Twilio's change), until a complete reconciler run sets Twilio back to the record (reconcile/drift).
         self.may_drift: set[str] = set()
-        # Client phones a delete that met a fault was deleting: their caller ID may be gone, their record not.
+        # Client phones a delete that met a fault was deleting: their caller ID may be gone, their record verified,
+        # until a complete reconciler run fails them (reconcile.caller_ids).
         self.half_deleted: set[str] = set()
         self.fault_kind: str | None = None  # the fault the request being performed may meet
         self.dynamodb = boto3.resource("dynamodb", region_name=REGION)

@@ -3,9 +3,9 @@ sk "cursors"): one item holding each step's position as text (a Twilio page URL,
 written once a run, beside the item failures (dal.item_failures); a run that dies leaves the positions of the run
 before, so its work is done again, which every step may (its writes are conditional).
 
-The SIDs Twilio listed in a pass over its numbers are kept a page an item (orgId "#reconciler-seen", sk
-"seen#<pass>#<page>", expiring after a day): a pass spans runs, and only the whole pass says which record's number
-is no longer listed."""
+The SIDs Twilio listed in a pass over its numbers or its caller IDs are kept a page an item (orgId
+"#reconciler-seen", sk "seen#<pass>#<page>", expiring after a day): a pass spans runs, and only the whole pass says
+which record's number or caller ID is no longer listed."""
 
 from robotappel.config import get_settings
 from robotappel.dal.dynamodb import client, from_ddb, query_items, to_ddb, unavailable_on_throttling, values

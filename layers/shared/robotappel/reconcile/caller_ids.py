@@ -11,6 +11,11 @@ What a failure between us and Twilio can leave behind, and what this step does w
 - `unknown_caller_id_deleted`: a caller ID in an org's subaccount that no client phone of the org knows, tagged as ours
   (its record was deleted meanwhile): deleted, nobody may call with it; `unknown_caller_id_kept`: the same without our
   tag (added by hand in Twilio's console): counted and logged by SID, never touched;
+- `verified_phone_caller_id_gone`: a verified client phone whose caller ID Twilio no longer has (its delete's
+  answer timed out after Twilio applied it, and the client never retried; or Twilio's console) is marked failed, as a
+  failed verification leaves it: the org may no longer present it, and may add it again. Judged only against a whole
+  pass over the lists, then on a fetch by SID in the org's subaccount and the phone read again consistently
+  (reconcile_gone_caller_ids);
 - `item_failed`, `item_parked`: a caller ID or phone whose work failed (logged with its key), skipped; the next run
   tries it again, unless it failed too often (robotappel.reconcile.isolation).
 
@@ -26,7 +31,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from robotappel.dal import ledger, numbers
+from robotappel.dal import cursors, ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Write, transact
 from robotappel.dal.numbers import ClientPhoneRecord
 from robotappel.dal.subaccounts import Subaccount
@@ -36,9 +41,10 @@ from robotappel.observability import logger
 from robotappel.reconcile import destroy
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
-from robotappel.reconcile.walk import Position, walk
+from robotappel.reconcile.walk import Pass, walk
 from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
+from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import CallerId
 from robotappel.twilio.tags import record_id_of
 
@@ -46,7 +52,8 @@ from robotappel.twilio.tags import record_id_of
 ADD_GRACE = timedelta(minutes=1)
 
 OutOfTime = Callable[[], bool]
-STEP = "caller_ids"  # its key in the run's positions (dal.cursors): where the walk over the lists reads next
+# The steps' keys in the run's positions (dal.cursors): the pass over the lists (reconcile.walk), and its judgment.
+STEP, GONE = "caller_ids", "gone_caller_ids"
 FINDINGS = (
     "verified_late",
     "expired",
@@ -56,6 +63,8 @@ FINDINGS = (
     "unknown_caller_id_kept",
     "unknown_caller_id_deleted",
 )
+CALLER_ID_GONE = "verified_phone_caller_id_gone"
+GONE_FINDINGS = (CALLER_ID_GONE,)
 
 
 def reconcile_caller_ids(
@@ -68,7 +77,8 @@ def reconcile_caller_ids(
     Caller IDs are deleted through `destroy`, on proof and within the run's `brake`; each caller ID and phone is
     worked on its own (`isolation`: the run's, which reports its failures, else one of this pass's own). Twilio's
     list is read, subaccount after subaccount (reconcile.walk), from the page the run before stopped at
-    (`positions[STEP]`, the run's cursors)."""
+    (`positions[STEP]`, the run's cursors); the SIDs of each page are kept, and a finished pass is handed to
+    `reconcile_gone_caller_ids` (`positions[GONE]`)."""
     brake = brake or Brake()
     own = isolation is None
     isolation = isolation or Isolation()
@@ -86,15 +96,15 @@ def _pass(
     open_phones = _open_client_phones(out_of_time, isolation)
     at_twilio: set[str] = set()
     known: set[str] | None = None
-    start = Position.of(json.loads(positions.pop(STEP))) if STEP in positions else None
-    for walked in walk(start, gateway.caller_id_pages):
+    listing = Pass.of(positions.pop(STEP, None))
+    for walked in walk(listing.at, gateway.caller_id_pages):
         # The client phones' caller IDs, read once a run by SID (GSI byTwilioSid), not one query per caller ID.
         known = {live.sid for live in numbers.live_sids("callerId")} if known is None else known
         subaccount = walked.subaccount
         org_phones = [phone for phone in open_phones if phone.org_id == subaccount.org_id]
         for caller_id in walked.page.items:
             if out_of_time():  # this page again next run
-                positions[STEP] = json.dumps(Position(subaccount.account_sid, walked.page.url).as_dict())
+                positions[STEP] = listing.kept()
                 return
             pending = _pending_phone_of(caller_id, org_phones)
             if pending is None:
@@ -103,11 +113,52 @@ def _pass(
             else:
                 at_twilio.add(pending.id)
                 _found(findings, isolation.run(_key(pending), partial(_verified_late, pending, caller_id)))
+        listing = listing.after(walked, [caller_id.sid for caller_id in walked.page.items])
+    positions[GONE] = listing.judged(positions.get(GONE))
     for phone in open_phones:
         if out_of_time():
             break
         if phone.id not in at_twilio:
             _found(findings, isolation.run(_key(phone), partial(_settled, phone)))
+
+
+def reconcile_gone_caller_ids(
+    out_of_time: OutOfTime, brake: Brake, isolation: Isolation, positions: dict[str, str]
+) -> dict[str, int]:
+    """The verified client phones whose caller ID the last whole pass over Twilio's lists (`positions[GONE]`) did
+    not see, each fetched by SID in its org's subaccount and read again consistently before it is marked failed
+    (through `destroy`, within the run's `brake`). Only phones older than the pass are judged (a younger one may
+    have been verified after its org's page was read); the live ones are read by SID (GSI byTwilioSid), from where
+    the run before stopped."""
+    findings = dict.fromkeys(GONE_FINDINGS, 0)
+    if GONE not in positions:
+        return findings  # no whole pass to judge by yet
+    judged = json.loads(positions.pop(GONE))
+    seen = cursors.seen_in(judged["pass"])
+    after = judged.get("after", "")
+    for live in numbers.live_sids("callerId", after):
+        if out_of_time():
+            positions[GONE] = json.dumps({**judged, "after": after})
+            return findings
+        if live.sid not in seen and live.created_at < judged["started"]:
+            failed = isolation.run(
+                f"{live.org_id}/{numbers.number_sk(live.number_id)}", partial(_fail_if_gone, live, brake)
+            )
+            findings[CALLER_ID_GONE] += bool(failed)
+        after = live.sid
+    return findings
+
+
+def _fail_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
+    account = recorded_account_of(live.org_id)
+    if account is None:
+        return False  # no subaccount to ask: absence there would prove nothing
+    try:
+        fetched = gateway.fetch_caller_id(account, live.sid)
+    except AccountNotActive:
+        return False  # a suspended org's subaccount: the pass could not list it, nothing is proven
+    phone = numbers.get_number(live.org_id, live.number_id, consistent=True)
+    return destroy.fail_phone_without_caller_id(phone=phone, sid=live.sid, fetched=fetched, brake=brake)
 
 
 def _found(findings: Counter[str], kind: str | None) -> None:

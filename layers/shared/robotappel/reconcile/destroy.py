@@ -1,8 +1,9 @@
 """The reconciler's irreversible actions, and the brake on them: nothing else in the reconciler destroys.
 
 Releasing a number, deleting a caller ID and marking a record released cannot be undone: a released French number
-is gone, with the campaigns printed on it. Each function here takes its proof as arguments, so that a call site
-shows why it is safe, and refuses when the proof does not hold:
+is gone, with the campaigns printed on it. Marking a verified phone failed can (the org adds it again), at the cost
+of a verification call: it is judged on the same proof, within the same brake. Each function here takes its proof
+as arguments, so that a call site shows why it is safe, and refuses when the proof does not hold:
 - what Twilio holds now, fetched by SID just before (not the listing, which may be minutes old);
 - what our table holds now: the record itself read consistently, or for a resource whose record we cannot name
   (a tag carries the record's id, not its org) its owners read again by phone number. Those are only looked for
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from robotappel.config import get_settings
 from robotappel.dal import numbers
 from robotappel.dal.dynamodb import ConditionFailed, transact
-from robotappel.dal.numbers import NumberRecord, TwilioNumberRecord
+from robotappel.dal.numbers import ClientPhoneRecord, NumberRecord, TwilioNumberRecord
 from robotappel.ids import now_iso
 from robotappel.observability import logger
 from robotappel.twilio import gateway
@@ -108,4 +109,27 @@ def mark_number_released(record: NumberRecord | None, sid: str, fetched: Incomin
     except ConditionFailed:
         return False  # released or changed since it was read
     logger.warning("a number gone at Twilio marked released", extra={"numberId": record.id, "sid": sid})
+    return True
+
+
+def fail_phone_without_caller_id(phone: NumberRecord | None, sid: str, fetched: CallerId | None, brake: Brake) -> bool:
+    """Mark failed a verified client phone whose caller ID `sid` Twilio no longer has, as a failed verification
+    leaves a phone (no verifiedAt, no caller ID; its open work, if any, left to the open-work pass). `phone`: read
+    consistently just now; `fetched`: `sid` fetched in the phone's org's subaccount just now (None: Twilio has no
+    such caller ID)."""
+    if fetched is not None or not isinstance(phone, ClientPhoneRecord):
+        return False
+    if phone.status != "verified" or phone.caller_id_sid != sid:
+        return False
+    if not brake.allows("fail_verified_phone", sid):
+        return False
+    failed = phone.model_copy(update={"status": "failed", "verified_at": None, "caller_id_sid": None})
+    try:
+        transact([numbers.save_client_phone_as_read(phone, failed)])
+    except ConditionFailed:
+        return False  # deleted or changed since it was read
+    logger.warning(
+        "a verified client phone whose caller ID is gone at Twilio marked failed",
+        extra={"numberId": phone.id, "callerIdSid": sid},
+    )
     return True

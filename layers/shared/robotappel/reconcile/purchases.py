@@ -14,23 +14,20 @@ Twilio's list is read a page at a time across runs (a pass), and a record is jud
 """
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
-from uuid import uuid4
 
 from robotappel.dal import cursors, ledger, numbers
 from robotappel.dal.dynamodb import ConditionFailed, Item, transact
 from robotappel.dal.numbers import NumberRecord
 from robotappel.dal.subaccounts import Subaccount
-from robotappel.ids import iso, now_iso
+from robotappel.ids import iso
 from robotappel.observability import logger
 from robotappel.reconcile import destroy, drift, holds
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
-from robotappel.reconcile.walk import Position, walk
+from robotappel.reconcile.walk import Pass, walk
 from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
 from robotappel.twilio.errors import AccountNotActive
@@ -88,22 +85,22 @@ def reconcile_numbers(
     What it destroys, it destroys through `destroy`, on proof and within the run's `brake`; each number on its own
     (`isolation`)."""
     findings = dict.fromkeys((*NUMBER_FINDINGS, *drift.FINDINGS), 0)
-    listing = json.loads(positions.pop(NUMBERS)) if NUMBERS in positions else _new_pass()
+    listing = Pass.of(positions.pop(NUMBERS, None))
     in_flight = {
         item.get("id") for item in numbers.open_purchase_intent_items()
     }  # read as stored: one malformed fails alone
     settled_before = datetime.now(UTC) - holds.HOLD_EXPIRY
     recorded: dict[str, numbers.LiveSid] | None = None
-    for walked in walk(Position.of(listing.get("at")), gateway.number_pages):
+    for walked in walk(listing.at, gateway.number_pages):
         if out_of_time():
-            positions[NUMBERS] = json.dumps(listing)
+            positions[NUMBERS] = listing.kept()
             return findings
         page, org_id = walked.page, walked.subaccount.org_id
         recorded = _recorded_by_sid() if recorded is None else recorded
         owners = _owners(page.items, recorded, org_id)
         for number in page.items:
             if out_of_time():  # this page again next run
-                positions[NUMBERS] = json.dumps(listing)
+                positions[NUMBERS] = listing.kept()
                 return findings
             if record := _owning_record(number, owners, org_id):
                 set_right = partial(
@@ -118,13 +115,8 @@ def reconcile_numbers(
             elif record_id not in in_flight and number.date_created and number.date_created < settled_before:
                 released = isolation.run(number.sid, partial(_release_if_orphan, walked.subaccount, number, brake))
                 findings["orphan_number_released"] += bool(released)
-        expires = int(time.time()) + cursors.SEEN_KEPT_SECONDS
-        cursors.keep_seen(listing["pass"], listing["page"], [number.sid for number in page.items], expires)
-        listing = {**listing, "at": Position.after(walked).as_dict(), "page": listing["page"] + 1}
-    # A judgment under way goes on from where it is, by this newer pass: any whole pass may judge the records older
-    # than it, and starting over at each pass would never reach the end of a list longer than a pass.
-    judging = {key: value for key, value in json.loads(positions.get(GONE, "{}")).items() if key == "after"}
-    positions[GONE] = json.dumps({"pass": listing["pass"], "started": listing["started"], **judging})
+        listing = listing.after(walked, [number.sid for number in page.items])
+    positions[GONE] = listing.judged(positions.get(GONE))
     return findings
 
 
@@ -157,10 +149,6 @@ def reconcile_gone_numbers(
             findings["gone_number_marked_released"] += bool(marked)
         after = live.sid
     return findings
-
-
-def _new_pass() -> dict[str, Any]:
-    return {"pass": uuid4().hex, "started": now_iso(), "page": 0}
 
 
 def _recorded_by_sid() -> dict[str, numbers.LiveSid]:

@@ -24,7 +24,8 @@ from robotappel.ids import iso
 from robotappel.observability import logger, metrics
 from robotappel.reconcile.budget import Budget
 from robotappel.reconcile.caller_ids import FINDINGS as CALLER_ID_FINDINGS
-from robotappel.reconcile.caller_ids import reconcile_caller_ids
+from robotappel.reconcile.caller_ids import GONE_FINDINGS as GONE_CALLER_ID_FINDINGS
+from robotappel.reconcile.caller_ids import reconcile_caller_ids, reconcile_gone_caller_ids
 from robotappel.reconcile.destroy import FINDINGS as DESTROY_FINDINGS
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.drift import FINDINGS as DRIFT_FINDINGS
@@ -49,8 +50,15 @@ ACCOUNT_CHANGED = "twilio_account_changed"
 TWILIO_ACCOUNT = "twilio-account"
 ACCOUNT = "account"  # the Twilio account the cursors' page URLs belong to (a key of the run's positions)
 # The steps' shares of a run's time, by weight (reconcile.budget): the pass over Twilio's numbers has the most
-# to read; open work (purchases) and holds are few.
-WEIGHTS = {"purchases": 1.0, "numbers": 4.0, "gone_numbers": 2.0, "caller_ids": 2.0, "holds": 1.0}
+# to read; open work (purchases) and holds are few, and so are verified phones whose caller ID a pass did not see.
+WEIGHTS = {
+    "purchases": 1.0,
+    "numbers": 4.0,
+    "gone_numbers": 2.0,
+    "caller_ids": 2.0,
+    "gone_caller_ids": 1.0,
+    "holds": 1.0,
+}
 
 
 def out_of_time_kind(step: str) -> str:
@@ -64,6 +72,7 @@ FINDINGS = (
     *NUMBER_FINDINGS,
     *GONE_FINDINGS,
     *CALLER_ID_FINDINGS,
+    *GONE_CALLER_ID_FINDINGS,
     *HOLD_FINDINGS,
     *DESTROY_FINDINGS,
     *DRIFT_FINDINGS,
@@ -115,6 +124,7 @@ def _steps(budget: Budget, brake: Brake) -> Counter[str]:
         "numbers": lambda out_of_time: reconcile_numbers(out_of_time, brake, isolation, positions),
         "gone_numbers": lambda out_of_time: reconcile_gone_numbers(out_of_time, brake, isolation, positions),
         "caller_ids": lambda out_of_time: reconcile_caller_ids(out_of_time, brake, isolation, positions),
+        "gone_caller_ids": lambda out_of_time: reconcile_gone_caller_ids(out_of_time, brake, isolation, positions),
         "holds": lambda out_of_time: sweep_stale_holds(out_of_time, numbers.holds_of_open_work(), isolation, positions),
     }
     for name in WEIGHTS:

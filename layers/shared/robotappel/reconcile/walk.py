@@ -3,14 +3,22 @@ and may span runs; its position is the subaccount it was in and the page there t
 subaccount), kept in the run's positions (dal.cursors).
 
 A subaccount the walk reaches is one recorded for an org (dal.subaccounts): one of ours by construction. A suspended
-one (tenants.suspension, or Twilio's console) is passed over: Twilio lets nothing of it be read."""
+one (tenants.suspension, or Twilio's console) is passed over: Twilio lets nothing of it be read.
 
+A pass keeps the SIDs each page listed (dal.cursors): once it has read the whole list, the records older than it
+whose SID it did not list are the ones a judgment fetches by SID at Twilio (reconcile.purchases: numbers gone,
+reconcile.caller_ids: caller IDs gone)."""
+
+import json
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
+from uuid import uuid4
 
-from robotappel.dal import subaccounts
+from robotappel.dal import cursors, subaccounts
 from robotappel.dal.subaccounts import Subaccount
+from robotappel.ids import now_iso
 from robotappel.observability import logger
 from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import Page
@@ -47,6 +55,41 @@ class Position:
 class Walked(Generic[T]):
     subaccount: Subaccount
     page: Page[T]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A pass over one of Twilio's lists, kept in the run's positions between runs: its id (the key of the SIDs its
+    pages listed), when it started, how many pages it read, and where it goes on (None: at the very start)."""
+
+    id: str
+    started: str
+    pages: int = 0
+    at: Position | None = None
+
+    @classmethod
+    def of(cls, kept: str | None) -> "Pass":
+        """The pass kept (None: a new one)."""
+        if kept is None:
+            return cls(uuid4().hex, now_iso())
+        stored = json.loads(kept)
+        return cls(str(stored["pass"]), str(stored["started"]), int(stored["page"]), Position.of(stored.get("at")))
+
+    def kept(self) -> str:
+        at = {"at": self.at.as_dict()} if self.at else {}
+        return json.dumps({"pass": self.id, "started": self.started, "page": self.pages, **at})
+
+    def after(self, walked: Walked[Any], sids: list[str]) -> "Pass":
+        """This pass once the page `walked`, which listed `sids`, is done: those kept for the judgment."""
+        cursors.keep_seen(self.id, self.pages, sids, int(time.time()) + cursors.SEEN_KEPT_SECONDS)
+        return replace(self, pages=self.pages + 1, at=Position.after(walked))
+
+    def judged(self, judging: str | None) -> str:
+        """The judgment of this whole pass, kept: it goes on from where the `judging` one (kept, if any) is, since
+        any whole pass may judge the records older than it, and starting over at each pass would never reach the
+        end of a list longer than a pass."""
+        after = {key: value for key, value in json.loads(judging or "{}").items() if key == "after"}
+        return json.dumps({"pass": self.id, "started": self.started, **after})
 
 
 def walk(start: Position | None, pages: Callable[[str, str | None], Iterator[Page[T]]]) -> Iterator[Walked[T]]:
