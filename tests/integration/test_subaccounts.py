@@ -6,7 +6,7 @@ from robotappel.dal import numbers
 from robotappel.dal import subaccounts as recorded
 from robotappel.dal.numbers import ClientPhoneRecord
 from robotappel.tenants import subaccounts
-from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_org
+from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_operator_org, open_org
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 from tests.fixtures.twilio import french_documents, org_account, verified_caller_id_sid
 
@@ -48,6 +48,32 @@ def test_onboarding_opens_the_orgs_subaccount_named_by_stage_and_org(aws: object
     assert account["owner_account_sid"] == twilio_layer.account_sid
     assert account["status"] == "active"
     assert recorded.of_org("org-a") == account["sid"]
+
+
+def test_the_admin_route_onboards_an_org_with_its_subaccount(aws: object, twilio_layer: TwilioEmulator) -> None:
+    # Given an operator
+    key_id = open_operator_org("org-ops", 0)
+    # When it creates org-new over the admin route
+    created = call("create_org", org="org-ops", role="admin", key_id=key_id, body={"orgId": "org-new"})
+    # Then org-new's subaccount is opened and recorded
+    assert created.status == 201
+    assert org_account(twilio_layer, "org-new")["friendly_name"] == "ra:dev:org org-new"
+
+
+def test_a_first_regulatory_default_opens_the_subaccount_of_an_org_that_had_none(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given org-a onboarded while Twilio refused every request
+    twilio_layer.inject_fault("GET", r"/Accounts\.json", status=503, times=10)
+    open_org("org-a", 100)
+    twilio_layer.reset()
+    # When its first Twilio use names a bundle
+    body = {"numberType": "local", "bundleSid": "BU" + "0" * 32, "addressSid": "AD" + "0" * 32}
+    result = call("set_regulatory_default", org="org-a", path_params={"countryCode": "FR"}, body=body)
+    # Then its subaccount was opened, and the bundle looked for there (none: it is not org-a's)
+    assert result.status == 422
+    assert result.body["error"] == "bundle_not_found"
+    assert recorded.of_org("org-a") is not None
 
 
 def test_an_org_onboarded_while_twilio_was_down_gets_its_subaccount_on_first_use(
