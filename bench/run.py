@@ -5,7 +5,7 @@ Needs `make build-check` first (the Makefile's `bench` target runs it). Prints a
 bench/results.json. Options: --runs N (rounds of cold starts, every function once a round and the floors three
 times, default 30), --importtime-runs N (default 3), --iterations N (warm invocations per route, default 40),
 --skip-warm / --skip-cold / --skip-reconciler (a part skipped keeps its figures in results.json),
---reconciler-numbers N (an account size, repeatable; default 10000; 100000 takes hours here, on moto), --verbose
+--reconciler-numbers N (an account size, repeatable; default 10000; 100000 takes about an hour here, on moto), --verbose
 (the functions' log lines). How the cold starts are timed on a busy machine: bench.coldstart.
 """
 
