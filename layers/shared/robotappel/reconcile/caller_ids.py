@@ -41,10 +41,9 @@ from robotappel.observability import logger
 from robotappel.reconcile import destroy
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
-from robotappel.reconcile.walk import Pass, walk
+from robotappel.reconcile.walk import Pass, fetched_in_its_org, walk
 from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
-from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import CallerId
 from robotappel.twilio.tags import record_id_of
 
@@ -150,15 +149,11 @@ def reconcile_gone_caller_ids(
 
 
 def _fail_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
-    account = recorded_account_of(live.org_id)
-    if account is None:
-        return False  # no subaccount to ask: absence there would prove nothing
-    try:
-        fetched = gateway.fetch_caller_id(account, live.sid)
-    except AccountNotActive:
-        return False  # a suspended org's subaccount: the pass could not list it, nothing is proven
+    fetched = fetched_in_its_org(live.org_id, live.sid, gateway.fetch_caller_id)
+    if fetched is None:
+        return False
     phone = numbers.get_number(live.org_id, live.number_id, consistent=True)
-    return destroy.fail_phone_without_caller_id(phone=phone, sid=live.sid, fetched=fetched, brake=brake)
+    return destroy.fail_phone_without_caller_id(phone=phone, sid=live.sid, fetched=fetched.resource, brake=brake)
 
 
 def _found(findings: Counter[str], kind: str | None) -> None:

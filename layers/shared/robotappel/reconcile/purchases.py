@@ -27,10 +27,9 @@ from robotappel.observability import logger
 from robotappel.reconcile import destroy, drift, holds
 from robotappel.reconcile.destroy import Brake
 from robotappel.reconcile.isolation import Isolation
-from robotappel.reconcile.walk import Pass, walk
+from robotappel.reconcile.walk import Pass, fetched_in_its_org, walk
 from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio import gateway
-from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import IncomingNumber
 from robotappel.twilio.tags import record_id_of
 
@@ -187,15 +186,11 @@ def _owners_read_again(phone_number: str, org_id: str) -> list[NumberRecord]:
 
 
 def _mark_if_gone(live: numbers.LiveSid, brake: Brake) -> bool:
-    account = recorded_account_of(live.org_id)
-    if account is None:
-        return False  # no subaccount to ask: absence there would prove nothing
-    try:
-        fetched = gateway.fetch_number(account, live.sid)
-    except AccountNotActive:
-        return False  # a suspended org's subaccount: the pass could not list it, nothing is proven
+    fetched = fetched_in_its_org(live.org_id, live.sid, gateway.fetch_number)
+    if fetched is None:
+        return False
     record = numbers.get_number(live.org_id, live.number_id, consistent=True)
-    return destroy.mark_number_released(record=record, sid=live.sid, fetched=fetched, brake=brake)
+    return destroy.mark_number_released(record=record, sid=live.sid, fetched=fetched.resource, brake=brake)
 
 
 def _record_late(intent: numbers.PurchaseIntentRecord, bought: IncomingNumber) -> None:

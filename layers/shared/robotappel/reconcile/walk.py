@@ -20,6 +20,7 @@ from robotappel.dal import cursors, subaccounts
 from robotappel.dal.subaccounts import Subaccount
 from robotappel.ids import now_iso
 from robotappel.observability import logger
+from robotappel.tenants.subaccounts import recorded_account_of
 from robotappel.twilio.errors import AccountNotActive
 from robotappel.twilio.gateway import Page
 
@@ -106,3 +107,22 @@ def walk(start: Position | None, pages: Callable[[str, str | None], Iterator[Pag
         except AccountNotActive:
             # A suspended org's: nothing of it can be read, nor needs settling while its routes are stopped.
             logger.info("a suspended Twilio subaccount skipped", extra={"accountSid": subaccount.account_sid})
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[T]):
+    """What Twilio holds under a SID in its org's subaccount now: `resource`, or None when it has no such one."""
+
+    resource: T | None
+
+
+def fetched_in_its_org(org_id: str, sid: str, fetch: Callable[[str, str], T | None]) -> Fetched[T] | None:
+    """`fetch(account, sid)` in the subaccount of org `org_id`, as a proof of presence or absence; None when Twilio
+    cannot be asked (the org has no subaccount, or it is suspended): then absence would prove nothing."""
+    account = recorded_account_of(org_id)
+    if account is None:
+        return None
+    try:
+        return Fetched(fetch(account, sid))
+    except AccountNotActive:
+        return None
