@@ -6,7 +6,7 @@ from robotappel.dal import api_keys, ledger
 from robotappel.dal.api_keys import ADMIN
 from robotappel.errors import Forbidden, Unauthenticated
 from robotappel.observability import logger
-from robotappel.tenants.orgs import require_org
+from robotappel.tenants.existence import require_org
 
 
 def require_live_admin_key(caller: Caller) -> None:

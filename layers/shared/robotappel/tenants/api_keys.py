@@ -13,7 +13,7 @@ from robotappel.errors import Conflict, InvalidInput, NotFound, ServiceUnavailab
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import ApiKeyInfo, ApiKeyIssued, ApiKeyRevoked, IssueApiKeyDto
 from robotappel.observability import logger, metrics
-from robotappel.tenants.orgs import require_org, unknown_org
+from robotappel.tenants.existence import require_org, unknown_org
 
 KEY_PREFIX = "rak_"  # says what a leaked string is (secret scanners match on it)
 HINT_LENGTH = 4

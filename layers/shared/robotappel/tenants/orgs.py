@@ -5,11 +5,12 @@ staff, created so) is the only kind whose keys may be admin keys: an admin key a
 
 from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
-from robotappel.errors import Conflict, DomainError, NotFound
+from robotappel.errors import Conflict, DomainError
 from robotappel.ids import new_id, now_iso
 from robotappel.models.tenants import CreateOrgDto, CreditDto, Credited, OrgCreated, OrgUsagePlan
 from robotappel.observability import logger
 from robotappel.tenants import usage_plans
+from robotappel.tenants.existence import require_org, unknown_org
 
 OPENING_BALANCE = "opening balance"
 
@@ -81,15 +82,6 @@ def change_plan(org_id: str, plan: str) -> OrgUsagePlan:
     """Move an existing org to another of the stage's usage plans (its quotas)."""
     require_org(org_id)
     return usage_plans.move(org_id, plan)
-
-
-def require_org(org_id: str) -> None:
-    if not ledger.account_exists(org_id):
-        raise unknown_org(org_id)
-
-
-def unknown_org(org_id: str) -> NotFound:
-    return NotFound(f"No organisation {org_id}.", code="org_not_found")
 
 
 def _credit_entry(

@@ -12,7 +12,7 @@ from robotappel.dal.dynamodb import ConditionFailed
 from robotappel.ids import now_iso
 from robotappel.models.tenants import OrgStatus, OrgStatusName
 from robotappel.observability import logger
-from robotappel.tenants.orgs import unknown_org
+from robotappel.tenants.existence import unknown_org
 
 
 def set_status(org_id: str, status: OrgStatusName, by_key_id: str | None = None) -> OrgStatus:
