@@ -78,7 +78,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
         "(any more). `deleted`: the phone was deleted while it was being added. `conflict`: the number was changed by "
         "other requests meanwhile (read it and retry), or the Idempotency-Key's number was released (use a new key). "
         "`in_progress`: the same Idempotency-Key is being served right now, retry after `Retry-After` seconds. "
-        "Nothing is charged.",
+        "`operator_org`: an operator organisation is not suspended by the API. Nothing is charged.",
         "Error",
     ),
     413: ("The request is over API Gateway's 10 MB payload limit; nothing ran.", "Error"),

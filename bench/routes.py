@@ -29,7 +29,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from local import events, template
-from local.aws import create_tables, create_usage_plans, table_name
+from local.aws import BYPASSING_MOCK_AWS, create_tables, create_usage_plans, table_name
 from local.events import api_event, twilio_callback_event
 from local.lambda_runtime import REGION, FakeLambdaContext, load_function
 from local.twilio_emulator import TwilioEmulator
@@ -453,13 +453,7 @@ def bench_world() -> Iterator[World]:
     fake = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench"}
     saved = dict(os.environ)
     os.environ |= {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **fake}
-    for key in (
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-        "AWS_ENDPOINT_URL_API_GATEWAY",
-        "AWS_PROFILE",
-    ):
+    for key in BYPASSING_MOCK_AWS:
         os.environ.pop(key, None)
     emulator = TwilioEmulator(account_sid="AC" + uuid.uuid4().hex, auth_token=uuid.uuid4().hex, callback_delay=0)
     emulator.start()

@@ -25,6 +25,15 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 TWILIO_SECRET_NAME = "robotappel/local/twilio"  # noqa: S105  # a name, not a secret
+# What would take boto3 past moto's in-process mock (mock_aws): an endpoint of its own (a running `make run`'s, say)
+# or a profile's real credentials. The tests and the bench unset them before mocking AWS.
+BYPASSING_MOCK_AWS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_API_GATEWAY",
+    "AWS_PROFILE",
+)
 
 # DynamoDB applies each write, and each transaction with all its conditions, in isolation. moto's backend does
 # not: its server threads interleave one request's condition checks and writes with another's, so two charges

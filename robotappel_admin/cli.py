@@ -161,10 +161,16 @@ def revoke_key(context: click.Context, key_id: str) -> None:
 
 @orgs_group.command("suspend")
 @click.argument("org_id")
+@click.option(
+    "--operator",
+    is_flag=True,
+    help="ORG_ID may be an operator org: its admin keys stop working until `orgs reactivate` (the admin route "
+    "refuses to suspend one).",
+)
 @click.pass_context
-def suspend(context: click.Context, org_id: str) -> None:
+def suspend(context: click.Context, org_id: str, operator: bool) -> None:
     """Suspend ORG_ID: its routes answer 403 org_suspended and its Twilio subaccount is suspended."""
-    _set_status(context, org_id, "suspended")
+    _set_status(context, org_id, "suspended", operator_too=operator)
 
 
 @orgs_group.command("reactivate")
@@ -175,11 +181,11 @@ def reactivate(context: click.Context, org_id: str) -> None:
     _set_status(context, org_id, "active")
 
 
-def _set_status(context: click.Context, org_id: str, status: OrgStatusName) -> None:
+def _set_status(context: click.Context, org_id: str, status: OrgStatusName, *, operator_too: bool = False) -> None:
     target: stage.Stage = context.obj
 
     def run() -> BaseModel:
-        changed = suspension.set_status(org_id, status)
+        changed = suspension.set_status(org_id, status, operator_too=operator_too)
         if target.api is None or not api_keys.flush_authorizer_cache(target.api):
             click.echo("warning: authorizer cache not flushed: the change may take up to 300 s", err=True)
         return changed

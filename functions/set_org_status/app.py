@@ -1,6 +1,7 @@
 """PUT /admin/orgs/{orgId}/status (admin key, free): suspend an org (its routes answer 403 org_suspended, its Twilio
 subaccount is suspended) or reactivate it; the stage's authorizer cache is flushed, so it applies from the next
-call."""
+call. An operator org is not suspended (409 operator_org, nothing changed): its admin keys would stop, perhaps the
+last ones; the operators' tool does it when told (`orgs suspend --operator`)."""
 
 from typing import Annotated
 

@@ -156,6 +156,27 @@ class TestOnADeployedStack:
         assert ledger.suspended_since("org-acme") is None
         assert twilio_layer.account(account_sid)["status"] == "active"
 
+    def test_suspending_an_operator_org_without_the_operator_flag_is_refused(
+        self, stack: str, twilio_layer: TwilioEmulator
+    ) -> None:
+        # Given operator org org-ops
+        answer(admin("orgs", "create", "org-ops", "--operator"))
+        # When an operator suspends it without --operator
+        result = admin("orgs", "suspend", "org-ops")
+        # Then it is refused, and org-ops stays active
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: operator_org: ")
+        assert ledger.suspended_since("org-ops") is None
+
+    def test_the_operator_flag_suspends_an_operator_org(self, stack: str, twilio_layer: TwilioEmulator) -> None:
+        # Given operator org org-ops
+        answer(admin("orgs", "create", "org-ops", "--operator"))
+        # When an operator suspends it with --operator
+        suspended = answer(admin("orgs", "suspend", "org-ops", "--operator"))
+        # Then it is suspended
+        assert suspended["status"] == "suspended"
+        assert ledger.suspended_since("org-ops") == suspended["suspendedAt"]
+
     def test_a_credit_is_a_ledger_entry_with_its_reason(self, stack: str) -> None:
         answer(admin("orgs", "create", "org-acme", "--tokens", "10"))
         credited = answer(admin("credit", "org-acme", "90", "--reason", "Invoice 42"))

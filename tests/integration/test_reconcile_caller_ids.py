@@ -1,16 +1,17 @@
 """The caller-ID step of the reconciler (robotappel.reconcile.caller_ids), run as its runner runs it, against moto
 and the Twilio emulator: what a failure between us and Twilio left behind is found and set right, once."""
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local.twilio_emulator import TwilioEmulator, resources
-from robotappel.dal import dynamodb, ledger, numbers
+from robotappel.dal import cursors, dynamodb, ledger, numbers
 from robotappel.dal.dynamodb import Write, transact
 from robotappel.numbers.verification import VERIFICATION_WINDOW
-from robotappel.reconcile import caller_ids
+from robotappel.reconcile import caller_ids, run
 from robotappel.reconcile.caller_ids import ADD_GRACE, reconcile_caller_ids
 from robotappel.reconcile.isolation import ITEM_FAILED
 from robotappel.tenants.subaccounts import account_of
@@ -18,7 +19,8 @@ from robotappel.twilio import gateway
 from robotappel.twilio.gateway import ValidationRequest
 from robotappel.twilio.tags import tagged
 from tests.fixtures.aws import VALIDATION_STATUS_URL, ledger_entries, open_org
-from tests.fixtures.lambdas import HttpResult, call, call_webhook
+from tests.fixtures.lambdas import HttpResult, call, call_webhook, run_handler
+from tests.fixtures.reconciler import found
 from tests.fixtures.twilio import org_account, verified_caller_id_sid
 from tests.iam.calls import made_by_the_test
 
@@ -378,3 +380,47 @@ def test_a_caller_id_of_ours_in_one_orgs_subaccount_is_deleted_though_another_or
     assert twilio_layer.caller_ids(account()) == []
     assert [caller_id["sid"] for caller_id in twilio_layer.caller_ids(account_of("org-b"))] == of_org_b
     assert [record.status for record in numbers.list_client_phones("org-b").records] == [status]
+
+
+# ------------------------------------------------------------------ the cursor kept before subaccounts
+OLD_PAGE_TOKEN = "PAkeptbeforesubaccounts"
+
+
+def keep_the_cursor_of_before_subaccounts() -> None:
+    """The caller-ID step's cursor as the runs before subaccounts kept it: a bare page URL of the parent account,
+    beside the account the cursors are of (else every step starts over anyway)."""
+    parent = gateway.parent_account_sid()
+    page_url = (
+        f"https://api.twilio.com/2010-04-01/Accounts/{parent}/OutgoingCallerIds.json"
+        f"?PageSize=50&Page=1&PageToken={OLD_PAGE_TOKEN}"
+    )
+    cursors.save_positions({run.ACCOUNT: parent, caller_ids.STEP: page_url})
+
+
+def test_a_cursor_of_before_subaccounts_starts_a_fresh_pass_that_the_run_completes(
+    org: str, twilio_layer: TwilioEmulator
+) -> None:
+    # Given a caller ID of ours that no client phone knows, and the step's cursor of before subaccounts
+    gateway.request_caller_id_validation(account(), PHONE, tagged("cp_gone", "Front desk"), VALIDATION_STATUS_URL)
+    verified_caller_id_sid(twilio_layer, PHONE, account())
+    keep_the_cursor_of_before_subaccounts()
+    # When the reconciler runs
+    findings = found(run_handler("reconciler", {}))
+    # Then the step did not fail: it found what a fresh pass finds, and ended its pass (no cursor left to resume)
+    assert findings == {"unknown_caller_id_deleted": 1}
+    assert caller_ids.STEP not in cursors.positions()
+
+
+def test_a_cursor_of_before_subaccounts_is_one_warning_naming_the_step_and_not_the_cursor(
+    org: str, twilio_layer: TwilioEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the step's cursor of before subaccounts, and the logs captured at production's level
+    keep_the_cursor_of_before_subaccounts()
+    caplog.set_level(logging.INFO)
+    # When the reconciler runs
+    run_handler("reconciler", {})
+    # Then one warning names the step, nothing is logged as an error, and no line carries the page URL
+    [line] = [record for record in caplog.records if "cursor of an old format" in record.getMessage()]
+    assert (line.levelno, line.__dict__["step"]) == (logging.WARNING, caller_ids.STEP)
+    assert all(record.levelno < logging.ERROR for record in caplog.records)
+    assert not [record for record in caplog.records if OLD_PAGE_TOKEN in str(record.__dict__)]

@@ -6,6 +6,7 @@ from typing import Any
 from local.twilio_emulator import TwilioEmulator
 from robotappel.dal import ledger
 from robotappel.reconcile import run as reconciler
+from robotappel.tenants import suspension
 from tests.fixtures.aws import open_operator_org, open_org
 from tests.fixtures.lambdas import HttpResult, api_event, call, invoke, run_handler
 from tests.fixtures.twilio import org_account
@@ -66,6 +67,45 @@ def test_reactivating_restores_the_subaccount_then_the_routes(org: str, twilio_l
     context = authorize("key-a")["context"]
     assert "suspended" not in context
     assert as_authorized("get_token_balance", context).status == 200
+
+
+def two_operator_orgs(emulator: TwilioEmulator) -> tuple[str, dict[str, Any]]:
+    """Operator orgs org-ops, with 10 tokens and an admin key, and org-staff, with its subaccount: the key's id and
+    that subaccount."""
+    key_id = open_operator_org("org-ops", 10)
+    open_operator_org("org-staff", 0)
+    return key_id, org_account(emulator, "org-staff")
+
+
+def test_suspending_an_operator_org_is_refused_with_409_and_changes_nothing(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given two operator orgs, org-staff with its subaccount
+    key_id, account = two_operator_orgs(twilio_layer)
+    before = len(twilio_layer.requests_log)
+    # When org-ops's admin key suspends org-staff
+    result = set_status("org-staff", "suspended", key_id=key_id)
+    # Then it is refused as an operator org, and neither our table nor Twilio changed
+    assert result.status == 409
+    assert result.body["error"] == "operator_org"
+    assert ledger.suspended_since("org-staff") is None
+    assert twilio_layer.requests_log[before:] == []
+    assert twilio_layer.account(account["sid"])["status"] == "active"
+    assert ledger.get_balance("org-ops") == 10
+
+
+def test_an_operator_org_suspended_by_the_tool_is_reactivated_by_the_route(
+    aws: object, twilio_layer: TwilioEmulator
+) -> None:
+    # Given operator org org-staff suspended (as the operators' tool does with --operator)
+    key_id, account = two_operator_orgs(twilio_layer)
+    suspension.set_status("org-staff", "suspended", operator_too=True)
+    # When org-ops's admin key reactivates it
+    result = set_status("org-staff", "active", key_id=key_id)
+    # Then it is active again, here and at Twilio
+    assert result.status == 200
+    assert ledger.suspended_since("org-staff") is None
+    assert twilio_layer.account(account["sid"])["status"] == "active"
 
 
 def test_suspending_an_unknown_org_is_404(aws: object, twilio_layer: TwilioEmulator) -> None:

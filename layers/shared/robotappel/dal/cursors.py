@@ -1,7 +1,7 @@
 """Where each reconciler step stopped, so that the next run resumes there (NumbersTable, orgId "#reconciler",
-sk "cursors"): one item holding each step's position as text (a Twilio page URL, the last key read). Read once and
-written once a run, beside the item failures (dal.item_failures); a run that dies leaves the positions of the run
-before, so its work is done again, which every step may (its writes are conditional).
+sk "cursors"): one item holding each step's position as text (a pass over Twilio's lists, the last key read). Read
+once and written once a run, beside the item failures (dal.item_failures); a run that dies leaves the positions of
+the run before, so its work is done again, which every step may (its writes are conditional).
 
 The SIDs Twilio listed in a pass over its numbers or its caller IDs are kept a page an item (orgId
 "#reconciler-seen", sk "seen#<pass>#<page>", expiring after a day): a pass spans runs, and only the whole pass says

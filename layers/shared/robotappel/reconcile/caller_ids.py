@@ -95,7 +95,7 @@ def _pass(
     open_phones = _open_client_phones(out_of_time, isolation)
     at_twilio: set[str] = set()
     known: set[str] | None = None
-    listing = Pass.of(positions.pop(STEP, None))
+    listing = Pass.of(positions.pop(STEP, None), STEP)
     for walked in walk(listing.at, gateway.caller_id_pages):
         # The client phones' caller IDs, read once a run by SID (GSI byTwilioSid), not one query per caller ID.
         known = {live.sid for live in numbers.live_sids("callerId")} if known is None else known

@@ -84,7 +84,7 @@ def reconcile_numbers(
     What it destroys, it destroys through `destroy`, on proof and within the run's `brake`; each number on its own
     (`isolation`)."""
     findings = dict.fromkeys((*NUMBER_FINDINGS, *drift.FINDINGS), 0)
-    listing = Pass.of(positions.pop(NUMBERS, None))
+    listing = Pass.of(positions.pop(NUMBERS, None), NUMBERS)
     in_flight = {
         item.get("id") for item in numbers.open_purchase_intent_items()
     }  # read as stored: one malformed fails alone

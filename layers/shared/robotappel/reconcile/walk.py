@@ -69,12 +69,19 @@ class Pass:
     at: Position | None = None
 
     @classmethod
-    def of(cls, kept: str | None) -> "Pass":
-        """The pass kept (None: a new one)."""
+    def of(cls, kept: str | None, step: str) -> "Pass":
+        """The pass kept for `step` (None: a new one). A cursor that cannot be read starts a new one too: one of an
+        old format (before subaccounts, the caller IDs' was a bare Twilio page URL), which the step's first run of
+        this version finds."""
         if kept is None:
             return cls(uuid4().hex, now_iso())
-        stored = json.loads(kept)
-        return cls(str(stored["pass"]), str(stored["started"]), int(stored["page"]), Position.of(stored.get("at")))
+        try:
+            stored = json.loads(kept)
+            return cls(str(stored["pass"]), str(stored["started"]), int(stored["page"]), Position.of(stored.get("at")))
+        except (ValueError, KeyError, TypeError):
+            # The cursor itself is not logged: an old one is a page URL, with a PageToken.
+            logger.warning("a reconciler cursor of an old format: the step starts a fresh pass", extra={"step": step})
+            return cls(uuid4().hex, now_iso())
 
     def kept(self) -> str:
         at = {"at": self.at.as_dict()} if self.at else {}

@@ -5,19 +5,28 @@ The order makes each step safe to retry: suspending stops the routes first, then
 leaves an org that can do nothing, and the operator runs it again); reactivating restores Twilio first, then the
 routes (a failure in between leaves the routes stopped). The routes stop at once when the caller flushes the
 stage's authorizer cache (as the route and the CLI do), else within its 300 s.
+
+An operator org is not suspended unless `operator_too` says so (the CLI's `--operator`): its admin keys would stop
+working, and with the platform's only operator org no admin key would be left to reactivate it over the API.
 """
 
 from robotappel.dal import ledger
 from robotappel.dal.dynamodb import ConditionFailed
+from robotappel.errors import Conflict
 from robotappel.ids import now_iso
 from robotappel.models.tenants import OrgStatus, OrgStatusName
 from robotappel.observability import logger
 from robotappel.tenants.existence import unknown_org
 
 
-def set_status(org_id: str, status: OrgStatusName, by_key_id: str | None = None) -> OrgStatus:
-    """`by_key_id`: the admin key doing it (logged); None from the operators' tool."""
+def set_status(
+    org_id: str, status: OrgStatusName, by_key_id: str | None = None, *, operator_too: bool = False
+) -> OrgStatus:
+    """`by_key_id`: the admin key doing it (logged); None from the operators' tool. Suspending an operator org is
+    refused (409 `operator_org`, nothing changed) unless `operator_too`."""
     if status == "suspended":
+        if not operator_too and ledger.is_operator(org_id):
+            raise _operator_org(org_id)
         since = ledger.suspended_since(org_id) or now_iso()
         _set_routes(org_id, since)
         _set_subaccount(org_id, "suspended")
@@ -27,6 +36,14 @@ def set_status(org_id: str, status: OrgStatusName, by_key_id: str | None = None)
         _set_routes(org_id, None)
     logger.info("organisation status set", extra={"statusOrgId": org_id, "status": status, "byKeyId": by_key_id})
     return OrgStatus(orgId=org_id, status=status, suspendedAt=since)
+
+
+def _operator_org(org_id: str) -> Conflict:
+    return Conflict(
+        f"{org_id} is an operator org: suspending it would stop its admin keys, perhaps the last ones able to "
+        "reactivate it. Only the operators' tool suspends one (orgs suspend --operator).",
+        code="operator_org",
+    )
 
 
 def _set_routes(org_id: str, suspended_at: str | None) -> None:

@@ -17,8 +17,8 @@ from robotappel.config import get_settings
 from robotappel.errors import NotFound, ServiceUnavailable
 from robotappel.snapstart import after_restore
 from robotappel.twilio.credentials import SECRET_MAX_AGE_SECONDS, get_twilio_credentials
+from robotappel.twilio.hosts import TWILIO_API_URL
 
-TWILIO_API_URL = "https://api.twilio.com"
 TOKEN_MAX_AGE_SECONDS = SECRET_MAX_AGE_SECONDS
 REQUEST_TIMEOUT_SECONDS = 5.0
 _tokens: dict[str, tuple[str, float]] = {}

@@ -10,9 +10,8 @@ from twilio.rest import Client
 from robotappel.config import get_settings
 from robotappel.snapstart import after_restore
 from robotappel.twilio.credentials import get_twilio_credentials
+from robotappel.twilio.hosts import NUMBERS_API_URL, TWILIO_API_URL
 
-TWILIO_API_URL = "https://api.twilio.com"
-NUMBERS_API_URL = "https://numbers.twilio.com"
 # Lambda's API Gateway integration gives up after 29 s; a Twilio call must fail well before that.
 REQUEST_TIMEOUT_SECONDS = 10.0
 

@@ -25,9 +25,10 @@ from robotappel.errors import NotFound
 from robotappel.models.phone import NumberType
 from robotappel.twilio import retry
 from robotappel.twilio.account_tokens import auth_token_of
-from robotappel.twilio.client import NUMBERS_API_URL, get_twilio_client, subaccount_client
+from robotappel.twilio.client import get_twilio_client, subaccount_client
 from robotappel.twilio.credentials import get_twilio_credentials
 from robotappel.twilio.errors import is_retryable, is_retryable_when_idempotent, to_domain_error
+from robotappel.twilio.hosts import NUMBERS_API_URL
 from robotappel.twilio.tags import record_id_of
 
 T = TypeVar("T")
