@@ -34,7 +34,7 @@ NO_RESOLVER = frozenset({"aws_lambda_powertools.event_handler.api_gateway", "rob
 NO_ADMIN = frozenset({"robotappel.api.admin", "robotappel.tenants.api_keys"})
 # The operators' use cases and models: a read that names another org checks it exists (tenants.existence) only.
 NO_OPERATORS = frozenset({"robotappel.tenants.orgs", "robotappel.models.tenants", "robotappel.tenants.usage_plans"})
-WEBHOOK = frozenset({TWILIO_REST_CLIENT, "requests", "robotappel.twilio.gateway", "phonenumbers"}) | NO_ADMIN | NO_OPERATORS
+WEBHOOK = NO_ADMIN | NO_OPERATORS | {TWILIO_REST_CLIENT, "requests", "robotappel.twilio.gateway", "phonenumbers"}
 READ = NO_TWILIO | NO_ADMIN | NO_OPERATORS | {"phonenumbers"}
 ADMIN = NO_TWILIO | {"phonenumbers"}
 IMPORT_BUDGET: dict[str, frozenset[str]] = {
