@@ -1,12 +1,23 @@
 """Tenants at Twilio (SPEC: a subaccount per org): each org's Twilio resources live in its own subaccount, reached
 with the platform's parent credentials, so that no org can see, use or delete another's."""
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
 from local.twilio_emulator import TwilioEmulator
+from local.twilio_emulator.api import MAGIC_AVAILABLE
 from robotappel.dal import numbers
 from robotappel.dal import subaccounts as recorded
+from robotappel.dal.dynamodb import to_ddb
 from robotappel.dal.numbers import ClientPhoneRecord
+from robotappel.ids import now_iso
 from robotappel.tenants import subaccounts
+from robotappel.twilio import gateway
 from tests.fixtures.aws import CALL_STATUS_URL, VALIDATION_STATUS_URL, open_operator_org, open_org
+from tests.fixtures.dynamodb_faults import DynamoDBFaults, client_error, lands_after, mentions
 from tests.fixtures.lambdas import HttpResult, call, call_webhook
 from tests.fixtures.twilio import french_documents, org_account, verified_caller_id_sid
 
@@ -113,6 +124,136 @@ def test_a_long_org_id_still_names_one_subaccount_within_twilios_64_characters(a
     name = subaccounts.friendly_name(long_id)
     assert len(name) == 64
     assert name != subaccounts.friendly_name(long_id[:-1] + "y")
+
+
+# ------------------------------------------------------------------ two first uses at once
+def named_for(emulator: TwilioEmulator, org: str) -> list[dict[str, Any]]:
+    """The subaccounts at Twilio named for `org`, in the order they were made."""
+    return [a for a in emulator.accounts() if a["friendly_name"] == subaccounts.friendly_name(org)]
+
+
+def recorded_first_meanwhile(faults: DynamoDBFaults, org: str, rival_sid: Callable[[], str]) -> None:
+    """While a first use of `org` opens its subaccount, another first use records `rival_sid()` just before it."""
+    records_rival = lands_after(lambda: recorded.record(org, rival_sid(), now_iso()))
+    faults.arm("update_item", records_rival, when=mentions(recorded.SK))
+
+
+def made_by_another_first_use(emulator: TwilioEmulator, org: str) -> Callable[[], str]:
+    return lambda: emulator.create_subaccount(subaccounts.friendly_name(org))["sid"]
+
+
+def left_open(caplog: pytest.LogCaptureFixture) -> tuple[str, str]:
+    """The one subaccount logged as left open (its SID), and why."""
+    message = "a second Twilio subaccount was made for an org at once: left open"
+    [line] = [record.__dict__ for record in caplog.records if record.getMessage() == message]
+    return line["unusedAccountSid"], line["reason"]
+
+
+def a_number(emulator: TwilioEmulator, account_sid: str) -> None:
+    gateway.buy_number(account_sid, MAGIC_AVAILABLE, CALL_STATUS_URL, CALL_STATUS_URL, "Line")
+
+
+def a_caller_id(emulator: TwilioEmulator, account_sid: str) -> None:
+    gateway.request_caller_id_validation(account_sid, "+33612345678", "Boss", VALIDATION_STATUS_URL)
+    verified_caller_id_sid(emulator, "+33612345678", account_sid)
+
+
+def test_a_subaccount_made_by_a_first_use_that_lost_the_race_is_closed(
+    aws: object, twilio_layer: TwilioEmulator, dynamodb_faults: DynamoDBFaults
+) -> None:
+    # Given org-a has no subaccount, and another first use records its own while this one opens one
+    recorded_first_meanwhile(dynamodb_faults, "org-a", made_by_another_first_use(twilio_layer, "org-a"))
+    # When org-a's first use opens its subaccount
+    account_sid = subaccounts.account_of("org-a")
+    # Then it goes on with the recorded one, still active, and the one it made is closed
+    assert account_sid == recorded.of_org("org-a")
+    statuses = {account["sid"]: account["status"] for account in named_for(twilio_layer, "org-a")}
+    assert statuses.pop(account_sid) == "active"
+    assert list(statuses.values()) == ["closed"]
+
+
+def test_a_subaccount_found_by_name_is_never_closed(
+    aws: object, twilio_layer: TwilioEmulator, dynamodb_faults: DynamoDBFaults, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given two subaccounts named for org-a, made by other first uses: the second is recorded while this one opens
+    caplog.set_level(logging.WARNING)
+    found = twilio_layer.create_subaccount(subaccounts.friendly_name("org-a"))["sid"]
+    rival = twilio_layer.create_subaccount(subaccounts.friendly_name("org-a"))["sid"]
+    recorded_first_meanwhile(dynamodb_faults, "org-a", lambda: rival)
+    # When org-a's first use opens its subaccount, taking the first it finds by name
+    account_sid = subaccounts.account_of("org-a")
+    # Then it goes on with the recorded one, and the one it found is left active: nothing proves it spare
+    assert account_sid == rival
+    assert twilio_layer.account(found)["status"] == "active"
+    assert left_open(caplog) == (found, "found by name, not made by this call")
+
+
+@pytest.mark.parametrize("holding", [a_number, a_caller_id])
+def test_a_spare_subaccount_that_holds_something_is_not_closed(
+    aws: object,
+    twilio_layer: TwilioEmulator,
+    dynamodb_faults: DynamoDBFaults,
+    caplog: pytest.LogCaptureFixture,
+    holding: Callable[[TwilioEmulator, str], None],
+) -> None:
+    # Given org-a's first use made a subaccount that came to hold something before another one was recorded
+    caplog.set_level(logging.WARNING)
+
+    def holding_then_rival() -> str:
+        [made] = named_for(twilio_layer, "org-a")
+        holding(twilio_layer, made["sid"])
+        return made_by_another_first_use(twilio_layer, "org-a")()
+
+    recorded_first_meanwhile(dynamodb_faults, "org-a", holding_then_rival)
+    # When the first use opens its subaccount
+    account_sid = subaccounts.account_of("org-a")
+    # Then the one it made is left active, and the log says why
+    [made, rival] = named_for(twilio_layer, "org-a")
+    assert account_sid == rival["sid"]
+    assert made["status"] == "active"
+    assert left_open(caplog) == (made["sid"], "it holds a number or a caller ID")
+
+
+def test_a_subaccount_is_not_closed_unless_a_consistent_read_records_another(
+    aws: object, twilio_layer: TwilioEmulator, dynamodb_faults: DynamoDBFaults, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the recording of org-a's subaccount refused as if another were recorded, which a read does not confirm
+    caplog.set_level(logging.WARNING)
+    old_item = to_ddb({"orgId": "org-a", "sk": recorded.SK, "twilioSid": "AC" + "0" * 32})
+
+    def refused(_: object, __: object) -> None:
+        raise client_error("ConditionalCheckFailedException", "UpdateItem", Item=old_item)
+
+    dynamodb_faults.arm("update_item", refused, when=mentions(recorded.SK))
+    # When org-a's first use opens its subaccount
+    subaccounts.account_of("org-a")
+    # Then the one it made is left active
+    [made] = named_for(twilio_layer, "org-a")
+    assert made["status"] == "active"
+    assert left_open(caplog) == (made["sid"], "the org's record names no other subaccount")
+
+
+def test_a_twilio_failure_while_closing_a_spare_leaves_the_first_use_successful(
+    aws: object, twilio_layer: TwilioEmulator, dynamodb_faults: DynamoDBFaults, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given org-a onboarded while Twilio was down, another first use recording its own subaccount while org-a's
+    # opens one, and Twilio failing every change of a subaccount
+    caplog.set_level(logging.WARNING)
+    twilio_layer.inject_fault("GET", r"/Accounts\.json", status=503, times=10)
+    open_org("org-a", 100)
+    twilio_layer.reset()
+    recorded_first_meanwhile(dynamodb_faults, "org-a", made_by_another_first_use(twilio_layer, "org-a"))
+    twilio_layer.inject_fault("POST", r"/Accounts/AC\w+\.json$", status=500, times=10)
+    # When org-a first adds a phone
+    result = add("org-a")
+    # Then the add succeeds in the recorded subaccount, and the one it made is left active, logged
+    assert result.status == 201
+    [made, rival] = named_for(twilio_layer, "org-a")
+    assert recorded.of_org("org-a") == rival["sid"]
+    assert made["status"] == "active"
+    left_sid, reason = left_open(caplog)
+    assert left_sid == made["sid"]
+    assert reason.startswith("a check or the closing failed")
 
 
 # ------------------------------------------------------------------ isolation by construction
