@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from moto.apigateway.exceptions import ConflictException
+from moto.apigateway.models import APIGatewayBackend, UsagePlanKey
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
@@ -63,6 +65,10 @@ _DYNAMODB_ITEM_REQUESTS = (
 # writes that follow. Reading the stream takes the same lock, and an iterator reads the table's shard of now:
 # a reader sees only what DynamoDB would have written.
 _DYNAMODB_STREAM_READS = ("get_shard_iterator", "get_records")
+# API Gateway refuses (409 ConflictException) an API key added to a usage plan it is in already, or to a second plan
+# of one of that plan's API stages (a key meets one set of quotas per stage); moto adds it again, silently. The local
+# plans are made without their stage (there is no API in moto): plans of the same stages, none included, share one.
+_moto_create_usage_plan_key = APIGatewayBackend.create_usage_plan_key
 
 
 def table_name(logical_id: str) -> str:
@@ -107,6 +113,7 @@ class LocalAws:
     def start(self, twilio_credentials: dict[str, str], port: int = 0) -> LocalAws:
         """Listening on `port` (0: any free one)."""
         isolate_dynamodb_writes()
+        refuse_conflicting_usage_plan_keys()
         self._server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._server.start()
         self.table_names = create_tables(self.client("dynamodb"))
@@ -189,3 +196,24 @@ def _isolated(method: Callable[..., Any]) -> Callable[..., Any]:
 
     isolated.isolated = True  # type: ignore[attr-defined]
     return isolated
+
+
+def refuse_conflicting_usage_plan_keys() -> None:
+    """moto's usage plans as strict as API Gateway's about a key's plans (see _moto_create_usage_plan_key), for good;
+    idempotent."""
+    setattr(APIGatewayBackend, "create_usage_plan_key", _create_usage_plan_key_once_per_stage)  # noqa: B010  # mypy refuses a function for a method
+
+
+def _create_usage_plan_key_once_per_stage(
+    backend: APIGatewayBackend, usage_plan_id: str, payload: dict[str, Any]
+) -> UsagePlanKey:
+    key_id = payload["keyId"]
+    target = backend.get_usage_plan(usage_plan_id)
+    stages = {(stage["apiId"], stage["stage"]) for stage in target.api_stages}
+    for plan in backend.get_usage_plans(api_key_id=key_id):
+        if plan.id == usage_plan_id:
+            raise ConflictException(f"Usage Plan {usage_plan_id} already has API Key {key_id}")
+        other = {(stage["apiId"], stage["stage"]) for stage in plan.api_stages}
+        if other == stages or other & stages:
+            raise ConflictException(f"API Key {key_id} cannot reference multiple Usage Plans with the same API Stage")
+    return _moto_create_usage_plan_key(backend, usage_plan_id, payload)

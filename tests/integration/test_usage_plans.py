@@ -59,6 +59,51 @@ def test_enrolling_an_org_again_changes_nothing(org: str) -> None:
     assert usage_plans.plan_of(org) == "default"
 
 
+def plan_id(plan: str) -> str:
+    return usage_plans.stage_plans()[plan].plan_id
+
+
+def org_key_id(org_id: str) -> str:
+    key_id = apigateway.find_api_key(apigateway.api_key_name(STAGE, org_id))
+    assert key_id is not None
+    return key_id
+
+
+@pytest.mark.parametrize("plan", ["default", "large"])
+def test_the_local_api_gateway_refuses_a_key_a_plan_of_its_stage_holds_already(org: str, plan: str) -> None:
+    # Given org-a's API key, in the stage's default plan
+    # When it is added to that plan again, or to the stage's other plan, as API Gateway is asked directly
+    client: Any = boto3.client("apigateway", region_name=REGION)
+    with pytest.raises(client.exceptions.ConflictException):
+        client.create_usage_plan_key(usagePlanId=plan_id(plan), keyId=org_key_id(org), keyType="API_KEY")
+    # Then API Gateway refuses it (409), as AWS does (moto alone would add it again), and the key stays where it was
+    assert usage_plans.plan_of(org) == "default"
+
+
+def test_an_enrolment_that_a_concurrent_one_overtook_enrols_the_org_once(
+    org: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given org-a, whose key a concurrent onboarding put in the default plan after this one looked (it saw no plan)
+    looked = usage_plans._plans_of
+    monkeypatch.setattr(usage_plans, "_plans_of", lambda key_id, plans: [])
+    # When this onboarding adds the key to the default plan (API Gateway answers 409: it is there already)
+    enrolled = usage_plans.enrol(org)
+    # Then it succeeds, not 503: the org is in the default plan, once
+    monkeypatch.setattr(usage_plans, "_plans_of", looked)
+    assert enrolled.plan == "default"
+    assert usage_plans.plan_of(org) == "default"
+    assert plan_values("default") == {apigateway.usage_identifier(STAGE, org)}
+
+
+def test_adding_a_key_that_another_plan_of_the_stage_holds_stays_refused(org: str) -> None:
+    # Given org-a's key, in the default plan
+    # When the layer adds it to the large plan without leaving the default one
+    with pytest.raises(ServiceUnavailable):
+        apigateway.add_to_plan(plan_id("large"), org_key_id(org))
+    # Then it is refused (a key meets one set of quotas per stage), and the org stays in the default plan
+    assert usage_plans.plan_of(org) == "default"
+
+
 def test_the_backfill_gives_an_org_made_before_plans_its_key_in_the_default_plan(org: str) -> None:
     # Given org-old, whose account was made before orgs had a usage plan (no API Gateway key)
     ledger.open_account("org-old", "2026-01-01T00:00:00Z", None)

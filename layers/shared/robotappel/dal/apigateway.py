@@ -116,8 +116,15 @@ def usage_plans(key_id: str | None = None) -> Iterator[UsagePlan]:
 
 
 def add_to_plan(plan_id: str, key_id: str) -> None:
-    with _unavailable():
-        _client().create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
+    """Idempotent: API Gateway refuses (409) a key the plan holds already, which a concurrent call (two creates of
+    one org) may have added since the caller looked; a key held by another plan of the stage stays refused."""
+    try:
+        with _unavailable():
+            _client().create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
+    except ServiceUnavailable as failure:
+        held = _code(failure.__cause__) == "ConflictException" and plan_id in {p.plan_id for p in usage_plans(key_id)}
+        if not held:
+            raise
 
 
 def remove_from_plan(plan_id: str, key_id: str) -> None:
