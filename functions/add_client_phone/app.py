@@ -1,5 +1,7 @@
 """POST /phoneNumber/addClientPhone (10 tokens): register a client phone; Twilio calls it to verify it."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from robotappel.api import call_context, create_app, lambda_handler
 from robotappel.models.client_phones import AddPhoneNumberDto, ClientPhoneCreated
 from robotappel.numbers.client_phones import add_client_phone
@@ -13,3 +15,5 @@ def add(body: AddPhoneNumberDto) -> tuple[ClientPhoneCreated, int]:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

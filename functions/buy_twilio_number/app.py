@@ -5,6 +5,8 @@ purchase, and answer with its number once bought (uncharged); 409 in_progress wh
 conflict once its number was released.
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
@@ -25,3 +27,5 @@ def buy(
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

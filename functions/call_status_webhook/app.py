@@ -1,6 +1,8 @@
 """POST /phoneNumber/twilio/callStatus/{id} (free, X-Twilio-Signature): counts the finished calls of number {id};
 the path without an id serves the numbers whose StatusCallback was set before."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -23,3 +25,5 @@ def call_status_of_the_number() -> dict[str, int]:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -1,6 +1,8 @@
 """PUT /admin/orgs/{orgId}/usagePlan (admin key, free): move an org to another of the stage's usage plans (its
 requests a second and a day)."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -18,3 +20,5 @@ def change(orgId: Annotated[str, Path(max_length=64)], body: ChangeUsagePlanDto)
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

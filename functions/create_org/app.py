@@ -1,5 +1,7 @@
 """POST /admin/orgs (admin key, free): create an organisation, with an opening balance credited to its ledger."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from robotappel.api import caller_of, create_app, lambda_handler, request_id
 from robotappel.models.tenants import CreateOrgDto, OrgCreated
 from robotappel.tenants.orgs import create_org
@@ -13,3 +15,5 @@ def create(body: CreateOrgDto) -> tuple[OrgCreated, int]:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -1,5 +1,7 @@
 """POST /admin/orgs/{orgId}/credits (admin key, free): top up an org's tokens, with a reason, as a ledger entry."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,3 +19,5 @@ def credit(orgId: Annotated[str, Path(max_length=64)], body: CreditDto) -> Credi
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -1,5 +1,7 @@
 """DELETE /phoneNumber/deletePhoneNumber/{id} (5 tokens): a client phone, or a Twilio number (released)."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,3 +19,5 @@ def delete(id: Annotated[str, Path(max_length=64)]) -> DeleteResult:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -3,6 +3,8 @@
 Admins may pass `?id=<orgId>` to read another organisation. `limit` and `cursor` page the list (X-Next-Cursor).
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -27,3 +29,5 @@ def get_all_client_phone_numbers(
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -3,6 +3,8 @@ each. Without orgId: the caller's org. Another org's id: admins only. `limit` an
 (X-Next-Cursor); both paths are one list, so a cursor of one works on the other for the same org.
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -30,3 +32,5 @@ def for_org(
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -1,5 +1,7 @@
 """GET /phoneNumber/regulatory (free): the org's regulatory defaults, one per country and number type."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from robotappel.api import caller_of, create_app, lambda_handler
 from robotappel.models.twilio_numbers import RegulatoryDefault
 from robotappel.numbers.queries import list_regulatory_defaults
@@ -13,3 +15,5 @@ def list_defaults() -> list[RegulatoryDefault]:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -3,6 +3,8 @@
 Admins may pass `?orgId=` to read another organisation's.
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -26,3 +28,5 @@ def token_ledger(
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

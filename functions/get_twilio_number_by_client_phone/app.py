@@ -1,5 +1,7 @@
 """GET /phoneNumber/GetTwilioPhoneNumberByClientPhoneNumber/{clientPhoneNumber} (5 tokens)."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,3 +19,5 @@ def by_client_phone(clientPhoneNumber: Annotated[str, Path(max_length=32)]) -> I
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

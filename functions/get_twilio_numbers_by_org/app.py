@@ -3,6 +3,8 @@
 `limit` and `cursor` page the list (X-Next-Cursor).
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from aws_lambda_powertools.event_handler import Response
 
 from robotappel.api import call_context, create_app, lambda_handler
@@ -20,3 +22,5 @@ def by_org(limit: Limit = MAX_LIMIT, cursor: Cursor = None) -> Response[list[Twi
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

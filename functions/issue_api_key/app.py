@@ -1,5 +1,7 @@
 """POST /admin/orgs/{orgId}/apiKeys (admin key, free): a new API key for the org, shown this once."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,3 +19,5 @@ def issue(orgId: Annotated[str, Path(max_length=64)], body: IssueApiKeyDto) -> t
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

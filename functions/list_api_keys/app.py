@@ -1,5 +1,7 @@
 """GET /admin/orgs/{orgId}/apiKeys (admin key, free): the org's keys by their hint, revoked ones included."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,3 +19,5 @@ def list_keys(orgId: Annotated[str, Path(max_length=64)]) -> list[ApiKeyInfo]:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -3,6 +3,8 @@
 See robotappel.reconcile: what a failure between us and Twilio left behind, found and set right.
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,3 +21,6 @@ get_settings()  # a misconfigured function fails its init, naming the variable
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     # {"dryRun": true} (make reconcile DRY_RUN=1): a run that reports what it would destroy, as the setting does.
     return run(context.get_remaining_time_in_millis() / 1000, dry_run=event.get("dryRun") is True)
+
+
+loading.loaded()

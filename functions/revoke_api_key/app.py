@@ -1,6 +1,8 @@
 """DELETE /admin/apiKeys/{keyId} (admin key, free): revoke a key; the stage's authorizer cache is flushed, so it is
 refused from its next call."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -20,3 +22,5 @@ def revoke(keyId: Annotated[str, Path(max_length=64)]) -> ApiKeyRevoked:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -3,6 +3,8 @@ subaccount is suspended) or reactivate it; the stage's authorizer cache is flush
 call. An operator org is not suspended (409 operator_org, nothing changed): its admin keys would stop, perhaps the
 last ones; the operators' tool does it when told (`orgs suspend --operator`)."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -23,3 +25,5 @@ def change_status(orgId: Annotated[str, Path(max_length=64)], body: OrgStatusDto
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -4,6 +4,8 @@ Checked at Twilio: an unknown or unapproved bundle is refused (422). Purchases t
 use this default for their country and number type.
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -24,3 +26,5 @@ def set_default(
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -3,6 +3,8 @@
 Partial batch responses: a batch is retried from its first failed record, in order; the writes are idempotent.
 """
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -23,3 +25,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return process_partial_response(
         event=event, record_handler=record_ledger_entry, processor=processor, context=context
     )
+
+
+loading.loaded()

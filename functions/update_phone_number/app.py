@@ -1,5 +1,7 @@
 """PATCH /phoneNumber/updatePhoneNumber/{id} (5 tokens): friendlyName, voiceUrl, client phone link."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,3 +19,5 @@ def update(id: Annotated[str, Path(max_length=64)], body: UpdatePhoneNumberDto) 
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

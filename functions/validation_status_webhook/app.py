@@ -1,6 +1,8 @@
 """POST /phoneNumber/twilio/validationStatus/{id} (free, X-Twilio-Signature): outcome of the verification of client
 phone {id}; the path without an id serves the callbacks Twilio was given before."""
 
+from robotappel import loading  # isort: skip  # first: no garbage collection while the function loads
+
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -23,3 +25,5 @@ def validation_status_of_any_record() -> dict[str, int]:
 
 
 handler = lambda_handler(app)
+
+loading.loaded()

@@ -10,8 +10,10 @@ subaccount, a suspension suspends it): they load the REST client then, not at in
 Each function is imported in a fresh interpreter of its own, so that one function's imports never hide another's.
 """
 
+import ast
 import functools
 import json
+from typing import Any
 
 import pytest
 
@@ -65,10 +67,17 @@ IMPORT_BUDGET: dict[str, frozenset[str]] = {
 }
 
 _PROBE = """
-import json, sys
+import gc, json, sys
 sys.path[:0] = [{code_dir!r}, {layer!r}]
+collections = lambda: sum(generation["collections"] for generation in gc.get_stats())
+before = collections()
 import app
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps({{
+    "modules": sorted(sys.modules),
+    "collections": collections() - before,
+    "collecting": gc.isenabled(),
+    "frozen": gc.get_freeze_count(),
+}}))
 """
 
 
@@ -84,13 +93,17 @@ def is_twilio_webhook(function: template.Function) -> bool:
 
 
 def modules_loaded_by(function: template.Function) -> frozenset[str]:
-    return _modules_loaded_by(function.logical_id)
+    return frozenset(_init_of(function.logical_id)["modules"])
 
 
 @functools.cache
-def _modules_loaded_by(logical_id: str) -> frozenset[str]:
+def _init_of(logical_id: str) -> dict[str, Any]:
+    """What importing the function's module, as Lambda's init does, loaded and left (see _PROBE)."""
     function = template.functions()[logical_id]
-    return frozenset(json.loads(run_probe(function, _PROBE.format(code_dir=str(function.code_dir), layer=str(LAYER)))))
+    found: dict[str, Any] = json.loads(
+        run_probe(function, _PROBE.format(code_dir=str(function.code_dir), layer=str(LAYER)))
+    )
+    return found
 
 
 FUNCTIONS = list(template.functions().values())
@@ -159,3 +172,26 @@ def test_an_admin_route_loads_the_operators_models_without_building_them() -> No
     built = json.loads(run_probe(function, probe))
     # Then none of them is built before a request uses it (pydantic builds a deferred model at first use)
     assert built == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda function: function.name)
+def test_a_functions_init_collects_no_garbage_and_leaves_the_collector_on(function: template.Function) -> None:
+    # Given a function (robotappel.loading: the collector's passes over what init makes free nothing)
+    # When its module is imported, as Lambda does at init
+    init = _init_of(function.logical_id)
+    # Then no collection ran during it, what it made is frozen, and the requests run with the collector on
+    assert init["collections"] == 0
+    assert init["frozen"] > 0
+    assert init["collecting"] is True
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda function: function.name)
+def test_a_handler_module_turns_the_collector_off_before_anything_else_and_on_at_its_end(
+    function: template.Function,
+) -> None:
+    # Given a function's handler module, its docstring aside
+    body = ast.parse(function.source.read_text()).body
+    statements = body[1:] if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else body
+    # Then its first statement imports robotappel.loading (which turns the collector off) and its last says loaded
+    assert ast.unparse(statements[0]) == "from robotappel import loading"
+    assert ast.unparse(statements[-1]) == "loading.loaded()"
