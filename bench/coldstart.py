@@ -64,6 +64,9 @@ def items() -> list[Item]:
     return [Item(id="1")]
 """
 FRAMEWORK_FLOOR = (FRAMEWORK, *FLOOR)
+# What a function whose requests call Twilio cannot do without, beyond the framework: the SDK's REST client (with
+# requests, which it imports). Over this floor, such a function's init is what our code adds to the SDK.
+TWILIO_FLOOR = (FRAMEWORK + "from twilio.rest import Client\n", *FLOOR)
 # A function's cold init: its module, then the DynamoDB client every route creates on its first request.
 FUNCTION = ("import app\n", "from robotappel.dal.dynamodb import client\nclient()\n")
 # What the first request of a Twilio route (or webhook) imports lazily: the SDK, requests.
