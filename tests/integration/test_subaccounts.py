@@ -119,6 +119,24 @@ def test_a_subaccount_whose_creation_answer_was_lost_is_taken_not_made_twice(
     assert [a["sid"] for a in named] == [recorded.of_org("org-a")]
 
 
+@pytest.mark.parametrize("status", ["closed", "suspended"])
+def test_a_subaccount_named_for_the_org_that_an_operator_put_aside_is_not_taken(
+    aws: object, twilio_layer: TwilioEmulator, status: str
+) -> None:
+    # Given a subaccount named for org-a that no record names, closed or suspended by an operator (a spare)
+    put_aside = twilio_layer.create_subaccount("ra:dev:org org-a")
+    twilio_layer.update_account(put_aside["sid"], status=status)
+    open_org("org-a", 100)
+    subaccounts.forget_known()
+    # When org-a first uses Twilio
+    assert add("org-a").status == 201
+    # Then it opened a subaccount of its own, active, and the one put aside stays as it was
+    account_sid = recorded.of_org("org-a")
+    assert account_sid not in (None, put_aside["sid"])
+    assert twilio_layer.account(account_sid)["status"] == "active"
+    assert twilio_layer.account(put_aside["sid"])["status"] == status
+
+
 def test_a_long_org_id_still_names_one_subaccount_within_twilios_64_characters(aws: object) -> None:
     long_id = "org-" + "x" * 60
     name = subaccounts.friendly_name(long_id)

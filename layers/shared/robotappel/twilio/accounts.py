@@ -21,8 +21,12 @@ def create_subaccount(friendly_name: str) -> Account:
 
 
 def find_subaccounts(friendly_name: str) -> list[Account]:
-    """The parent's subaccounts named exactly `friendly_name` (what a create whose answer was lost left)."""
-    found = call_as_parent(lambda client: client.api.v2010.accounts.list(friendly_name=friendly_name, limit=20))
+    """The parent's active subaccounts named exactly `friendly_name` (what a create whose answer was lost left). A
+    closed one is gone for good, and a suspended one that no org records was put aside by an operator: neither is
+    an org's to take."""
+    found = call_as_parent(
+        lambda client: client.api.v2010.accounts.list(friendly_name=friendly_name, status="active", limit=20)
+    )
     return [_account(account) for account in found]
 
 
